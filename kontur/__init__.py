@@ -1,0 +1,1 @@
+"""Kontur's side of the Brusnika integration."""

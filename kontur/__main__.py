@@ -1,0 +1,3 @@
+from kontur.cli import main
+
+raise SystemExit(main())
