@@ -1,0 +1,107 @@
+"""The local audit trail of outbound actions: who did what, what was sent (without secrets), how it
+ended, which Brusnika record it touched, and when.
+
+The `actions` table itself is created by `kontur.cache`; this module only writes and reads rows,
+always through a cursor of the dashboard's cache connection and with values as parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+# Keys whose values must never reach the table, whatever a caller passes in by mistake.
+_SECRET_KEY = re.compile(r"token|authorization|password|secret|api[_-]?key|cookie", re.IGNORECASE)
+REDACTED = "***"
+
+# Action names -> Russian wording for the history page.
+ACTION_LABELS: dict[str, str] = {
+    "create_booking": "Бронирование",
+    "cancel_booking": "Отмена брони",
+    "create_visit": "Запись на показ",
+    "cancel_visit": "Отмена показа",
+    "book_time_slot": "Бронь слота показа",
+    "create_client": "Новый клиент",
+    "create_agency": "Новое агентство",
+    "put_user": "Передача пользователя",
+}
+
+OUTCOME_LABELS: dict[str, str] = {
+    "success": "Выполнено",
+    "refused": "Отказ",
+    "invalid": "Ошибка в форме",
+    "failed": "Не выполнено",
+    "unknown": "Неизвестно (нет ответа)",
+}
+
+
+def scrub(value: Any) -> Any:
+    """A copy of `value` with every secret-looking key's value replaced."""
+    if isinstance(value, Mapping):
+        return {str(k): (REDACTED if _SECRET_KEY.search(str(k)) else scrub(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    user_id: int | None
+    user_name: str | None
+    action: str
+    request: Mapping[str, Any]
+    outcome: str  # success | refused | invalid | failed | unknown (see OUTCOME_LABELS)
+    brusnika_id: int | None = None
+    message: str = ""
+
+    @property
+    def actor(self) -> str | None:
+        """Who, as one readable string: the table keeps a name with the Brusnika user id."""
+        if self.user_id is None:
+            return self.user_name
+        return f"{self.user_name or 'пользователь'} (#{self.user_id})"
+
+
+def record(conn: duckdb.DuckDBPyConnection, entry: ActionRecord, *, at: dt.datetime | None = None) -> None:
+    """Append one action. Uses its own cursor so a page's other reads are not disturbed. The message
+    goes into `error` only when the action did not succeed."""
+    when = at or dt.datetime.now(dt.UTC)
+    request_json = json.dumps(scrub(entry.request), ensure_ascii=False, default=str, sort_keys=True)
+    cur = conn.cursor()
+    try:
+        cur.execute(
+            "INSERT INTO actions (at, actor, action, request, outcome, brusnika_id, error)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                when,
+                entry.actor,
+                entry.action,
+                request_json,
+                entry.outcome,
+                entry.brusnika_id,
+                None if entry.outcome == "success" else (entry.message or None),
+            ],
+        )
+    finally:
+        cur.close()
+
+
+def recent(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
+    """The latest actions first, as plain dicts (the history page shows them as a table)."""
+    cur = conn.cursor()
+    try:
+        rel = cur.execute(
+            "SELECT id, at, actor, action, request, outcome, brusnika_id, error"
+            " FROM actions ORDER BY at DESC, id DESC LIMIT ?",
+            [limit],
+        )
+        names = [d[0] for d in rel.description]
+        return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+    finally:
+        cur.close()

@@ -1,0 +1,64 @@
+"""What every form action needs: the client, the cache connection, the session's state, who acts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from kontur import actions
+
+from .identity import Actor
+from .submit import IdempotencyKeys, Outcome
+
+if TYPE_CHECKING:
+    from kontur.client import BrusnikaClient
+
+
+def _local_now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+@dataclass
+class FormContext:
+    client: BrusnikaClient
+    conn: duckdb.DuckDBPyConnection
+    state: MutableMapping[str, Any]  # st.session_state in the app
+    actor: Actor | None
+    clock: Callable[[], dt.datetime] = field(default=_local_now)
+
+    @property
+    def keys(self) -> IdempotencyKeys:
+        return IdempotencyKeys(self.state)
+
+    def audit(
+        self,
+        action: str,
+        request: Mapping[str, Any],
+        outcome: Outcome[Any] | str,
+        *,
+        brusnika_id: int | None = None,
+        message: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        # The key identifies the submission; it is no secret, but the table has no column for it, so
+        # it rides along in the recorded request next to the body.
+        if idempotency_key is not None:
+            request = {**request, "idempotency_key": idempotency_key}
+        word = outcome if isinstance(outcome, str) else outcome.outcome
+        text = message if message is not None else ("" if isinstance(outcome, str) else outcome.message)
+        actions.record(
+            self.conn,
+            actions.ActionRecord(
+                user_id=self.actor.id if self.actor else None,
+                user_name=self.actor.name if self.actor else None,
+                action=action,
+                request=request,
+                outcome=word,
+                brusnika_id=brusnika_id,
+                message=text,
+            ),
+        )

@@ -1,0 +1,199 @@
+"""What a successful action changes in the local cache at once, so pages show it before the next sync
+(which reconciles anyway). Each change is one transaction on its own cursor: a record of what Brusnika
+answered plus the inbound row it affects (premise or slot), both or neither.
+
+Tables are created by `kontur.cache` (`LOCAL_TABLES`: snake_case wire fields + `recorded_at`). They have
+no primary key, so an upsert is DELETE + INSERT inside the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import duckdb
+
+from kontur.models import Agency, Booking, Client, User, Visit
+
+log = logging.getLogger(__name__)
+
+# Table -> its columns in the order the rows below are built (identifiers from this constant only).
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": (
+        "id",
+        "last_name",
+        "first_name",
+        "phone",
+        "email",
+        "status",
+        "role",
+        "temporary_role",
+        "city_id",
+        "birth_date",
+        "agency_id",
+        "work_start_date",
+        "avatar",
+        "remaining_user_creation_limit",
+        "recorded_at",
+    ),
+    "agencies": (
+        "id",
+        "title",
+        "city_id",
+        "legal_name",
+        "inn",
+        "phone",
+        "email",
+        "owner_full_name",
+        "owner_phone",
+        "recorded_at",
+    ),
+    "clients": (
+        "id",
+        "fullname",
+        "phone_number",
+        "comment",
+        "agent_id",
+        "actived_date",
+        "fixing_type_updated_at",
+        "expiration_date",
+        "fixing_type",
+        "recorded_at",
+    ),
+    "bookings": (
+        "id",
+        "premise_id",
+        "client_id",
+        "agent_id",
+        "date",
+        "time",
+        "purchase_option",
+        "status",
+        "recorded_at",
+    ),
+    "visits": (
+        "id",
+        "project_id",
+        "agent_id",
+        "client_id",
+        "date",
+        "time",
+        "time_slot_id",
+        "request_date",
+        "request_time",
+        "status",
+        "recorded_at",
+    ),
+}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _row(table: str, model: Any) -> list[Any]:
+    """The model's values in the table's column order (pydantic field names are the snake_case)."""
+    data = model.model_dump(mode="python", by_alias=False)
+    values = []
+    for column in _COLUMNS[table]:
+        value = _now() if column == "recorded_at" else data.get(column)
+        values.append(value.value if hasattr(value, "value") else value)
+    return values
+
+
+def _insert_sql(table: str) -> str:
+    columns = _COLUMNS[table]
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (identifiers from _COLUMNS)
+
+
+def _transaction(conn: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], None]) -> bool:
+    """Run `work` in one transaction on a fresh cursor. A failure (a sync writing the same rows at that
+    moment) leaves the cache as it was and returns False: the next sync brings the truth."""
+    cur = conn.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            work(cur)
+            cur.execute("COMMIT")
+        except duckdb.Error:
+            cur.execute("ROLLBACK")
+            log.warning("local cache update deferred to the next sync", exc_info=True)
+            return False
+        return True
+    finally:
+        cur.close()
+
+
+def _upsert(cur: duckdb.DuckDBPyConnection, table: str, models: Sequence[Any]) -> None:
+    if not models:
+        return
+    cur.executemany(f"DELETE FROM {table} WHERE id = ?", [[m.id] for m in models])  # noqa: S608
+    cur.executemany(_insert_sql(table), [_row(table, m) for m in models])
+
+
+def booking_created(conn: duckdb.DuckDBPyConnection, booking: Booking) -> bool:
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        _upsert(cur, "bookings", [booking])
+        cur.execute("UPDATE premises SET is_booked = true WHERE id = ?", [booking.premise_id])
+        # Brusnika counts the booking against the agent's limit; mirror it until the next directory load.
+        cur.execute(
+            "UPDATE users SET remaining_user_creation_limit = greatest(remaining_user_creation_limit - 1, 0)"
+            " WHERE id = ?",
+            [booking.agent_id],
+        )
+
+    return _transaction(conn, work)
+
+
+def booking_cancelled(conn: duckdb.DuckDBPyConnection, booking: Booking) -> bool:
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        _upsert(cur, "bookings", [booking])
+        cur.execute("UPDATE premises SET is_booked = false WHERE id = ?", [booking.premise_id])
+
+    return _transaction(conn, work)
+
+
+def visit_saved(conn: duckdb.DuckDBPyConnection, visit: Visit, *, slot_booked: bool) -> bool:
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        _upsert(cur, "visits", [visit])
+        if visit.time_slot_id is not None:
+            cur.execute("UPDATE time_slots SET is_booked = ? WHERE id = ?", [slot_booked, visit.time_slot_id])
+
+    return _transaction(conn, work)
+
+
+def set_slot_booked(conn: duckdb.DuckDBPyConnection, slot_id: int, booked: bool) -> bool:
+    return _transaction(
+        conn, lambda cur: cur.execute("UPDATE time_slots SET is_booked = ? WHERE id = ?", [booked, slot_id])
+    )
+
+
+def client_saved(conn: duckdb.DuckDBPyConnection, client: Client) -> bool:
+    return _transaction(conn, lambda cur: _upsert(cur, "clients", [client]))
+
+
+def agency_saved(conn: duckdb.DuckDBPyConnection, agency: Agency) -> bool:
+    return _transaction(conn, lambda cur: _upsert(cur, "agencies", [agency]))
+
+
+def users_saved(conn: duckdb.DuckDBPyConnection, users: Iterable[User]) -> bool:
+    batch = list(users)
+    return _transaction(conn, lambda cur: _upsert(cur, "users", batch))
+
+
+def time_slot(conn: duckdb.DuckDBPyConnection, slot_id: int) -> dict | None:
+    cur = conn.cursor()
+    try:
+        row = cur.execute(
+            "SELECT id, project_id, date, time, duration_minutes, is_booked FROM time_slots WHERE id = ?",
+            [slot_id],
+        ).fetchone()
+    finally:
+        cur.close()
+    if row is None:
+        return None
+    return dict(zip(("id", "project_id", "date", "time", "duration_minutes", "is_booked"), row, strict=True))

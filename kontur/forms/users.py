@@ -1,0 +1,30 @@
+"""The users directory: seeded from the sandbox in demo mode, pushed to Brusnika with `PUT /users/{id}`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kontur.models import User
+
+from . import local
+from .context import FormContext
+from .submit import Outcome, call_plain
+
+
+def seed(conn: Any, users: Iterable[dict[str, Any]]) -> int:
+    """Load the sandbox's directory (`SandboxAdmin.users()`) into the local `users` table."""
+    parsed = [User.model_validate(row) for row in users]
+    local.users_saved(conn, parsed)
+    return len(parsed)
+
+
+def push(ctx: FormContext, user: User) -> Outcome[User]:
+    """Send one user to Brusnika (an upsert: repeating it changes nothing) and keep its answer."""
+    payload = user.to_wire()
+    outcome = call_plain(lambda: ctx.client.put_user(user), success_message="Пользователь передан.")
+    if outcome.ok and outcome.result is not None:
+        local.users_saved(ctx.conn, [outcome.result])
+        outcome.message = f"Пользователь {outcome.result.display_name} передан в Брусника."
+    ctx.audit("put_user", payload, outcome, brusnika_id=user.id)
+    return outcome
