@@ -1,0 +1,242 @@
+"""Who may do what: one table of roles × actions, and the checks every page and form goes through.
+
+Pages use `can(...)` to hide what a role may not do; the submission functions call `require(...)`
+before anything is sent to Brusnika, so a hidden button is never the only line of defence.
+
+Rules that are not in the table, applied by `can` in this order:
+- a `blocked` user may do nothing at all, not even browse;
+- only `role` is ever applied; a pending `temporary_role` (a role-change request) is shown, never
+  granted, because nobody has approved it yet;
+- a scoped permission (`AGENCY`, `OWN`) is checked against the record acted on (`Resource`); without a
+  record, `can` answers whether the role may do this kind of thing at all (enough to show a page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from kontur.labels import USER_ROLE
+from kontur.models.enums import UserRole, UserStatus
+
+
+class Action(StrEnum):
+    BROWSE = "browse"  # catalogue, chessboard, projects, slots
+    VIEW_LEADS = "view_leads"  # deals and the funnel
+    CREATE_BOOKING = "create_booking"
+    CANCEL_OWN_BOOKING = "cancel_own_booking"
+    CANCEL_ANY_BOOKING = "cancel_any_booking"
+    CREATE_VISIT = "create_visit"
+    CANCEL_VISIT = "cancel_visit"
+    BOOK_TIME_SLOT = "book_time_slot"
+    CREATE_CLIENT = "create_client"
+    CREATE_AGENCY = "create_agency"
+    MANAGE_USERS = "manage_users"
+    SYNC_NOW = "sync_now"
+
+
+class Scope(StrEnum):
+    """How far a granted permission reaches."""
+
+    ALL = "all"  # any record
+    AGENCY = "agency"  # records of the user's own agency (its agents' clients and bookings)
+    OWN = "own"  # records the user is the agent of
+
+
+A, S, R = Action, Scope, UserRole
+
+# The policy. A missing (role, action) pair means "not allowed". Documented in docs/auth.md: change
+# both together.
+POLICY: Mapping[UserRole, Mapping[Action, Scope]] = {
+    R.ADMIN: {action: S.ALL for action in Action},
+    R.MANAGER: {action: S.ALL for action in Action if action is not A.MANAGE_USERS},
+    R.OZK_MANAGER: {action: S.ALL for action in Action if action is not A.MANAGE_USERS},
+    # Works with partner agencies: registers them and follows their deals; does not book for clients.
+    R.AFFILIATE_MANAGER: {
+        A.BROWSE: S.ALL,
+        A.VIEW_LEADS: S.ALL,
+        A.CREATE_AGENCY: S.ALL,
+    },
+    R.HEAD_OF_AGENCY: {
+        A.BROWSE: S.ALL,
+        A.VIEW_LEADS: S.AGENCY,
+        A.CREATE_BOOKING: S.AGENCY,
+        A.CANCEL_OWN_BOOKING: S.OWN,
+        A.CANCEL_ANY_BOOKING: S.AGENCY,
+        A.CREATE_VISIT: S.AGENCY,
+        A.CANCEL_VISIT: S.AGENCY,
+        A.BOOK_TIME_SLOT: S.AGENCY,
+        A.CREATE_CLIENT: S.AGENCY,
+        A.MANAGE_USERS: S.AGENCY,
+    },
+    R.AGENT: {
+        A.BROWSE: S.ALL,
+        A.VIEW_LEADS: S.AGENCY,
+        A.CREATE_BOOKING: S.AGENCY,
+        A.CANCEL_OWN_BOOKING: S.OWN,
+        A.CREATE_VISIT: S.AGENCY,
+        A.CANCEL_VISIT: S.AGENCY,
+        A.BOOK_TIME_SLOT: S.AGENCY,
+        A.CREATE_CLIENT: S.AGENCY,
+    },
+    R.NEW_MEMBER: {A.BROWSE: S.ALL},
+}
+
+ACTION_LABEL: Mapping[Action, str] = {
+    A.BROWSE: "просмотр каталога",
+    A.VIEW_LEADS: "просмотр сделок",
+    A.CREATE_BOOKING: "бронирование",
+    A.CANCEL_OWN_BOOKING: "отмена своей брони",
+    A.CANCEL_ANY_BOOKING: "отмена чужой брони",
+    A.CREATE_VISIT: "запись на показ",
+    A.CANCEL_VISIT: "отмена показа",
+    A.BOOK_TIME_SLOT: "бронирование слота показа",
+    A.CREATE_CLIENT: "регистрация клиента",
+    A.CREATE_AGENCY: "регистрация агентства",
+    A.MANAGE_USERS: "управление пользователями",
+    A.SYNC_NOW: "запуск синхронизации",
+}
+
+
+class Actor(Protocol):
+    """The acting person: `kontur.models.User` fits, and so does any record with these fields."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> UserRole: ...
+    @property
+    def status(self) -> UserStatus: ...
+    @property
+    def agency_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The record acted on, reduced to what scoping needs: whose it is and which agency that person
+    belongs to (a booking's, visit's or client's `agent_id`, and that agent's `agency_id`)."""
+
+    agent_id: int | None = None
+    agency_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+class NotAllowed(PermissionError):
+    """Raised by `require`; its message is the reason, safe to show to the person."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+def _role(user: Actor) -> UserRole | None:
+    """The role in force; an unknown value (a newer directory, a broken row) grants nothing."""
+    try:
+        return UserRole(user.role)
+    except ValueError:
+        return None
+
+
+def _status(user: Actor) -> UserStatus | None:
+    try:
+        return UserStatus(user.status)
+    except ValueError:
+        return None  # unknown status: treated as not active
+
+
+def _role_label(role: UserRole) -> str:
+    return USER_ROLE.get(role, str(role))
+
+
+def can(user: Actor | None, action: Action | str, *, resource: Resource | None = None) -> Decision:
+    """Whether `user` may perform `action` (on `resource`, when given), with the reason in Russian."""
+    action = Action(action)
+    what = ACTION_LABEL[action]
+    if user is None:
+        return Decision(False, "Вход не выполнен: действие недоступно.")
+    if _status(user) is not UserStatus.ACTIVE:
+        return Decision(False, "Пользователь заблокирован: действия недоступны.")
+    role = _role(user)
+    if role is None:
+        return Decision(False, "Роль пользователя не задана или неизвестна: действия недоступны.")
+    scope = POLICY.get(role, {}).get(action)
+    if scope is None:
+        return Decision(False, f"Роль «{_role_label(role)}» не допускает действие: {what}.")
+    if resource is None or scope is Scope.ALL:
+        return Decision(True, f"Роль «{_role_label(role)}» допускает действие: {what}.")
+    if scope is Scope.AGENCY:
+        if user.agency_id is None:
+            return Decision(False, f"Пользователь не привязан к агентству: {what} недоступно.")
+        if resource.agency_id != user.agency_id:
+            return Decision(False, f"Запись принадлежит другому агентству: {what} недоступно.")
+        return Decision(True, f"Запись вашего агентства: {what} разрешено.")
+    # Scope.OWN: say which line was crossed, since "another agency" is the more useful news.
+    if resource.agent_id == user.id:
+        return Decision(True, f"Ваша запись: {what} разрешено.")
+    if user.agency_id is None or resource.agency_id != user.agency_id:
+        return Decision(False, f"Запись принадлежит другому агентству: {what} недоступно.")
+    return Decision(False, f"Запись оформлена другим агентом вашего агентства: {what} недоступно.")
+
+
+def can_cancel_booking(user: Actor | None, booking: Resource) -> Decision:
+    """Cancelling is one button for two permissions: one's own booking, or anybody's in scope."""
+    own = can(user, Action.CANCEL_OWN_BOOKING, resource=booking)
+    if own.allowed:
+        return own
+    anyone = can(user, Action.CANCEL_ANY_BOOKING, resource=booking)
+    if anyone.allowed:
+        return anyone
+    # Report the reason of the broader permission when the role has it at all (e.g. "another
+    # agency" for a head of agency), otherwise the narrower one's.
+    role_has_any = _scope_of(user, Action.CANCEL_ANY_BOOKING) is not None
+    return anyone if role_has_any else own
+
+
+def may_cancel_bookings(user: Actor | None) -> Decision:
+    """Whether to show cancel buttons at all (each booking is still checked by `can_cancel_booking`)."""
+    own = can(user, Action.CANCEL_OWN_BOOKING)
+    return own if own.allowed else can(user, Action.CANCEL_ANY_BOOKING)
+
+
+def require(user: Actor | None, action: Action | str, *, resource: Resource | None = None) -> Decision:
+    """`can`, raising `NotAllowed` on refusal: the first line of every submission function."""
+    action = Action(action)
+    if action in (Action.CANCEL_OWN_BOOKING, Action.CANCEL_ANY_BOOKING) and resource is not None:
+        decision = can_cancel_booking(user, resource)
+    else:
+        decision = can(user, action, resource=resource)
+    if decision.allowed and resource is None and _scope_of(user, action) is not Scope.ALL:
+        # A scoped permission checked without the record would let an agent act for anyone: the
+        # submission must say whose record it is.
+        decision = Decision(
+            False, f"Не удалось проверить, чья это запись: {ACTION_LABEL[action]} недоступно."
+        )
+    if not decision.allowed:
+        raise NotAllowed(decision)
+    return decision
+
+
+def _scope_of(user: Actor | None, action: Action) -> Scope | None:
+    role = None if user is None else _role(user)
+    return None if role is None else POLICY.get(role, {}).get(action)
+
+
+def role_summary(user: Actor) -> str:
+    """The role as shown to the person, with a pending change request marked as not in force."""
+    role = _role(user)
+    text = _role_label(role) if role is not None else "роль не задана"
+    temporary = getattr(user, "temporary_role", None)
+    if temporary and str(temporary) != str(user.role):
+        shown = _role_label(UserRole(temporary)) if temporary in set(UserRole) else str(temporary)
+        text += f" (запрошена роль «{shown}», ещё не действует)"
+    return text
