@@ -1,0 +1,567 @@
+"""The load path: stage pages of inbound records, check them, and apply them to the cache atomically.
+
+Shared by the REST sync (`kontur.sync`) and the Kafka consumer. Usage:
+
+    staging = Staging(cache, run_id)
+    staging.add_pages("premises", [(page_bytes, "GET /premises page 1"), ...])   # REST pages
+    staging.add_items("leads", [value_bytes, ...], ["brusnika.leads/0@17", ...])  # single items
+    counts = staging.commit({"premises": "full", "leads": "incremental"})        # one transaction
+    staging.close()
+
+How a batch is staged: the page bytes go to files, DuckDB's `read_json` parses them against the
+explicit column types of `kontur.schema` into a small temp table, `kontur.checks` finds rows breaking
+the contract in SQL, and good pages are appended to the entity's staging temp table. A batch DuckDB
+cannot parse, or a page with a bad row, is redone per record with pydantic (`feed_item_adapter`):
+good records still load, bad ones go to `rejected_records` with the field errors and their raw JSON.
+
+Staging lives in temp tables of the loader's own connection (spilling to disk past the memory limit),
+so a killed process leaves nothing behind in the cache file; the page files are removed on the next
+open. `commit` then applies every staged entity in ONE transaction — readers never see a half-synced
+entity, and a failure anywhere leaves every table exactly as before.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import orjson
+import pyarrow as pa
+from pydantic import ValidationError
+
+from kontur.cache import Cache
+from kontur.checks import entity_checks
+from kontur.models import ENTITIES, feed_item_adapter
+from kontur.schema import COLUMNS, TABLES
+
+logger = logging.getLogger("kontur.load")
+
+Mode = Literal["full", "incremental"]
+DEFAULT_MAX_REJECTED_SHARE = 0.05
+
+
+class LoadError(RuntimeError):
+    """Staged data cannot be applied (e.g. a page that is not JSON at all)."""
+
+
+class RejectedShareExceeded(LoadError):
+    """Too many records were malformed: the feed looks broken, so nothing is applied."""
+
+
+@dataclass
+class EntityStats:
+    """What one entity's staging has seen so far in this run."""
+
+    pages: int = 0
+    received: int = 0  # items on the wire (records and tombstones)
+    staged: int = 0
+    rejected: int = 0
+    rejected_high_water: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EntityCounts:
+    """What `commit` did to one entity's table."""
+
+    entity: str
+    mode: Mode
+    pages: int
+    received: int
+    loaded: int
+    deleted: int
+    rejected: int
+    ignored_older: int
+    high_water: datetime | None
+
+
+@dataclass
+class _Page:
+    path: Path
+    source: str
+    # Per-item sources (Kafka topic/partition@offset) when the "page" is a bundle of single items.
+    item_sources: Sequence[str] | None = None
+    # Per-item raw bytes when built from single items (so a broken item is kept exactly as received).
+    raw_items: Sequence[bytes] | None = None
+
+
+@dataclass
+class _Rejected:
+    source: str
+    record_id: int | None
+    raw: str | None
+    reason: str
+
+
+@dataclass
+class _StageState:
+    table: str
+    stats: EntityStats = field(default_factory=EntityStats)
+
+
+def _stage_table(entity: str) -> str:
+    return "stage_" + TABLES[entity]
+
+
+def _struct_sql(entity: str) -> str:
+    """The STRUCT type of one list item as read from a page (our constant identifiers and types)."""
+    fields = ", ".join(f'"{name}" {sql_type}' for name, sql_type in entity_checks(entity).wire_types)
+    return f'STRUCT({fields}, "deleted" BOOLEAN, "_pos" BIGINT)[]'
+
+
+def _validation_reason(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        # Drop the discriminator tag ("record"/"tombstone") from the location: it is our wrapper.
+        loc = ".".join(str(p) for p in item["loc"] if p not in ("record", "tombstone"))
+        parts.append(f"{loc or 'item'}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+class Staging:
+    """One run's staged changes for any number of entities, applied together by `commit`."""
+
+    def __init__(self, cache: Cache, run_id: int, *, batch_dir: Path | None = None) -> None:
+        self.cache = cache
+        self.run_id = run_id
+        self._cur = cache.cursor()
+        self._dir = batch_dir or cache.staging_dir / f"run-{run_id}"
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._seq = itertools.count()
+        self._entities: dict[str, _StageState] = {}
+        # Raw items of re-serialised (pydantic-checked) pages, so a row the SQL checks still refuse
+        # is kept aside exactly as received.
+        self._raw_by_path: dict[str, list[tuple[str, Any]]] = {}
+        self._closed = False
+
+    # --- public API --------------------------------------------------------------------------------
+    def stats(self, entity: str) -> EntityStats:
+        return self._state(entity).stats
+
+    def add_pages(self, entity: str, pages: Iterable[tuple[bytes, str]]) -> None:
+        """Stage list pages (`{"items": [...], "next_cursor": ...}` bytes, with a source label each)."""
+        state = self._state(entity)
+        batch = [self._write(content, source) for content, source in pages]
+        state.stats.pages += len(batch)
+        if batch:
+            self._load(entity, batch)
+
+    def add_items(self, entity: str, items: Sequence[bytes], sources: Sequence[str]) -> None:
+        """Stage single items (each one list item's JSON, e.g. a Kafka message value)."""
+        if len(items) != len(sources):
+            raise ValueError("items and sources differ in length")
+        if not items:
+            return
+        self._state(entity)
+        content = b'{"items":[' + b",".join(items) + b"]}"
+        page = self._write(content, sources[0] if len(sources) == 1 else f"{sources[0]} .. {sources[-1]}")
+        page.item_sources = sources
+        page.raw_items = items
+        self._load(entity, [page])
+
+    def write_page(self, content: bytes, source: str) -> Path:
+        """Write one page to the batch directory now (so a fetch thread can hand over a path, not
+        bytes held in memory). Pass the returned paths to `add_page_files`."""
+        return self._write(content, source).path
+
+    def add_page_files(self, entity: str, pages: Sequence[tuple[Path, str]]) -> None:
+        state = self._state(entity)
+        state.stats.pages += len(pages)
+        if pages:
+            self._load(entity, [_Page(path, source) for path, source in pages])
+
+    def rejected_share(self) -> float:
+        received = sum(s.stats.received for s in self._entities.values())
+        rejected = sum(s.stats.rejected for s in self._entities.values())
+        return rejected / received if received else 0.0
+
+    def commit(
+        self,
+        modes: Mapping[str, Mode],
+        *,
+        max_rejected_share: float = DEFAULT_MAX_REJECTED_SHARE,
+        advance_state: bool = True,
+        finish_run: bool = True,
+    ) -> dict[str, EntityCounts]:
+        """Apply every entity in `modes` in ONE transaction; with `finish_run`, the run is marked
+        succeeded in that same transaction (so its row never disagrees with the tables).
+
+        full: the entity's table becomes exactly the staged snapshot (rows of records rejected in this
+        run are kept as they were, so a malformed record never deletes its last good version).
+        incremental: staged records replace rows whose `updated_at` is not newer, tombstones delete
+        rows not newer than themselves, older arrivals are ignored.
+        """
+        share = self.rejected_share()
+        if share > max_rejected_share:
+            received = sum(s.stats.received for s in self._entities.values())
+            rejected = sum(s.stats.rejected for s in self._entities.values())
+            raise RejectedShareExceeded(
+                f"{rejected} of {received} records were malformed ({share:.1%}, over the "
+                f"{max_rejected_share:.1%} threshold); nothing was applied, see rejected_records"
+            )
+        for entity in modes:
+            self._state(entity)  # an entity with no pages still gets its (empty) staging table
+        cur = self._cur
+        results: dict[str, EntityCounts] = {}
+        with self.cache.write_lock:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                for entity, mode in modes.items():
+                    results[entity] = self._apply(entity, mode, advance_state=advance_state)
+                if finish_run:
+                    self._record_run(results)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return results
+
+    def close(self) -> None:
+        """Drop staging and batch files. The transaction (if any) is already over."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for state in self._entities.values():
+                self._cur.execute(f"DROP TABLE IF EXISTS {state.table}")
+                self._cur.execute(f"DROP TABLE IF EXISTS {state.table}_dedup")
+            for name in ("_batch", "_keep", "_win"):
+                self._cur.execute(f"DROP TABLE IF EXISTS {name}")
+        except duckdb.Error:  # pragma: no cover - connection already closed
+            pass
+        finally:
+            self._cur.close()
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- staging ---------------------------------------------------------------------------------
+    def _state(self, entity: str) -> _StageState:
+        state = self._entities.get(entity)
+        if state is None:
+            if entity not in ENTITIES:
+                raise ValueError(f"unknown entity {entity!r}")
+            state = self._entities[entity] = _StageState(table=_stage_table(entity))
+            cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in COLUMNS[entity])
+            self._cur.execute(f"CREATE OR REPLACE TEMP TABLE {state.table} ({cols}, deleted BOOLEAN)")
+        return state
+
+    def _write(self, content: bytes, source: str) -> _Page:
+        path = self._dir / f"{next(self._seq)}.json"
+        # JSON text may not contain a raw newline inside a string, so newlines are whitespace and the
+        # page can safely become one line of newline-delimited JSON.
+        path.write_bytes(content.replace(b"\n", b" ").replace(b"\r", b" ") + b"\n")
+        return _Page(path, source)
+
+    def _read_batch(self, entity: str, pages: Sequence[_Page]) -> None:
+        """Parse pages into the temp table `_batch` (filename + item columns) or raise duckdb.Error."""
+        struct = _struct_sql(entity)
+        self._cur.execute(
+            "CREATE OR REPLACE TEMP TABLE _batch AS SELECT filename, unnest(items, recursive := true) "  # noqa: S608
+            f"FROM read_json(?, format = 'newline_delimited', columns = {{'items': '{struct}'}}, "
+            "filename = true, maximum_object_size = 268435456)",
+            [[str(p.path) for p in pages]],
+        )
+
+    def _load(self, entity: str, pages: Sequence[_Page], *, trusted: bool = False) -> None:
+        state = self._entities[entity]
+        checks = entity_checks(entity)
+        try:
+            self._read_batch(entity, pages)
+        except duckdb.Error as exc:
+            if len(pages) > 1:
+                for page in pages:  # find the page DuckDB cannot read; the others load normally
+                    self._load(entity, [page], trusted=trusted)
+                return
+            if trusted:
+                # pydantic accepted these records but DuckDB cannot store one: try them one by one.
+                self._load_one_by_one(entity, pages[0], str(exc))
+                return
+            self._fallback(entity, pages[0])
+            return
+        cur = self._cur
+        received_row = cur.execute("SELECT count(*) FROM _batch").fetchone()
+        received = int(received_row[0]) if received_row else 0
+        bad = cur.execute(
+            f"SELECT filename, _pos, {checks.reason_sql} AS reason FROM _batch WHERE reason IS NOT NULL",  # noqa: S608
+            list(checks.params),
+        ).fetchall()
+        if bad and trusted:
+            self._reject_checked(entity, pages[0], bad)
+        elif bad:
+            bad_files = sorted({row[0] for row in bad})
+            cur.execute("DELETE FROM _batch WHERE list_contains(?::VARCHAR[], filename)", [bad_files])
+            by_path = {str(p.path): p for p in pages}
+            good_received_row = cur.execute("SELECT count(*) FROM _batch").fetchone()
+            received = int(good_received_row[0]) if good_received_row else 0
+            for name in bad_files:
+                self._fallback(entity, by_path[name])
+        inserted_row = cur.execute(
+            f"INSERT INTO {state.table} SELECT {checks.casts}, coalesce(deleted, false) FROM _batch "  # noqa: S608
+            f"WHERE {checks.reason_sql} IS NULL",
+            list(checks.params),
+        ).fetchone()
+        inserted = int(inserted_row[0]) if inserted_row else 0
+        state.stats.staged += inserted
+        if not trusted:
+            state.stats.received += received
+
+    def _fallback(self, entity: str, page: _Page) -> None:
+        """Validate one page record by record with pydantic; stage the good, keep the bad aside."""
+        state = self._entities[entity]
+        raw_items = page.raw_items
+        if raw_items is not None:
+            items: list[Any] = []
+            for raw in raw_items:
+                try:
+                    items.append(orjson.loads(raw))
+                except orjson.JSONDecodeError:
+                    items.append(_Unparsable(raw))
+        else:
+            try:
+                document = orjson.loads(page.path.read_bytes())
+                items = document["items"]
+                if not isinstance(items, list):
+                    raise TypeError("items is not a list")
+            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                raise LoadError(f"{page.source}: not a list page ({exc})") from None
+        adapter = feed_item_adapter(entity)
+        good: list[dict[str, Any]] = []
+        good_raw: list[tuple[str, Any]] = []
+        rejected: list[_Rejected] = []
+        for index, item in enumerate(items):
+            source = page.item_sources[index] if page.item_sources else f"{page.source} item {index}"
+            if isinstance(item, _Unparsable):
+                rejected.append(_Rejected(source, None, None, f"not JSON: {item.raw[:200]!r}"))
+                continue
+            try:
+                model = adapter.validate_python(item)
+            except ValidationError as exc:
+                rejected.append(self._rejection(state, source, item, _validation_reason(exc)))
+                continue
+            record = model.to_wire()
+            record["_pos"] = len(good)
+            good.append(record)
+            good_raw.append((source, item))
+        state.stats.received += len(items)
+        self._store_rejected(entity, rejected)
+        if good:
+            clean = self._write(orjson.dumps({"items": good}), page.source)
+            clean.item_sources = [source for source, _ in good_raw]
+            self._raw_by_path[str(clean.path)] = good_raw
+            self._load(entity, [clean], trusted=True)
+
+    def _reject_checked(self, entity: str, page: _Page, bad: list[tuple[Any, ...]]) -> None:
+        """Rows pydantic accepted but the SQL checks refuse (the two disagree): reject with the SQL
+        reason; the caller's INSERT skips them."""
+        state = self._entities[entity]
+        raw = self._raw_by_path.get(str(page.path), [])
+        rejected = []
+        for _filename, pos, reason in bad:
+            source, item = raw[pos] if pos is not None and pos < len(raw) else (page.source, None)
+            rejected.append(self._rejection(state, source, item, reason))
+        self._store_rejected(entity, rejected)
+
+    def _load_one_by_one(self, entity: str, page: _Page, error: str) -> None:
+        raw = self._raw_by_path.get(str(page.path), [])
+        document = orjson.loads(page.path.read_bytes())
+        state = self._entities[entity]
+        for pos, record in enumerate(document["items"]):
+            single = self._write(orjson.dumps({"items": [record | {"_pos": 0}]}), page.source)
+            self._raw_by_path[str(single.path)] = [raw[pos]] if pos < len(raw) else []
+            try:
+                self._read_batch(entity, [single])
+            except duckdb.Error as exc:
+                source, item = raw[pos] if pos < len(raw) else (page.source, record)
+                self._store_rejected(entity, [self._rejection(state, source, item, f"cannot store: {exc}")])
+                continue
+            self._load(entity, [single], trusted=True)
+        logger.info("%s: page %s loaded record by record after: %s", entity, page.source, error)
+
+    def _rejection(self, state: _StageState, source: str, item: Any, reason: str) -> _Rejected:
+        record_id = item.get("id") if isinstance(item, dict) else None
+        if isinstance(item, dict):
+            stamp = _timestamp(item.get("updated_at"))
+            hw = state.stats.rejected_high_water
+            if stamp is not None and (hw is None or stamp > hw):
+                state.stats.rejected_high_water = stamp
+        return _Rejected(
+            source=source,
+            record_id=record_id if isinstance(record_id, int) and not isinstance(record_id, bool) else None,
+            raw=orjson.dumps(item).decode() if item is not None else None,
+            reason=reason,
+        )
+
+    def _store_rejected(self, entity: str, rejected: Sequence[_Rejected]) -> None:
+        """Kept at once (auto-committed), so a run that then fails still shows what was wrong."""
+        if not rejected:
+            return
+        self._entities[entity].stats.rejected += len(rejected)
+        table = pa.table(
+            {
+                "run_id": pa.array([self.run_id] * len(rejected), pa.int64()),
+                "entity": pa.array([entity] * len(rejected), pa.string()),
+                "source": pa.array([r.source for r in rejected], pa.string()),
+                "record_id": pa.array([r.record_id for r in rejected], pa.int64()),
+                "raw": pa.array([r.raw for r in rejected], pa.string()),
+                "reason": pa.array([r.reason for r in rejected], pa.string()),
+            }
+        )
+        cur = self.cache.cursor()
+        try:
+            cur.register("_rejected_batch", table)
+            cur.execute(
+                "INSERT INTO rejected_records (run_id, entity, source, record_id, raw, reason) "
+                "SELECT run_id, entity, source, record_id, raw, reason FROM _rejected_batch"
+            )
+        finally:
+            cur.close()
+
+    # --- commit ----------------------------------------------------------------------------------
+    def _apply(self, entity: str, mode: Mode, *, advance_state: bool) -> EntityCounts:
+        state = self._entities[entity]
+        cur = self._cur
+        table = TABLES[entity]
+        stage = state.table
+        cols = ", ".join(f'"{name}"' for name, _ in COLUMNS[entity])
+        s_cols = ", ".join(f's."{name}"' for name, _ in COLUMNS[entity])
+
+        def scalar(sql: str, params: Sequence[Any] = ()) -> Any:
+            row = cur.execute(sql, list(params)).fetchone()
+            return row[0] if row else None
+
+        # Latest version per id wins (a record changed mid-crawl can appear twice). Deduplicate only
+        # when needed: on millions of rows the window costs more than the check.
+        staged = int(scalar(f"SELECT count(*) FROM {stage}"))  # noqa: S608
+        distinct = int(scalar(f"SELECT count(DISTINCT id) FROM {stage}"))  # noqa: S608
+        if distinct < staged:
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE {stage}_dedup AS SELECT * FROM {stage} "  # noqa: S608
+                "QUALIFY row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, deleted DESC) = 1"
+            )
+            source = f"{stage}_dedup"
+        else:
+            source = stage
+        high_water = scalar(f"SELECT max(updated_at) FROM {source}")  # noqa: S608
+        if state.stats.rejected_high_water is not None and (
+            high_water is None or state.stats.rejected_high_water > high_water
+        ):
+            high_water = state.stats.rejected_high_water
+
+        if mode == "full":
+            # Keep the current row of a record rejected in this run: it is still in the snapshot,
+            # only this version of it was malformed.
+            cur.execute(
+                "CREATE OR REPLACE TEMP TABLE _keep AS SELECT DISTINCT record_id AS id "  # noqa: S608
+                "FROM rejected_records WHERE run_id = ? AND entity = ? AND record_id IS NOT NULL "
+                f"AND record_id NOT IN (SELECT id FROM {source} WHERE NOT deleted)",
+                [self.run_id, entity],
+            )
+            existing = int(scalar(f"SELECT count(*) FROM {table}"))  # noqa: S608
+            deleted = 0
+            if existing:
+                deleted = int(
+                    scalar(
+                        f"SELECT count(*) FROM {table} t WHERE NOT EXISTS "  # noqa: S608
+                        f"(SELECT 1 FROM {source} s WHERE s.id = t.id AND NOT s.deleted) "
+                        "AND t.id NOT IN (SELECT id FROM _keep)"
+                    )
+                )
+                cur.execute(f"DELETE FROM {table} WHERE id NOT IN (SELECT id FROM _keep)")  # noqa: S608
+            loaded = int(
+                scalar(
+                    f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} WHERE NOT deleted"  # noqa: S608
+                )
+            )
+            ignored = 0
+        else:
+            # Rows where the incoming version is not older than what we hold (or is new to us).
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE _win AS SELECT s.*, t.id IS NOT NULL AS existed "  # noqa: S608
+                f"FROM {source} s LEFT JOIN (SELECT id, updated_at FROM {table}) t ON t.id = s.id "
+                "WHERE t.id IS NULL OR s.updated_at >= t.updated_at"
+            )
+            cur.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM _win WHERE existed)")  # noqa: S608
+            loaded = int(
+                scalar(f"INSERT INTO {table} ({cols}) SELECT {s_cols} FROM _win s WHERE NOT s.deleted")  # noqa: S608
+            )
+            deleted = int(scalar("SELECT count(*) FROM _win WHERE deleted AND existed"))
+            won = int(scalar("SELECT count(*) FROM _win"))
+            ignored = (distinct if distinct < staged else staged) - won
+
+        if advance_state and high_water is not None:
+            cur.execute(
+                "INSERT INTO sync_state (entity, high_water, last_run_id, last_success_at) "
+                "VALUES (?, ?, ?, current_timestamp) ON CONFLICT (entity) DO UPDATE SET "
+                "high_water = CASE WHEN ? = 'full' THEN excluded.high_water "
+                "ELSE greatest(sync_state.high_water, excluded.high_water) END, "
+                "last_run_id = excluded.last_run_id, last_success_at = excluded.last_success_at",
+                [entity, high_water, self.run_id, mode],
+            )
+        return EntityCounts(
+            entity=entity,
+            mode=mode,
+            pages=state.stats.pages,
+            received=state.stats.received,
+            loaded=loaded,
+            deleted=deleted,
+            rejected=state.stats.rejected,
+            ignored_older=ignored,
+            high_water=high_water,
+        )
+
+    def _record_run(self, results: Mapping[str, EntityCounts]) -> None:
+        cur = self._cur
+        for counts in results.values():
+            cur.execute(
+                "INSERT INTO sync_run_entities (run_id, entity, mode, pages, received, loaded, deleted, "
+                "rejected, high_water) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    self.run_id,
+                    counts.entity,
+                    counts.mode,
+                    counts.pages,
+                    counts.received,
+                    counts.loaded,
+                    counts.deleted,
+                    counts.rejected,
+                    counts.high_water,
+                ],
+            )
+        modes = {c.mode for c in results.values()}
+        cur.execute(
+            "UPDATE sync_runs SET status = 'succeeded', finished_at = current_timestamp, "
+            "mode = ?, loaded = ?, deleted = ?, rejected = ?, error = NULL WHERE id = ?",
+            [
+                modes.pop() if len(modes) == 1 else "mixed",
+                sum(c.loaded for c in results.values()),
+                sum(c.deleted for c in results.values()),
+                sum(c.rejected for c in results.values()),
+                self.run_id,
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class _Unparsable:
+    raw: bytes
