@@ -153,3 +153,34 @@ def label_of(enum: type[Enum], wire_value: str) -> str:
         return _TABLES[enum][enum(wire_value)]
     except (ValueError, KeyError):
         return wire_value
+
+
+def rooms_label(rooms: int) -> str:
+    """0 rooms is a studio (the contract's convention for apartments)."""
+    return "Студия" if rooms == 0 else f"{rooms}-комн."
+
+
+# Dashboard wording for columns and metrics that are not wire values.
+AVAILABILITY_COLUMNS: dict[str, str] = {
+    "city": "Город",
+    "project": "Проект",
+    "building": "Здание",
+    "section": "Секция",
+    "number": "№",
+    "type": "Тип",
+    "rooms": "Комнат",
+    "floor": "Этаж",
+    "size": "Площадь, м²",
+    "price": "Цена, ₽",
+    "price_per_m2": "Цена за м², ₽",
+    "status": "Статус",
+    "feature": "Особенности",
+    "purchase_option": "Способы покупки",
+    "photo": "Фото",
+    "link": "Ссылка",
+    "free": "Свободно",
+    "booked": "Забронировано",
+    "sold": "Продано",
+    "total": "Всего",
+    "free_share": "Доля свободных",
+}

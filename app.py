@@ -1,0 +1,86 @@
+"""Kontur × Brusnika dashboard: the entry point. `streamlit run app.py`.
+
+Draws what every page shares (page config, navigation, the sidebar scope, the demo marker, sync
+progress) and runs the chosen page from `pages/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from kontur import ui
+from kontur.config import SettingsError
+
+HERE = Path(__file__).resolve().parent
+
+# The one list of pages, by navigation section. Add a page here (a file in pages/) and it appears in
+# the navigation; pages whose file does not exist yet are left out rather than failing the app.
+PAGES: dict[str, list[tuple[str, str, str]]] = {
+    "Аналитика": [
+        ("pages/availability.py", "Наличие", ":material/apartment:"),
+        ("pages/chessboard.py", "Шахматка", ":material/grid_view:"),
+        ("pages/leads.py", "Сделки", ":material/filter_alt:"),
+    ],
+    "Продажи": [
+        ("pages/bookings.py", "Бронирования", ":material/event_available:"),
+        ("pages/visits.py", "Показы", ":material/calendar_month:"),
+        ("pages/clients.py", "Клиенты", ":material/person:"),
+        ("pages/agencies.py", "Агентства", ":material/business:"),
+    ],
+    "Сервис": [
+        ("pages/users.py", "Пользователи", ":material/group:"),
+        ("pages/actions.py", "История действий", ":material/history:"),
+        ("pages/sync_health.py", "Синхронизация", ":material/sync:"),
+    ],
+}
+
+
+def navigation() -> st.navigation:
+    sections = {
+        section: [
+            st.Page(path, title=title, icon=icon) for path, title, icon in pages if (HERE / path).exists()
+        ]
+        for section, pages in PAGES.items()
+    }
+    return st.navigation({name: pages for name, pages in sections.items() if pages})
+
+
+@st.fragment(run_every=1.0)
+def sync_progress() -> None:
+    """Polls the background sync once a second while it runs; reruns the whole app when it ends so
+    every page shows the fresh data."""
+    rt = ui.runtime()
+    progress = rt.sync.progress
+    if rt.sync.running:
+        st.progress(progress.fraction, text=f"Синхронизация: {progress.message}")
+        st.session_state["_sync_was_running"] = True
+    elif st.session_state.pop("_sync_was_running", False):
+        st.rerun(scope="app")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Контур × Брусника", page_icon=":material/apartment:", layout="wide")
+    try:
+        rt = ui.runtime()
+    except SettingsError as exc:
+        st.error(f"Настройки не приняты: {exc}")
+        st.stop()
+    except Exception as exc:  # e.g. the cache file is held by another process
+        st.error(f"Не удалось подготовить данные: {type(exc).__name__}: {exc}")
+        st.stop()
+    ui.maybe_first_sync(rt)
+    page = navigation()
+    with st.sidebar:
+        if rt.demo:
+            st.info(
+                "**Демо-режим**: данные встроенной песочницы, не реальные продажи.", icon=":material/science:"
+            )
+        if rt.sync.running or st.session_state.get("_sync_was_running"):
+            sync_progress()
+    ui.sidebar_scope()
+    page.run()
+
+
+main()

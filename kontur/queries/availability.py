@@ -1,0 +1,160 @@
+"""Availability page: stock by status and type, breakdowns, distributions, the premises list, the map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ._db import Conn, frame
+from .filters import STATUS_SQL, Filters, PremiseFilters, premise_where, scope_where
+
+# Breakdown level -> (grouping columns, their display aliases). Identifiers only, from this table.
+BREAKDOWN_LEVELS: dict[str, tuple[str, ...]] = {
+    "city": ("c.name AS city",),
+    "project": ("c.name AS city", "pr.name AS project"),
+    "building": ("c.name AS city", "pr.name AS project", "b.address AS building"),
+}
+_LEVEL_KEYS: dict[str, str] = {"city": "c.id", "project": "pr.id", "building": "b.id"}
+
+# Premises list: more rows than this are counted, not shown (a manager scrolls a few hundred at most).
+LIST_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Slider ranges within the current scope."""
+
+    price: tuple[int, int]
+    size: tuple[float, float]
+    floor: tuple[int, int]
+    rooms: tuple[int, ...]
+
+
+def bounds(con: Conn, scope: Filters) -> Bounds | None:
+    """None when the scope holds no premises."""
+    where = scope_where(scope)
+    row = con.execute(
+        f"""
+        SELECT min(price), max(price), min(size), max(size), min(floor), max(floor),
+               list(DISTINCT rooms ORDER BY rooms)
+        FROM premises p WHERE {where.sql}
+        """,  # noqa: S608 -- clauses are constant text from filters.py; values are parameters
+        where.params,
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return Bounds(
+        price=(int(row[0]), int(row[1])),
+        size=(float(row[2]), float(row[3])),
+        floor=(int(row[4]), int(row[5])),
+        rooms=tuple(int(r) for r in row[6]),
+    )
+
+
+def status_by_type(con: Conn, f: PremiseFilters) -> pd.DataFrame:
+    """type, status, n — one row per (type, status) that occurs among the matching premises."""
+    where = premise_where(f)
+    return frame(
+        con,
+        f"""
+        SELECT p.type, {STATUS_SQL} AS status, count(*) AS n
+        FROM premises p WHERE {where.sql}
+        GROUP BY ALL ORDER BY ALL
+        """,  # noqa: S608 -- constant clauses, parameterised values
+        where.params,
+    )
+
+
+def breakdown(con: Conn, f: PremiseFilters, level: str) -> pd.DataFrame:
+    """Per city / project / building: free, booked, sold, total, free_share."""
+    columns = ", ".join(BREAKDOWN_LEVELS[level])
+    key = _LEVEL_KEYS[level]
+    where = premise_where(f)
+    return frame(
+        con,
+        f"""
+        SELECT {columns},
+               count(*) FILTER (WHERE NOT p.is_sold AND NOT p.is_booked) AS free,
+               count(*) FILTER (WHERE p.is_booked AND NOT p.is_sold) AS booked,
+               count(*) FILTER (WHERE p.is_sold) AS sold,
+               count(*) AS total,
+               free / total AS free_share
+        FROM premises p
+        JOIN buildings b ON b.id = p.building_id
+        JOIN projects pr ON pr.id = p.project_id
+        JOIN cities c ON c.id = pr.city_id
+        WHERE {where.sql}
+        GROUP BY {key}, {", ".join(col.split(" AS ")[0] for col in BREAKDOWN_LEVELS[level])}
+        ORDER BY free DESC, total DESC
+        """,  # noqa: S608 -- identifiers from BREAKDOWN_LEVELS, parameterised values
+        where.params,
+    )
+
+
+# Distribution metric -> SQL expression over `premises p`.
+METRICS: dict[str, str] = {"price": "p.price::DOUBLE", "price_per_m2": "p.price / p.size"}
+
+
+def distribution(con: Conn, f: PremiseFilters, metric: str, bins: int = 30) -> pd.DataFrame:
+    """A histogram computed in the database: bin_start, bin_end, status, n. Binning in SQL keeps a
+    million premises from travelling to Python just to be counted."""
+    expr = METRICS[metric]
+    where = premise_where(f)
+    return frame(
+        con,
+        f"""
+        WITH m AS (SELECT {expr} AS v, {STATUS_SQL} AS status FROM premises p WHERE {where.sql}),
+             r AS (SELECT min(v) AS lo, greatest(max(v) - min(v), 1) / ? AS w FROM m)
+        SELECT lo + bin * w AS bin_start, lo + (bin + 1) * w AS bin_end, status, count(*) AS n
+        FROM (SELECT least(floor((v - lo) / w), ? - 1) AS bin, status, lo, w FROM m, r)
+        GROUP BY ALL ORDER BY bin_start, status
+        """,  # noqa: S608 -- expression from METRICS, parameterised values
+        [*where.params, bins, bins],
+    )
+
+
+def premises_list(con: Conn, f: PremiseFilters, limit: int = LIST_LIMIT) -> pd.DataFrame:
+    """The matching premises, cheapest first, at most `limit` rows."""
+    where = premise_where(f)
+    return frame(
+        con,
+        f"""
+        SELECT p.id, c.name AS city, pr.name AS project, b.address AS building,
+               s.number AS section, p.number, p.type, p.rooms, p.floor, p.size, p.price,
+               round(p.price / p.size) AS price_per_m2, {STATUS_SQL} AS status,
+               p.feature, p.purchase_option, p.photos[1] AS photo, pr.link AS link
+        FROM premises p
+        JOIN buildings b ON b.id = p.building_id
+        JOIN projects pr ON pr.id = p.project_id
+        JOIN cities c ON c.id = pr.city_id
+        LEFT JOIN sections s ON s.id = p.section_id
+        WHERE {where.sql}
+        ORDER BY p.price, p.id
+        LIMIT ?
+        """,  # noqa: S608 -- constant clauses, parameterised values
+        [*where.params, limit],
+    )
+
+
+def city_map(con: Conn, f: PremiseFilters) -> pd.DataFrame:
+    """Per city with coordinates: name, lat, long, projects, free (matching free premises)."""
+    where = premise_where(f)
+    return frame(
+        con,
+        f"""
+        WITH fp AS (
+            SELECT p.project_id, count(*) AS free FROM premises p
+            WHERE NOT p.is_sold AND NOT p.is_booked AND {where.sql} GROUP BY ALL
+        )
+        SELECT c.id, c.name, c.lat, c.long, count(DISTINCT pr.id) AS projects,
+               coalesce(sum(fp.free), 0)::BIGINT AS free
+        FROM cities c
+        LEFT JOIN projects pr ON pr.city_id = c.id
+        LEFT JOIN fp ON fp.project_id = pr.id
+        WHERE c.lat IS NOT NULL AND c.long IS NOT NULL
+          AND (?::BIGINT IS NULL OR c.id = ?)
+        GROUP BY ALL ORDER BY free DESC
+        """,  # noqa: S608 -- constant clauses, parameterised values
+        [*where.params, f.scope.city_id, f.scope.city_id],
+    )

@@ -1,0 +1,38 @@
+"""Chessboard ("Матрица помещений на этажах"): one building's sections and premises."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._db import Conn, frame
+from .filters import STATUS_SQL, PremiseFilters, Where, premise_where
+
+
+def sections(con: Conn, building_id: int) -> pd.DataFrame:
+    """id, number, name, number_of_floors, premises_per_floor — left to right."""
+    return frame(
+        con,
+        """
+        SELECT id, number, name, number_of_floors, premises_per_floor
+        FROM sections WHERE building_id = ? ORDER BY number, id
+        """,
+        [building_id],
+    )
+
+
+def cells(con: Conn, building_id: int, f: PremiseFilters) -> pd.DataFrame:
+    """Every premise of the building with its status and `matches` (the page's type/feature/...
+    filters; non-matching cells are dimmed, not hidden, so the floor plan keeps its shape)."""
+    match: Where = premise_where(f, with_scope=False)
+    return frame(
+        con,
+        f"""
+        SELECT p.id, p.section_id, p.number, p.type, p.rooms, p.floor, p.size, p.price,
+               round(p.price / p.size) AS price_per_m2, {STATUS_SQL} AS status, p.feature,
+               ({match.sql}) AS matches
+        FROM premises p
+        WHERE p.building_id = ?
+        ORDER BY p.section_id, p.floor DESC, try_cast(p.number AS BIGINT), p.number, p.id
+        """,  # noqa: S608 -- constant clauses, parameterised values
+        [*match.params, building_id],
+    )

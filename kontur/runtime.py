@@ -1,0 +1,193 @@
+"""What one dashboard process shares between its sessions: settings, the embedded sandbox (demo
+mode), the cache connection and the background sync.
+
+`app.py` builds one `Runtime` per (cache path, API URL) through `st.cache_resource`; nothing here runs
+at import. The process holds the only read-write connection to the cache file (DuckDB allows one
+writer process); readers and the sync thread each work on their own cursor of it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import duckdb
+from pydantic import SecretStr
+
+from kontur.cache import Cache
+from kontur.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Demo mode: a sandbox big enough to look like a real developer, small enough to sync in seconds.
+DEMO_SCALE = 0.1
+
+
+@dataclass
+class SyncProgress:
+    """What the pages show about the background sync. Replaced whole (never mutated in place) by the
+    sync thread, so a page reading it sees one consistent snapshot."""
+
+    state: str = "idle"  # idle | running | done | failed
+    entity: str | None = None
+    entities_done: int = 0
+    entities_total: int = 0
+    rows: int = 0
+    message: str = ""
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def fraction(self) -> float:
+        if self.entities_total == 0:
+            return 0.0
+        return min(1.0, self.entities_done / self.entities_total)
+
+
+# The sync function the runner calls: (runtime, report progress) -> None; raises on failure.
+SyncFn = Callable[["Runtime", Callable[[SyncProgress], None]], None]
+
+
+@dataclass
+class SyncRunner:
+    """Runs at most one sync at a time in a daemon thread; pages poll `progress`."""
+
+    runtime: Runtime
+    sync_fn: SyncFn
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+    progress: SyncProgress = field(default_factory=SyncProgress)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> bool:
+        """Start a sync unless one is running; True when this call started it."""
+        with self._lock:
+            if self.running:
+                return False
+            self.progress = SyncProgress(state="running", started_at=time.time(), message="Запуск…")
+            self._thread = threading.Thread(target=self._run, name="kontur-sync", daemon=True)
+            self._thread.start()
+            return True
+
+    def wait(self, timeout: float | None = None) -> SyncProgress:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.progress
+
+    def _report(self, progress: SyncProgress) -> None:
+        self.progress = progress
+
+    def _run(self) -> None:
+        started = self.progress.started_at
+        try:
+            self.sync_fn(self.runtime, self._report)
+        except Exception as exc:  # the page shows it; the thread must not die silently
+            log.exception("background sync failed")
+            self.progress = replace(
+                self.progress, state="failed", message=_safe_message(exc), finished_at=time.time()
+            )
+        else:
+            self.progress = replace(
+                self.progress,
+                state="done",
+                started_at=started,
+                finished_at=time.time(),
+                entities_done=self.progress.entities_total,
+            )
+        finally:
+            # Even a failed sync may have committed some entities: cached reads must refresh.
+            self.runtime.bump_version()
+
+
+def _safe_message(exc: BaseException) -> str:
+    """The error's class and message; our errors never carry the token, and we cut long bodies."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 500 else text[:497] + "…"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    demo: bool
+    cache: Cache
+    sandbox: Any = None  # RunningSandbox in demo mode
+    _version: int = 0
+    _version_lock: threading.Lock = field(default_factory=threading.Lock)
+    _first_sync_claimed: bool = False
+    sync: SyncRunner = field(init=False)
+
+    def claim_first_sync(self) -> bool:
+        """True exactly once per runtime: the session that gets it decides on the first sync."""
+        with self._version_lock:
+            if self._first_sync_claimed:
+                return False
+            self._first_sync_claimed = True
+            return True
+
+    @property
+    def data_version(self) -> int:
+        """Bumped whenever the cache's content changed; `st.cache_data` reads are keyed by it."""
+        return self._version
+
+    def bump_version(self) -> None:
+        with self._version_lock:
+            self._version += 1
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of the shared connection: its own transaction view, safe to use from a thread."""
+        cur = self.cache.reader()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        self.sync.wait(timeout=30)
+        try:
+            self.cache.close()
+        finally:
+            if self.sandbox is not None:
+                self.sandbox.stop()
+
+
+def start_runtime(settings: Settings, *, sync_fn: SyncFn | None = None) -> Runtime:
+    """Open everything the dashboard shares. In demo mode (no API URL) start the embedded sandbox
+    first and point the settings at it."""
+    sandbox = None
+    demo = settings.uses_sandbox
+    if demo:
+        from kontur.sandbox.server import start_sandbox
+
+        sandbox = start_sandbox(scale=DEMO_SCALE)
+        # The sandbox is a child process in its own group: stop it with us, not leave it behind.
+        atexit.register(sandbox.stop)
+        settings = settings.model_copy(
+            update={"api_url": sandbox.api_url, "api_token": SecretStr(sandbox.token)}
+        )
+    try:
+        cache = Cache(settings.cache_path)
+    except BaseException:
+        if sandbox is not None:
+            sandbox.stop()
+        raise
+    runtime = Runtime(settings=settings, demo=demo, cache=cache, sandbox=sandbox)
+    runtime.sync = SyncRunner(runtime=runtime, sync_fn=sync_fn or rest_sync)
+    return runtime
+
+
+def rest_sync(runtime: Runtime, report: Callable[[SyncProgress], None]) -> None:
+    """A full REST sync into the runtime's cache (bound to kontur.sync once it lands)."""
+    from kontur.sync import run_sync
+
+    run_sync(runtime.cache, runtime.settings)

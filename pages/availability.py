@@ -1,0 +1,257 @@
+"""Наличие: free / booked / sold stock, where it is, what it costs, and the matching premises."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from kontur import labels, ui
+from kontur.models import Feature, PremiseType, PurchaseOption
+from kontur.queries import PremiseFilters, availability
+
+st.title("Наличие помещений")
+ui.stop_if_cache_empty()
+scope = ui.current_scope()
+bounds = ui.read(availability.bounds, scope)
+if bounds is None:
+    ui.no_results()
+    st.stop()
+
+# Widget keys carry the scope: a new city/project/building gets sliders with its own ranges.
+k = f"{scope.city_id}-{scope.project_id}-{scope.building_id}"
+with st.expander("Фильтры", expanded=True, icon=":material/tune:"):
+    c1, c2, c3, c4 = st.columns(4)
+    types = c1.multiselect(
+        "Тип",
+        [t.value for t in PremiseType],
+        format_func=lambda v: labels.label_of(PremiseType, v),
+        placeholder="Все типы",
+        key="av_types",
+    )
+    rooms = c2.multiselect(
+        "Комнат", list(bounds.rooms), format_func=labels.rooms_label, placeholder="Любое", key=f"av_rooms_{k}"
+    )
+    features = c3.multiselect(
+        "Особенности (все выбранные)",
+        [f.value for f in Feature],
+        format_func=lambda v: labels.label_of(Feature, v),
+        placeholder="Любые",
+        key="av_features",
+    )
+    options = c4.multiselect(
+        "Способ покупки (любой из)",
+        [o.value for o in PurchaseOption],
+        format_func=lambda v: labels.label_of(PurchaseOption, v),
+        placeholder="Любой",
+        key="av_options",
+    )
+    s1, s2, s3 = st.columns(3)
+    lo_m, hi_m = math.floor(bounds.price[0] / 1e5) / 10, math.ceil(bounds.price[1] / 1e5) / 10
+    price_m = s1.slider(
+        "Цена, млн ₽",
+        lo_m,
+        max(hi_m, lo_m + 0.1),
+        (lo_m, max(hi_m, lo_m + 0.1)),
+        step=0.1,
+        format="%.1f",
+        key=f"av_price_{k}",
+    )
+    lo_a, hi_a = float(math.floor(bounds.size[0])), float(math.ceil(bounds.size[1]))
+    size = s2.slider(
+        "Площадь, м²",
+        lo_a,
+        max(hi_a, lo_a + 1),
+        (lo_a, max(hi_a, lo_a + 1)),
+        step=1.0,
+        format="%.0f",
+        key=f"av_size_{k}",
+    )
+    lo_f, hi_f = bounds.floor
+    floor = s3.slider("Этаж", lo_f, max(hi_f, lo_f + 1), (lo_f, max(hi_f, lo_f + 1)), key=f"av_floor_{k}")
+
+# A slider left at its full range is no filter at all (and keeps the cached reads shared).
+f = PremiseFilters(
+    scope=scope,
+    types=tuple(types),
+    rooms=tuple(int(r) for r in rooms),
+    price=None
+    if price_m == (lo_m, max(hi_m, lo_m + 0.1))
+    else (round(price_m[0] * 1e6), round(price_m[1] * 1e6)),
+    size=None if size == (lo_a, max(hi_a, lo_a + 1)) else size,
+    floor=None if floor == (lo_f, max(hi_f, lo_f + 1)) else floor,
+    features=tuple(features),
+    purchase_options=tuple(options),
+)
+
+by_type = ui.read(availability.status_by_type, f)
+if by_type.empty:
+    ui.no_results()
+    st.stop()
+
+# --- KPI cards -------------------------------------------------------------------------------
+total = int(by_type["n"].sum())
+by_status = by_type.groupby("status")["n"].sum()
+cols = st.columns(4)
+cols[0].metric("Всего помещений", ui.fmt_int(total), border=True)
+for col, status in zip(cols[1:], ("free", "booked", "sold"), strict=True):
+    n = int(by_status.get(status, 0))
+    col.metric(
+        labels.PREMISE_STATUS[status],
+        ui.fmt_int(n),
+        delta=ui.fmt_pct(n / total),
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+
+type_cols = st.columns(len(PremiseType))
+for col, ptype in zip(type_cols, PremiseType, strict=True):
+    rows = by_type[by_type["type"] == ptype.value].set_index("status")["n"]
+    n_type = int(rows.sum())
+    with col.container(border=True):
+        st.markdown(f"**{labels.PREMISE_TYPE_PLURAL[ptype]}** · {ui.fmt_int(n_type)}")
+        for status in ("free", "booked", "sold"):
+            n = int(rows.get(status, 0))
+            share = ui.fmt_pct(n / n_type) if n_type else "—"
+            st.markdown(
+                f"<span style='color:{ui.STATUS_COLORS[status]}'>●</span> {labels.PREMISE_STATUS[status]}: "
+                f"**{ui.fmt_int(n)}** ({share})",
+                unsafe_allow_html=True,
+            )
+
+# --- breakdown and map ----------------------------------------------------------------------
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Разбивка")
+    tabs = st.tabs(["По городам", "По проектам", "По зданиям"])
+    for tab, level in zip(tabs, ("city", "project", "building"), strict=True):
+        table = ui.read(availability.breakdown, f, level)
+        tab.dataframe(
+            table.rename(columns=labels.AVAILABILITY_COLUMNS),
+            hide_index=True,
+            column_config={
+                "Доля свободных": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+            },
+            height=320,
+        )
+with right:
+    st.subheader("Свободные помещения на карте")
+    cities = ui.read(availability.city_map, f)
+    if cities.empty:
+        st.caption("Нет городов с координатами.")
+    else:
+        size_ref = max(float(cities["free"].max()), 1.0)
+        fig = go.Figure(
+            go.Scatter(
+                x=cities["long"],
+                y=cities["lat"],
+                mode="markers+text",
+                text=cities["name"],
+                textposition="top center",
+                marker={
+                    "size": 12 + 38 * (cities["free"] / size_ref) ** 0.5,
+                    "color": ui.STATUS_COLORS["free"],
+                    "opacity": 0.75,
+                    "line": {"width": 1, "color": "white"},
+                },
+                customdata=cities[["projects", "free"]],
+                hovertemplate="<b>%{text}</b><br>Проектов: %{customdata[0]}<br>Свободно: %{customdata[1]:,}"
+                "<extra></extra>",
+            )
+        )
+        # No tile server on a closed network: a plain lon/lat plane, degrees kept roughly to scale.
+        mid_lat = float(cities["lat"].mean())
+        fig.update_layout(
+            height=340,
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+            showlegend=False,
+            xaxis={"title": "Долгота", "showgrid": True, "zeroline": False},
+            yaxis={
+                "title": "Широта",
+                "showgrid": True,
+                "zeroline": False,
+                "scaleanchor": "x",
+                "scaleratio": 1 / max(math.cos(math.radians(mid_lat)), 0.2),
+            },
+            separators=", ",
+        )
+        st.plotly_chart(fig, width="stretch", key="av_map")
+
+# --- distributions --------------------------------------------------------------------------
+d1, d2 = st.columns(2)
+for col, metric, title in ((d1, "price", "Распределение цены"), (d2, "price_per_m2", "Цена за м²")):
+    hist = ui.read(availability.distribution, f, metric)
+    fig = go.Figure()
+    for status in ("free", "booked", "sold"):
+        part = hist[hist["status"] == status]
+        fig.add_bar(
+            x=(part["bin_start"] + part["bin_end"]) / 2,
+            y=part["n"],
+            width=(part["bin_end"] - part["bin_start"]),
+            name=labels.PREMISE_STATUS[status],
+            marker_color=ui.STATUS_COLORS[status],
+            customdata=part[["bin_start", "bin_end"]],
+            hovertemplate="%{customdata[0]:,.0f} – %{customdata[1]:,.0f} ₽: %{y}<extra></extra>",
+        )
+    fig.update_layout(
+        title=title,
+        barmode="stack",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title="₽" if metric == "price" else "₽ за м²",
+        yaxis_title="Помещений",
+        separators=", ",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    col.plotly_chart(fig, width="stretch", key=f"av_hist_{metric}")
+
+# --- the matching premises ------------------------------------------------------------------
+listing = ui.read(availability.premises_list, f)
+st.subheader("Подходящие помещения")
+if total > len(listing):
+    st.caption(f"Показаны {ui.fmt_int(len(listing))} самых доступных по цене из {ui.fmt_int(total)}.")
+shown = pd.DataFrame(
+    {
+        "Фото": listing["photo"],
+        "Город": listing["city"],
+        "Проект": listing["project"],
+        "Здание": listing["building"],
+        "Секция": listing["section"],
+        "№": listing["number"],
+        "Тип": [labels.label_of(PremiseType, v) for v in listing["type"]],
+        "Комнат": listing["rooms"],
+        "Этаж": listing["floor"],
+        "Площадь, м²": listing["size"].round(1),
+        "Цена, ₽": listing["price"],
+        "Цена за м², ₽": listing["price_per_m2"],
+        "Статус": [labels.PREMISE_STATUS[s] for s in listing["status"]],
+        "Особенности": [", ".join(labels.label_of(Feature, x) for x in v) for v in listing["feature"]],
+        "Способы покупки": [
+            ", ".join(labels.label_of(PurchaseOption, x) for x in v) for v in listing["purchase_option"]
+        ],
+        "Ссылка": listing["link"],
+    }
+)
+st.dataframe(
+    shown,
+    hide_index=True,
+    column_config={
+        "Фото": st.column_config.ImageColumn(width="small"),
+        "Площадь, м²": st.column_config.NumberColumn(format="%.1f м²"),
+        "Цена, ₽": st.column_config.NumberColumn(format="%,d ₽"),
+        "Цена за м², ₽": st.column_config.NumberColumn(format="%,d ₽/м²"),
+        "Ссылка": st.column_config.LinkColumn(display_text="Открыть"),
+    },
+    height=420,
+    key="av_table",
+)
+st.download_button(
+    "Скачать CSV",
+    shown.to_csv(index=False).encode("utf-8-sig"),
+    file_name="nalichie.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)

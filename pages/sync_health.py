@@ -1,0 +1,127 @@
+"""Синхронизация: per entity rows and freshness, run history, rejected records, and "Sync now"."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kontur import labels, ui
+from kontur.queries import sync_health
+
+RUN_STATUS = {"succeeded": "Успешно", "failed": "Ошибка", "running": "Идёт"}
+
+st.title("Синхронизация")
+rt = ui.runtime()
+
+
+@st.fragment(run_every=1.0)
+def progress_panel() -> None:
+    """The button and, while a sync runs, its progress; polls once a second only while it runs."""
+    if st.button(
+        "Синхронизировать",
+        type="primary",
+        icon=":material/sync:",
+        disabled=rt.sync.running,
+        key="sh_sync_now",
+    ):
+        rt.sync.start()
+    progress = rt.sync.progress
+    if rt.sync.running:
+        st.session_state["_sh_running"] = True
+        st.progress(progress.fraction, text=f"Синхронизация: {progress.message}")
+    elif st.session_state.pop("_sh_running", False):
+        # Finished while we watched: rerun the whole app so every table below is fresh.
+        st.rerun(scope="app")
+    elif progress.state == "failed":
+        st.error(f"Последняя синхронизация не удалась: {progress.message}", icon=":material/error:")
+    elif progress.state == "done":
+        st.success("Синхронизация завершена.", icon=":material/check_circle:")
+
+
+progress_panel()
+
+table = ui.read(sync_health.entities)
+runs = ui.read(sync_health.runs)
+if table.empty or "last_success_at" not in table:
+    st.warning("Кэш ещё не создан или не размечен: запустите синхронизацию.", icon=":material/database:")
+    st.stop()
+
+last = runs.iloc[0] if not runs.empty else None
+k = st.columns(4)
+k[0].metric("Строк в кэше", ui.fmt_int(int(table["rows"].sum())), border=True)
+k[1].metric(
+    "Последний запуск",
+    RUN_STATUS.get(str(last["status"]), str(last["status"])) if last is not None else "—",
+    border=True,
+)
+freshest = table["age_seconds"].dropna()
+k[2].metric(
+    "Свежесть",
+    ui.fmt_age(float(freshest.max())) if not freshest.empty else "нет данных",
+    border=True,
+    help="Возраст самой старой из успешных синхронизаций по сущностям",
+)
+k[3].metric("Отклонённых записей", ui.fmt_int(ui.read(sync_health.rejected_count)), border=True)
+
+st.subheader("По сущностям")
+st.dataframe(
+    {
+        "Сущность": [labels.ENTITY.get(e, e) for e in table["entity"]],
+        "Строк": table["rows"],
+        "Последняя успешная": table["last_success_at"],
+        "Свежесть": [ui.fmt_age(a) for a in table["age_seconds"]],
+        "Последний запуск": [
+            RUN_STATUS.get(s, "—") if isinstance(s, str) else "—" for s in table["last_status"]
+        ],
+        "Загружено": table["last_loaded"],
+        "Отклонено": table["last_rejected"],
+    },
+    hide_index=True,
+    column_config={"Последняя успешная": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")},
+    key="sh_entities",
+)
+
+st.subheader("История запусков")
+if runs.empty:
+    st.info("Синхронизаций ещё не было.", icon=":material/history:")
+else:
+    st.dataframe(
+        {
+            "№": runs["id"],
+            "Канал": runs["transport"],
+            "Режим": runs["mode"]
+            .map({"full": "полная", "incremental": "инкрементальная"})
+            .fillna(runs["mode"]),
+            "Статус": runs["status"].map(RUN_STATUS).fillna(runs["status"]),
+            "Начало": runs["started_at"],
+            "Длительность, с": runs["seconds"],
+            "Загружено": runs["loaded"],
+            "Удалено": runs["deleted"],
+            "Отклонено": runs["rejected"],
+            "Ошибка": runs["error"],
+        },
+        hide_index=True,
+        column_config={
+            "Начало": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss"),
+            "Длительность, с": st.column_config.NumberColumn(format="%.1f"),
+        },
+        key="sh_runs",
+    )
+
+st.subheader("Отклонённые записи")
+rejected = ui.read(sync_health.rejected)
+if rejected.empty:
+    st.success("Отклонённых записей нет.", icon=":material/verified:")
+else:
+    st.dataframe(
+        {
+            "Когда": rejected["at"],
+            "Сущность": [labels.ENTITY.get(e, e) for e in rejected["entity"]],
+            "ID записи": rejected["record_id"],
+            "Причина": rejected["reason"],
+            "Источник": rejected["source"],
+            "Запись": rejected["raw"],
+        },
+        hide_index=True,
+        column_config={"Когда": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")},
+        key="sh_rejected",
+    )
