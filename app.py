@@ -31,7 +31,7 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
     ],
     "Сервис": [
         ("pages/users.py", "Пользователи", ":material/group:"),
-        ("pages/actions.py", "История действий", ":material/history:"),
+        ("pages/history.py", "История действий", ":material/history:"),
         ("pages/sync_health.py", "Синхронизация", ":material/sync:"),
     ],
 }

@@ -83,3 +83,87 @@ def premise_label(row: dict) -> str:
     price_text = f", {price:,.0f} ₽".replace(",", " ") if price is not None else ""
     where = f"этаж {row.get('floor')}"
     return f"№{row.get('number')} · {kind}{rooms_text} · {row.get('size')} м² · {where}{price_text}"
+
+
+def users(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The local users directory, with wire names for the fields the identity reads."""
+    return _rows(
+        conn,
+        'SELECT id, last_name AS "lastName", first_name AS "firstName", phone, email, status, role,'
+        " temporary_role, city_id, agency_id, remaining_user_creation_limit FROM users"
+        " ORDER BY last_name, first_name, id",
+    )
+
+
+def user(conn: duckdb.DuckDBPyConnection, user_id: int) -> dict | None:
+    rows = _rows(
+        conn,
+        'SELECT id, last_name AS "lastName", first_name AS "firstName", phone, email, status, role,'
+        " temporary_role, city_id, agency_id, remaining_user_creation_limit FROM users WHERE id = ?",
+        [user_id],
+    )
+    return rows[0] if rows else None
+
+
+def local_clients(conn: duckdb.DuckDBPyConnection, query: str = "", *, limit: int = 200) -> list[dict]:
+    """Clients known here (created or found through Kontur), matched by name or phone digits."""
+    text = (query or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    # A typed 8… number is stored as +7…: compare on the last ten digits.
+    tail = digits[-10:] if len(digits) >= 10 else digits
+    return _rows(
+        conn,
+        "SELECT id, fullname, phone_number, agent_id, fixing_type, expiration_date FROM clients"
+        " WHERE ? = '' OR fullname ILIKE '%' || ? || '%' OR (? <> '' AND phone_number LIKE '%' || ? || '%')"
+        " ORDER BY recorded_at DESC, id DESC LIMIT ?",
+        [text, text, tail, tail, limit],
+    )
+
+
+def bookings_here(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
+    """Bookings made through this Kontur, newest first, with what a manager recognises them by."""
+    return _rows(
+        conn,
+        "SELECT b.id, b.premise_id, p.number AS premise_number, bl.address, pr.name AS project_name,"
+        " b.client_id, c.fullname AS client_name, b.agent_id, b.date, b.time, b.purchase_option, b.status,"
+        " p.is_booked AS premise_is_booked"
+        " FROM bookings b LEFT JOIN premises p ON p.id = b.premise_id"
+        " LEFT JOIN buildings bl ON bl.id = p.building_id LEFT JOIN projects pr ON pr.id = p.project_id"
+        " LEFT JOIN clients c ON c.id = b.client_id ORDER BY b.recorded_at DESC, b.id DESC LIMIT ?",
+        [limit],
+    )
+
+
+def visits_here(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
+    return _rows(
+        conn,
+        "SELECT v.id, v.project_id, pr.name AS project_name, v.client_id, c.fullname AS client_name,"
+        " v.agent_id, v.date, v.time, v.time_slot_id, v.status, s.is_booked AS slot_is_booked"
+        " FROM visits v LEFT JOIN projects pr ON pr.id = v.project_id"
+        " LEFT JOIN clients c ON c.id = v.client_id LEFT JOIN time_slots s ON s.id = v.time_slot_id"
+        " ORDER BY v.recorded_at DESC, v.id DESC LIMIT ?",
+        [limit],
+    )
+
+
+def agencies_here(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
+    return _rows(
+        conn,
+        "SELECT id, title, legal_name, inn, city_id, phone, email, owner_full_name FROM agencies"
+        " ORDER BY recorded_at DESC, id DESC LIMIT ?",
+        [limit],
+    )
+
+
+def user_record(conn: duckdb.DuckDBPyConnection, user_id: int) -> dict:
+    """Every stored field of one user, by wire name, to build the `PUT /users/{id}` body."""
+    rows = _rows(
+        conn,
+        'SELECT id, last_name AS "lastName", first_name AS "firstName", phone, email, status, role,'
+        ' temporary_role, city_id, birth_date AS "birthDate", agency_id,'
+        ' work_start_date AS "workStartDate", avatar, remaining_user_creation_limit FROM users WHERE id = ?',
+        [user_id],
+    )
+    if not rows:
+        raise LookupError(f"user {user_id} is not in the local directory")
+    return rows[0]

@@ -1,0 +1,135 @@
+"""Streamlit glue shared by the form pages: the form context, the acting-user picker, and showing an
+outcome with the fields to fix. Pages stay layout-only; everything they do goes through here and the
+form modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from kontur import ui
+from kontur.client import BrusnikaClient
+from kontur.config import Settings
+from kontur.runtime import Runtime
+
+from . import lookups, users
+from .context import FormContext
+from .identity import ACTOR_STATE_KEY, Actor
+from .submit import Outcome
+
+OUTCOME_PREFIX = "kontur.outcome."
+
+
+@st.cache_resource(show_spinner=False)
+def _client(api_url: str, _settings: Settings) -> BrusnikaClient:
+    # Keyed by the URL only: the token (inside `_settings`) is never part of a cache key.
+    return BrusnikaClient(_settings)
+
+
+def client() -> BrusnikaClient:
+    rt = ui.runtime()
+    return _client(str(rt.settings.api_url), rt.settings)
+
+
+def ensure_directory(rt: Runtime) -> None:
+    """Demo mode: the local users directory starts as the sandbox's, so there is someone to act as."""
+    if not rt.demo or rt.sandbox is None:
+        return
+    if lookups.users(rt.connection):
+        return
+    users.seed(rt.connection, rt.sandbox.admin().users())
+    rt.bump_version()
+
+
+def _remember_actor() -> None:
+    st.session_state[ACTOR_STATE_KEY] = st.session_state.get("_w_actor")
+
+
+def actor_picker() -> Actor | None:
+    """The sidebar choice of who acts. In demo mode it is marked so nobody mistakes it for a sign-in."""
+    rt = ui.runtime()
+    ensure_directory(rt)
+    directory = {row["id"]: row for row in lookups.users(rt.connection)}
+    if not directory:
+        st.sidebar.warning("Справочник пользователей пуст: действовать не от кого.")
+        return None
+    current = st.session_state.get(ACTOR_STATE_KEY)
+    if current not in directory:
+        current = next(iter(directory))
+        st.session_state[ACTOR_STATE_KEY] = current
+    st.session_state["_w_actor"] = current
+    with st.sidebar:
+        if rt.demo:
+            st.caption(":orange-badge[ДЕМО] Выбор пользователя без входа — только для песочницы.")
+        st.selectbox(
+            "Действую от имени",
+            list(directory),
+            format_func=lambda uid: _user_label(directory[uid]),
+            key="_w_actor",
+            on_change=_remember_actor,
+        )
+    return Actor.from_row(directory[current])
+
+
+def _user_label(row: dict[str, Any]) -> str:
+    actor = Actor.from_row(row)
+    blocked = " · заблокирован" if actor.status == "blocked" else ""
+    return f"{actor.name} ({actor.role}){blocked}"
+
+
+def context(actor: Actor | None) -> FormContext:
+    rt = ui.runtime()
+    return FormContext(client=client(), conn=rt.connection, state=st.session_state, actor=actor)
+
+
+def changed() -> None:
+    """Local tables changed: cached page reads (chessboard, availability) must see it."""
+    ui.runtime().bump_version()
+
+
+def keep_outcome(form: str, outcome: Outcome[Any]) -> None:
+    st.session_state[OUTCOME_PREFIX + form] = outcome
+
+
+def show_outcome(form: str) -> Outcome[Any] | None:
+    """The form's last outcome, shown until the next submission (so it survives reruns)."""
+    outcome = st.session_state.get(OUTCOME_PREFIX + form)
+    if outcome is None:
+        return None
+    if outcome.ok:
+        st.success(outcome.message, icon=":material/check_circle:")
+    elif outcome.code == "invalid":
+        st.error(outcome.message, icon=":material/edit:")
+    else:
+        st.error(outcome.message, icon=":material/error:")
+    return outcome
+
+
+def problem(form: str, *fields: str) -> None:
+    """Under a widget: what is wrong with it after the last submission (the typed value stays)."""
+    outcome = st.session_state.get(OUTCOME_PREFIX + form)
+    if outcome is None or outcome.ok:
+        return
+    for field in fields:
+        message = outcome.field_errors.get(field)
+        if message:
+            st.markdown(f":red[**{message}**]")
+
+
+def choose(
+    label: str, options: dict[Any, str], key: str, *, placeholder: str = "Выберите…", container: Any = st
+) -> Any:
+    """A selectbox keyed in session state whose choice survives reruns; a choice that is no longer
+    among the options (the parent changed) is dropped rather than failing the page."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+    extra: dict[str, Any] = {} if key in st.session_state else {"index": None}
+    return container.selectbox(
+        label,
+        list(options),
+        format_func=lambda value: options.get(value, str(value)),
+        key=key,
+        placeholder=placeholder,
+        **extra,
+    )

@@ -1,0 +1,92 @@
+"""Агентства: search by INN or title; register an agency (INN checked here before sending)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kontur import ui
+from kontur.forms import agencies, lookups
+from kontur.forms import page as fp
+from kontur.forms.identity import acting_refusal
+from kontur.models import Agency
+
+FORM = agencies.FORM
+SEARCH = "agency_search"
+
+st.header("Агентства")
+actor = fp.actor_picker()
+rt = ui.runtime()
+cities = {c["id"]: c["name"] for c in lookups.cities(rt.connection)}
+
+
+def card(agency: Agency) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{agency.title}** · {agency.legal_name} · №{agency.id}")
+        st.write(f"ИНН {agency.inn} · {cities.get(agency.city_id, agency.city_id)}")
+        st.caption(
+            f"{agency.phone} · {agency.email} · владелец {agency.owner_full_name}, {agency.owner_phone}"
+        )
+
+
+search_tab, create_tab = st.tabs(["Поиск", "Новое агентство"])
+with search_tab:
+    with st.form("agency_search_form", clear_on_submit=False):
+        st.text_input("ИНН или название", key="ag_query")
+        fp.problem(SEARCH, "query")
+        searched = st.form_submit_button("Найти")
+    if searched:
+        fp.keep_outcome(SEARCH, agencies.search(fp.context(actor), st.session_state.get("ag_query", "")))
+    found = fp.show_outcome(SEARCH)
+    if found is not None and found.ok:
+        for item in found.result or []:
+            card(item)
+
+with create_tab:
+    refusal = acting_refusal(actor)
+    if refusal:
+        st.warning(refusal, icon=":material/block:")
+    with st.form("agency_form", clear_on_submit=False):
+        left, right = st.columns(2)
+        with left:
+            st.text_input("Название", key="ag_title")
+            fp.problem(FORM, "title")
+            fp.choose("Город", cities, "ag_city", container=st)
+            fp.problem(FORM, "city_id")
+            st.text_input("Юридическое название", key="ag_legal_name")
+            fp.problem(FORM, "legalName")
+            st.text_input("ИНН (10 или 12 цифр)", key="ag_inn")
+            fp.problem(FORM, "inn")
+        with right:
+            st.text_input("Телефон", key="ag_phone")
+            fp.problem(FORM, "phone")
+            st.text_input("Почта", key="ag_email")
+            fp.problem(FORM, "email")
+            st.text_input("ФИО владельца", key="ag_owner")
+            fp.problem(FORM, "ownerFullName")
+            st.text_input("Телефон владельца", key="ag_owner_phone")
+            fp.problem(FORM, "ownerPhone")
+        created = st.form_submit_button("Зарегистрировать", type="primary", disabled=refusal is not None)
+    if created:
+        state = st.session_state
+        outcome = agencies.create(
+            fp.context(actor),
+            agencies.AgencyInput(
+                title=state.get("ag_title", ""),
+                city_id=state.get("ag_city"),
+                legal_name=state.get("ag_legal_name", ""),
+                inn=state.get("ag_inn", ""),
+                phone=state.get("ag_phone", ""),
+                email=state.get("ag_email", ""),
+                owner_full_name=state.get("ag_owner", ""),
+                owner_phone=state.get("ag_owner_phone", ""),
+            ),
+        )
+        fp.keep_outcome(FORM, outcome)
+        if outcome.ok:
+            fp.changed()
+    outcome = fp.show_outcome(FORM)
+    if outcome is not None:
+        shown = outcome.result if outcome.ok else outcome.details.get("existing")
+        if shown is not None:
+            st.caption("Уже зарегистрированное агентство:" if not outcome.ok else "Зарегистрировано:")
+            card(shown)

@@ -1,0 +1,179 @@
+"""Бронирования: book a premise for a client, and the list of bookings made here with cancelling."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from kontur import labels, ui
+from kontur.forms import bookings, clients, lookups
+from kontur.forms import page as fp
+from kontur.forms.identity import booking_refusal
+from kontur.models import PurchaseOption, RequestStatus
+
+FORM = bookings.FORM
+CONFIRM_KEY = "bk_confirm_cancel"
+
+st.header("Бронирования")
+actor = fp.actor_picker()
+rt = ui.runtime()
+conn = rt.connection
+
+# Arriving from the chessboard: the premise and everything above it come preselected.
+preselected = st.session_state.pop(ui.PRESELECTED_PREMISE_KEY, None)
+if preselected is not None:
+    row = lookups.premise(conn, int(preselected))
+    if row is None:
+        st.warning(f"Помещение №{preselected} не найдено в кэше — обновите данные.")
+    else:
+        st.session_state.update(
+            bk_city=row["city_id"],
+            bk_project=row["project_id"],
+            bk_building=row["building_id"],
+            bk_premise=row["id"],
+        )
+        st.session_state["bk_pinned_premise"] = row["id"]
+
+refusal = booking_refusal(actor)
+if refusal:
+    st.warning(refusal, icon=":material/block:")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Помещение")
+    city = fp.choose("Город", {c["id"]: c["name"] for c in lookups.cities(conn)}, "bk_city")
+    project = fp.choose(
+        "Проект", {p["id"]: p["name"] for p in lookups.projects(conn, city)} if city else {}, "bk_project"
+    )
+    building = fp.choose(
+        "Здание",
+        {b["id"]: b["address"] for b in lookups.buildings(conn, project)} if project else {},
+        "bk_building",
+    )
+    premise_rows = {p["id"]: p for p in lookups.free_premises(conn, building)} if building else {}
+    # Keep the chosen (or chessboard-pinned) premise selectable even once booked: a repeated submit
+    # must send the same request again (same idempotency key), and a stale choice must reach
+    # Brusnika to get its answer in words.
+    for pinned in (st.session_state.get("bk_premise"), st.session_state.get("bk_pinned_premise")):
+        if pinned is not None and pinned not in premise_rows:
+            extra = lookups.premise(conn, int(pinned))
+            if extra is not None and extra["building_id"] == building:
+                premise_rows[pinned] = extra
+    premise_labels = {
+        pid: lookups.premise_label(p) + (" · занято" if p.get("is_booked") or p.get("is_sold") else "")
+        for pid, p in premise_rows.items()
+    }
+    premise_id = fp.choose("Помещение", premise_labels, "bk_premise", placeholder="Свободное помещение…")
+    fp.problem(FORM, "premise_id")
+    if building and not premise_rows:
+        st.info("В этом здании нет свободных помещений.")
+
+with right:
+    st.subheader("Клиент")
+    query = st.text_input("Поиск клиента: телефон или ФИО", key="bk_client_query")
+    if st.button("Найти в Брусника", key="bk_client_search"):
+        found = clients.search(fp.context(actor), query)
+        if not found.ok:
+            st.error(found.message)
+    client_rows = {c["id"]: c for c in lookups.local_clients(conn, query)}
+    chosen_client = st.session_state.get("bk_client")
+    if chosen_client is not None and chosen_client not in client_rows:
+        client_rows.update({c["id"]: c for c in lookups.local_clients(conn) if c["id"] == chosen_client})
+    fp.choose(
+        "Клиент",
+        {cid: f"{c['fullname']} · {c['phone_number']}" for cid, c in client_rows.items()},
+        "bk_client",
+        placeholder="Клиент из поиска…",
+    )
+    fp.problem(FORM, "client_id")
+    if not client_rows:
+        st.caption("Нет клиентов: найдите клиента в Брусника или заведите на странице «Клиенты».")
+
+options = [o.value for o in PurchaseOption]
+premise_row = premise_rows.get(premise_id) if premise_id is not None else None
+if premise_row and premise_row.get("purchase_option"):
+    options = [o for o in options if o in premise_row["purchase_option"]] or options
+
+with st.form("booking_form", clear_on_submit=False):
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        day = st.date_input(
+            "Дата брони", value=dt.date.today() + dt.timedelta(days=1), key="bk_date", format="DD.MM.YYYY"
+        )
+        fp.problem(FORM, "date")
+    with c2:
+        typed_time = st.text_input("Время (ЧЧ:ММ)", value="12:00", key="bk_time")
+        fp.problem(FORM, "time")
+    with c3:
+        option = st.selectbox(
+            "Способ покупки",
+            options,
+            key="bk_purchase_option",
+            format_func=lambda v: labels.label_of(PurchaseOption, v),
+        )
+        fp.problem(FORM, "purchase_option")
+    submitted = st.form_submit_button("Забронировать", type="primary", disabled=refusal is not None)
+
+if submitted:
+    outcome = bookings.create(
+        fp.context(actor),
+        bookings.BookingInput(
+            premise_id=premise_id,
+            client_id=st.session_state.get("bk_client"),
+            date=day,
+            time=typed_time,
+            purchase_option=option,
+        ),
+    )
+    fp.keep_outcome(FORM, outcome)
+    if outcome.ok:
+        fp.changed()
+    st.rerun()
+
+fp.show_outcome(FORM)
+
+
+@st.dialog("Отмена брони", on_dismiss=lambda: st.session_state.pop(CONFIRM_KEY, None))
+def confirm_cancel(booking: dict) -> None:
+    st.write(
+        f"Отменить бронь №{booking['id']}: помещение №{booking['premise_number']}, "
+        f"клиент {booking['client_name'] or booking['client_id']}? Помещение снова станет свободным."
+    )
+    yes, no = st.columns(2)
+    if yes.button("Да, отменить бронь", type="primary", key="bk_confirm_yes"):
+        outcome = bookings.cancel(fp.context(actor), int(booking["id"]))
+        fp.keep_outcome(FORM, outcome)
+        if outcome.ok:
+            fp.changed()
+        st.session_state.pop(CONFIRM_KEY, None)
+        st.rerun()
+    if no.button("Нет", key="bk_confirm_no"):
+        st.session_state.pop(CONFIRM_KEY, None)
+        st.rerun()
+
+
+st.subheader("Брони, сделанные здесь")
+made_here = lookups.bookings_here(conn)
+if not made_here:
+    st.caption("Пока нет броней.")
+for booking in made_here:
+    status = labels.label_of(RequestStatus, booking["status"])
+    cols = st.columns([5, 2, 2])
+    cols[0].markdown(
+        f"**№{booking['id']}** · {booking['project_name'] or ''}, {booking['address'] or ''}, "
+        f"помещение №{booking['premise_number'] or booking['premise_id']} · "
+        f"{booking['client_name'] or 'клиент ' + str(booking['client_id'])} · "
+        f"{booking['date']:%d.%m.%Y} {booking['time']} · "
+        f"{labels.label_of(PurchaseOption, booking['purchase_option'])}"
+    )
+    cols[1].markdown(f"Статус: **{status}**")
+    is_open = booking["status"] == RequestStatus.OPEN
+    if is_open and cols[2].button("Отменить", key=f"bk_cancel_{booking['id']}"):
+        st.session_state[CONFIRM_KEY] = booking["id"]
+
+pending = st.session_state.get(CONFIRM_KEY)
+if pending is not None:
+    match = [b for b in made_here if b["id"] == pending]
+    if match:
+        confirm_cancel(match[0])

@@ -1,0 +1,78 @@
+"""Клиенты: search Brusnika by phone or name, create a client, and read the fixing decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from kontur import ui
+from kontur.forms import clients, lookups
+from kontur.forms import page as fp
+from kontur.forms.identity import acting_refusal
+from kontur.models import Client
+
+FORM = clients.FORM
+SEARCH = "client_search"
+
+st.header("Клиенты")
+actor = fp.actor_picker()
+rt = ui.runtime()
+names = {u["id"]: f"{u['lastName']} {u['firstName']}" for u in lookups.users(rt.connection)}
+
+
+def card(client: Client) -> None:
+    """Brusnika's decision in plain words, whom the client is fixed to, and the time left."""
+    summary = clients.fixing_summary(client, now=dt.datetime.now().astimezone(), agent_names=names)
+    with st.container(border=True):
+        st.markdown(f"**{client.fullname}** · {client.phone_number} · клиент №{client.id}")
+        if summary["reason"]:
+            st.error(f"{summary['decision']}. {summary['reason']}", icon=":material/block:")
+        else:
+            st.info(summary["decision"], icon=":material/verified_user:")
+            st.write(summary["agent"])
+            if summary["countdown"]:
+                st.write(summary["countdown"])
+        if client.comment:
+            st.caption(client.comment)
+
+
+search_tab, create_tab = st.tabs(["Поиск", "Новый клиент"])
+with search_tab:
+    with st.form("client_search_form", clear_on_submit=False):
+        st.text_input("Телефон или ФИО", key="cl_query")
+        fp.problem(SEARCH, "query")
+        searched = st.form_submit_button("Найти")
+    if searched:
+        fp.keep_outcome(SEARCH, clients.search(fp.context(actor), st.session_state.get("cl_query", "")))
+    found = fp.show_outcome(SEARCH)
+    if found is not None and found.ok:
+        for item in found.result or []:
+            card(item)
+
+with create_tab:
+    refusal = acting_refusal(actor)
+    if refusal:
+        st.warning(refusal, icon=":material/block:")
+    with st.form("client_form", clear_on_submit=False):
+        st.text_input("ФИО (фамилия, имя, отчество)", key="cl_fullname")
+        fp.problem(FORM, "fullname")
+        st.text_input("Телефон", key="cl_phone", placeholder="+7 912 345-67-89")
+        fp.problem(FORM, "phone_number")
+        st.text_area("Комментарий", key="cl_comment")
+        created = st.form_submit_button("Завести клиента", type="primary", disabled=refusal is not None)
+    if created:
+        outcome = clients.create(
+            fp.context(actor),
+            clients.ClientInput(
+                fullname=st.session_state.get("cl_fullname", ""),
+                phone_number=st.session_state.get("cl_phone", ""),
+                comment=st.session_state.get("cl_comment", ""),
+            ),
+        )
+        fp.keep_outcome(FORM, outcome)
+        if outcome.ok:
+            fp.changed()
+    outcome = fp.show_outcome(FORM)
+    if outcome is not None and outcome.ok and outcome.result is not None:
+        card(outcome.result)
