@@ -45,7 +45,7 @@ class Refusal:
 
 def normalise_email(value: str) -> str:
     """Emails compare case-insensitively in practice (providers and directories disagree on case)."""
-    return value.strip().casefold()
+    return value.strip().lower()
 
 
 def claims_email(claims: Mapping[str, Any]) -> str | None:

@@ -1,0 +1,157 @@
+"""Real servers for the sign-in tests: an OpenID Connect provider (PyPI `oidc-provider-mock`) and
+Streamlit apps started with an `[auth]` secrets file of their own.
+
+Imported by the auth test modules (not a conftest.py: the pages engineer owns tests/e2e/conftest.py).
+Everything listens on 127.0.0.1 and is stopped by process group on teardown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 120.0  # generous: two shared cores, other engineers' suites running
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    issuer: str  # http://127.0.0.1:PORT
+
+    @property
+    def metadata_url(self) -> str:
+        return self.issuer + "/.well-known/openid-configuration"
+
+    def set_user(self, sub: str, claims: Mapping[str, Any]) -> None:
+        """Register (or replace) a person at the provider with these claims."""
+        httpx.put(f"{self.issuer}/users/{sub}", json=dict(claims), timeout=10).raise_for_status()
+
+
+@contextmanager
+def run_oidc_provider(tmp: Path, users: Sequence[Mapping[str, Any]] = ()) -> Iterator[OidcProvider]:
+    """`python -m oidc_provider_mock` on a free port; `users` are predefined (one click each on the
+    provider's authorize page), each a claims dict with `sub`."""
+    port = free_port()
+    log = tmp / f"oidc-{port}.log"
+    args = [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)]
+    for claims in users:
+        args += ["--user-claims", json.dumps(dict(claims))]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    provider = OidcProvider(issuer=f"http://127.0.0.1:{port}")
+    try:
+        _wait_http(provider.metadata_url, proc, log, STARTUP_TIMEOUT)
+        yield provider
+    finally:
+        _stop(proc)
+
+
+def auth_secrets_toml(
+    *, app_port: int, provider: OidcProvider, extra: str = "", cookie_secret: str | None = None
+) -> str:
+    """A secrets.toml whose `[auth]` points the app at the test provider."""
+    secret = cookie_secret or os.urandom(24).hex()
+    return (
+        f"{extra}\n"
+        "[auth]\n"
+        f'redirect_uri = "http://127.0.0.1:{app_port}/oauth2callback"\n'
+        f'cookie_secret = "{secret}"\n'
+        'client_id = "kontur-dashboard"\n'
+        f'client_secret = "{os.urandom(12).hex()}"\n'
+        f'server_metadata_url = "{provider.metadata_url}"\n'
+    )
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    url: str  # http://127.0.0.1:PORT
+    log: Path
+
+
+@contextmanager
+def run_streamlit(
+    script: Path,
+    *,
+    port: int,
+    secrets_toml: str | None,
+    workdir: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = STARTUP_TIMEOUT,
+) -> Iterator[RunningApp]:
+    """`streamlit run script` with its secrets read from `workdir/.streamlit/secrets.toml` only
+    (`--secrets.files`), so the repository's own secrets, if any, never leak into a test."""
+    secrets_path = workdir / ".streamlit" / "secrets.toml"
+    secrets_path.parent.mkdir(parents=True, exist_ok=True)
+    secrets_path.write_text(secrets_toml or "", encoding="utf-8")
+    log = workdir / f"streamlit-{port}.log"
+    args = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.headless", "true",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--secrets.files", str(secrets_path),
+    ]  # fmt: skip
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            args, cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    app = RunningApp(url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        _wait_http(app.url + "/_stcore/health", proc, log, timeout)
+        yield app
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def auth_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("auth")
