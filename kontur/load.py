@@ -161,6 +161,8 @@ class Staging:
         state.stats.pages += len(batch)
         if batch:
             self._load(entity, batch)
+        for page in batch:
+            page.path.unlink(missing_ok=True)
 
     def add_items(self, entity: str, items: Sequence[bytes], sources: Sequence[str]) -> None:
         """Stage single items (each one list item's JSON, e.g. a Kafka message value)."""
@@ -174,6 +176,7 @@ class Staging:
         page.item_sources = sources
         page.raw_items = items
         self._load(entity, [page])
+        page.path.unlink(missing_ok=True)
 
     def write_page(self, content: bytes, source: str) -> Path:
         """Write one page to the batch directory now (so a fetch thread can hand over a path, not
@@ -185,6 +188,9 @@ class Staging:
         state.stats.pages += len(pages)
         if pages:
             self._load(entity, [_Page(path, source) for path, source in pages])
+            # Done with them: a scale-10 sync must not keep gigabytes of pages on disk.
+            for path, _ in pages:
+                path.unlink(missing_ok=True)
 
     def rejected_share(self) -> float:
         received = sum(s.stats.received for s in self._entities.values())
@@ -276,11 +282,14 @@ class Staging:
     def _read_batch(self, entity: str, pages: Sequence[_Page]) -> None:
         """Parse pages into the temp table `_batch` (filename + item columns) or raise duckdb.Error."""
         struct = _struct_sql(entity)
+        checks = entity_checks(entity)
+        # The checks run once, in the same statement: `_reason` is NULL for a good row.
         self._cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _batch AS SELECT filename, unnest(items, recursive := true) "  # noqa: S608
+            f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT *, {checks.reason_sql} AS _reason FROM ("  # noqa: S608
+            "SELECT filename, unnest(items, recursive := true) "
             f"FROM read_json(?, format = 'newline_delimited', columns = {{'items': '{struct}'}}, "
-            "filename = true, maximum_object_size = 268435456)",
-            [[str(p.path) for p in pages]],
+            "filename = true, maximum_object_size = 268435456))",
+            [*checks.params, [str(p.path) for p in pages]],
         )
 
     def _load(self, entity: str, pages: Sequence[_Page], *, trusted: bool = False) -> None:
@@ -300,31 +309,23 @@ class Staging:
             self._fallback(entity, pages[0])
             return
         cur = self._cur
-        received_row = cur.execute("SELECT count(*) FROM _batch").fetchone()
-        received = int(received_row[0]) if received_row else 0
-        bad = cur.execute(
-            f"SELECT filename, _pos, {checks.reason_sql} AS reason FROM _batch WHERE reason IS NOT NULL",  # noqa: S608
-            list(checks.params),
-        ).fetchall()
+        bad = cur.execute("SELECT filename, _pos, _reason FROM _batch WHERE _reason IS NOT NULL").fetchall()
+        bad_files = sorted({row[0] for row in bad}) if bad and not trusted else []
         if bad and trusted:
             self._reject_checked(entity, pages[0], bad)
-        elif bad:
-            bad_files = sorted({row[0] for row in bad})
-            cur.execute("DELETE FROM _batch WHERE list_contains(?::VARCHAR[], filename)", [bad_files])
-            by_path = {str(p.path): p for p in pages}
-            good_received_row = cur.execute("SELECT count(*) FROM _batch").fetchone()
-            received = int(good_received_row[0]) if good_received_row else 0
-            for name in bad_files:
-                self._fallback(entity, by_path[name])
+        # Good pages go in now; a page with any bad row is redone record by record below.
         inserted_row = cur.execute(
             f"INSERT INTO {state.table} SELECT {checks.casts}, coalesce(deleted, false) FROM _batch "  # noqa: S608
-            f"WHERE {checks.reason_sql} IS NULL",
-            list(checks.params),
+            "WHERE _reason IS NULL AND NOT list_contains(?::VARCHAR[], filename)",
+            [bad_files],
         ).fetchone()
         inserted = int(inserted_row[0]) if inserted_row else 0
         state.stats.staged += inserted
         if not trusted:
-            state.stats.received += received
+            state.stats.received += inserted
+        by_path = {str(p.path): p for p in pages}
+        for name in bad_files:
+            self._fallback(entity, by_path[name])
 
     def _fallback(self, entity: str, page: _Page) -> None:
         """Validate one page record by record with pydantic; stage the good, keep the bad aside."""
@@ -370,6 +371,8 @@ class Staging:
             clean.item_sources = [source for source, _ in good_raw]
             self._raw_by_path[str(clean.path)] = good_raw
             self._load(entity, [clean], trusted=True)
+            self._raw_by_path.pop(str(clean.path), None)
+            clean.path.unlink(missing_ok=True)
 
     def _reject_checked(self, entity: str, page: _Page, bad: list[tuple[Any, ...]]) -> None:
         """Rows pydantic accepted but the SQL checks refuse (the two disagree): reject with the SQL
@@ -396,6 +399,8 @@ class Staging:
                 self._store_rejected(entity, [self._rejection(state, source, item, f"cannot store: {exc}")])
                 continue
             self._load(entity, [single], trusted=True)
+            self._raw_by_path.pop(str(single.path), None)
+            single.path.unlink(missing_ok=True)
         logger.info("%s: page %s loaded record by record after: %s", entity, page.source, error)
 
     def _rejection(self, state: _StageState, source: str, item: Any, reason: str) -> _Rejected:

@@ -1,0 +1,198 @@
+"""The load path on pages written here (no server): checks, fallback, upsert rules, atomic commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from kontur.cache import Cache
+from kontur.load import RejectedShareExceeded, Staging
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[Cache]:
+    with Cache(tmp_path / "k.duckdb") as opened:
+        yield opened
+
+
+def premise(pid: int, **changes: Any) -> dict[str, Any]:
+    record = {
+        "id": pid,
+        "project_id": 1,
+        "building_id": 2,
+        "section_id": 3,
+        "number": str(100 + pid),
+        "type": "apartment",
+        "rooms": 2,
+        "size": 54.3,
+        "price": 7_500_000_000,  # over 2**31: must survive as BIGINT
+        "floor": 4,
+        "feature": ["sign_balcony", "sign_loggia"],
+        "photos": ["https://example.test/p.jpg"],
+        "is_booked": False,
+        "purchase_option": ["mortage", "full_payment"],
+        "is_sold": False,
+        "updated_at": "2026-01-10T12:00:00+05:00",
+    }
+    record.update(changes)
+    return record
+
+
+def page(*items: dict[str, Any]) -> bytes:
+    return orjson.dumps({"items": list(items), "next_cursor": None})
+
+
+def load(cache: Cache, mode: str, pages: list[bytes], *, max_share: float = 0.5) -> dict[str, Any]:
+    run_id = cache.start_run("rest", mode)
+    with Staging(cache, run_id) as staging:
+        staging.add_pages("premises", [(p, f"page {n}") for n, p in enumerate(pages, 1)])
+        return staging.commit({"premises": mode}, max_rejected_share=max_share)  # type: ignore[dict-item]
+
+
+def rows(cache: Cache, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    cur = cache.reader()
+    try:
+        return cur.execute(sql, params or []).fetchall()
+    finally:
+        cur.close()
+
+
+def test_good_pages_load_with_types(cache: Cache) -> None:
+    counts = load(cache, "full", [page(premise(1), premise(2)), page(premise(3, type="parking", rooms=0))])
+    assert counts["premises"].loaded == 3
+    assert counts["premises"].rejected == 0
+    got = rows(cache, "SELECT id, price, feature, purchase_option, type FROM premises ORDER BY id")
+    assert got[0] == (1, 7_500_000_000, ["sign_balcony", "sign_loggia"], ["mortage", "full_payment"], "apartment")
+    assert [r[4] for r in got] == ["apartment", "apartment", "parking"]
+    state = rows(cache, "SELECT entity, high_water FROM sync_state")
+    assert state[0][0] == "premises"
+    assert state[0][1].isoformat() == "2026-01-10T07:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("broken", "reason_part"),
+    [
+        ({"type": "castle"}, "type"),  # enum DuckDB happily stores as VARCHAR
+        ({"feature": ["sign_balcony", "sign_jacuzzi"]}, "feature"),  # one bad list item
+        ({"rooms": -1}, "rooms"),  # range
+        ({"size": 0}, "size"),
+        ({"price": "expensive"}, "price"),  # DuckDB cannot cast: the whole page falls back
+        ({"updated_at": "2026-01-10T12:00:00"}, "updated_at"),  # no offset
+        ({"building_id": None}, "building_id"),  # required
+        ({"id": 0}, "id"),
+    ],
+)
+def test_a_malformed_record_is_kept_aside_and_the_rest_of_its_page_loads(
+    cache: Cache, broken: dict[str, Any], reason_part: str
+) -> None:
+    bad = premise(2, **broken)
+    counts = load(cache, "full", [page(premise(1), bad, premise(3)), page(premise(4))])
+    assert counts["premises"].loaded == 3
+    assert counts["premises"].rejected == 1
+    assert rows(cache, "SELECT id FROM premises ORDER BY id") == [(1,), (3,), (4,)]
+    (rejected,) = rows(cache, "SELECT entity, source, raw, reason FROM rejected_records")
+    assert rejected[0] == "premises"
+    assert rejected[1] == "page 1 item 1"
+    assert orjson.loads(rejected[2]) == bad
+    assert reason_part in rejected[3]
+
+
+def test_rejected_share_over_threshold_fails_and_changes_nothing(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1), premise(2))])
+    before = rows(cache, "SELECT * FROM premises ORDER BY id")
+    with pytest.raises(RejectedShareExceeded, match="over the 10.0% threshold"):
+        load(cache, "full", [page(premise(5), premise(6, type="castle"))], max_share=0.10)
+    assert rows(cache, "SELECT * FROM premises ORDER BY id") == before
+    # ...but what was wrong is still on record.
+    assert rows(cache, "SELECT record_id FROM rejected_records") == [(6,)]
+
+
+def test_full_removes_what_the_snapshot_no_longer_holds(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1), premise(2), premise(3))])
+    counts = load(cache, "full", [page(premise(1), premise(3, price=1))])
+    assert counts["premises"].deleted == 1
+    assert rows(cache, "SELECT id, price FROM premises ORDER BY id") == [(1, 7_500_000_000), (3, 1)]
+
+
+def test_full_keeps_the_last_good_version_of_a_record_rejected_now(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1), premise(2), premise(3))] * 1)
+    load(cache, "full", [page(premise(1), premise(2, type="castle"), premise(3))])
+    assert rows(cache, "SELECT id, type FROM premises ORDER BY id") == [
+        (1, "apartment"),
+        (2, "apartment"),
+        (3, "apartment"),
+    ]
+
+
+def test_incremental_upserts_tombstones_and_never_lets_older_overwrite_newer(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1), premise(2), premise(3), premise(4))])
+    newer = "2026-02-01T00:00:00+00:00"
+    older = "2025-12-01T00:00:00+00:00"
+    counts = load(
+        cache,
+        "incremental",
+        [
+            page(
+                premise(1, price=1, updated_at=newer),  # newer: applied
+                premise(2, price=2, updated_at=older),  # older: ignored
+                {"id": 3, "deleted": True, "updated_at": newer},  # tombstone: removes 3
+                {"id": 4, "deleted": True, "updated_at": older},  # older tombstone: ignored
+                premise(5, updated_at=newer),  # new record
+            )
+        ],
+    )
+    got = dict(rows(cache, "SELECT id, price FROM premises"))
+    assert got == {1: 1, 2: 7_500_000_000, 4: 7_500_000_000, 5: 7_500_000_000}
+    c = counts["premises"]
+    assert (c.loaded, c.deleted, c.ignored_older) == (2, 1, 2)
+    # An older version arriving in a later run is ignored too (the Kafka case: redelivery).
+    load(cache, "incremental", [page(premise(1, price=99, updated_at=older))])
+    assert rows(cache, "SELECT price FROM premises WHERE id = 1") == [(1,)]
+
+
+def test_the_latest_of_duplicates_in_one_batch_wins(cache: Cache) -> None:
+    load(
+        cache,
+        "incremental",
+        [
+            page(premise(7, price=2, updated_at="2026-03-01T00:00:00Z")),
+            page(premise(7, price=1, updated_at="2026-02-01T00:00:00Z")),
+        ],
+    )
+    assert rows(cache, "SELECT id, price FROM premises") == [(7, 2)]
+
+
+def test_single_items_with_their_own_sources(cache: Cache) -> None:
+    run_id = cache.start_run("kafka", "incremental")
+    with Staging(cache, run_id) as staging:
+        staging.add_items(
+            "premises",
+            [orjson.dumps(premise(1)), b"{not json", orjson.dumps(premise(2, rooms="many"))],
+            ["brusnika.premises/0@10", "brusnika.premises/0@11", "brusnika.premises/1@4"],
+        )
+        staging.commit({"premises": "incremental"}, max_rejected_share=1.0)
+    assert rows(cache, "SELECT id FROM premises") == [(1,)]
+    assert sorted(rows(cache, "SELECT source, reason LIKE 'not JSON%' FROM rejected_records")) == [
+        ("brusnika.premises/0@11", True),
+        ("brusnika.premises/1@4", False),
+    ]
+
+
+def test_a_failure_inside_the_commit_rolls_every_entity_back(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1))])
+    run_id = cache.start_run("rest", "full")
+    staging = Staging(cache, run_id)
+    staging.add_pages("premises", [(page(premise(2)), "p")])
+    city = {"id": 1, "name": "X", "long": "1.0", "lat": "2.0", "updated_at": "2026-01-01T00:00:00Z"}
+    staging.add_pages("cities", [(page(city), "p")])
+    # Sabotage the second entity's apply: its staging table disappears mid-way.
+    staging._cur.execute("DROP TABLE stage_premises")
+    with pytest.raises(Exception, match="stage_premises"):
+        staging.commit({"cities": "full", "premises": "full"})
+    staging.close()
+    assert rows(cache, "SELECT count(*) FROM cities") == [(0,)]
+    assert rows(cache, "SELECT id FROM premises") == [(1,)]
