@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kontur import ui
 from kontur.forms import agencies, lookups
 from kontur.forms import page as fp
 from kontur.forms.identity import acting_refusal
@@ -15,8 +14,7 @@ SEARCH = "agency_search"
 
 st.header("Агентства")
 actor = fp.actor_picker()
-rt = ui.runtime()
-cities = {c["id"]: c["name"] for c in lookups.cities(rt.connection)}
+cities = {c["id"]: c["name"] for c in lookups.cities(fp.connection())}
 
 
 def card(agency: Agency) -> None:

@@ -17,8 +17,7 @@ CONFIRM_KEY = "bk_confirm_cancel"
 
 st.header("Бронирования")
 actor = fp.actor_picker()
-rt = ui.runtime()
-conn = rt.connection
+conn = fp.connection()
 
 # Arriving from the chessboard: the premise and everything above it come preselected.
 preselected = st.session_state.pop(ui.PRESELECTED_PREMISE_KEY, None)

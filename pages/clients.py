@@ -6,7 +6,6 @@ import datetime as dt
 
 import streamlit as st
 
-from kontur import ui
 from kontur.forms import clients, lookups
 from kontur.forms import page as fp
 from kontur.forms.identity import acting_refusal
@@ -17,8 +16,7 @@ SEARCH = "client_search"
 
 st.header("Клиенты")
 actor = fp.actor_picker()
-rt = ui.runtime()
-names = {u["id"]: f"{u['lastName']} {u['firstName']}" for u in lookups.users(rt.connection)}
+names = {u["id"]: f"{u['lastName']} {u['firstName']}" for u in lookups.users(fp.connection())}
 
 
 def card(client: Client) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from kontur import actions, ui
+from kontur import actions
+from kontur.forms import page as fp
 
 st.header("История действий")
-rt = ui.runtime()
-rows = actions.recent(rt.connection, limit=500)
+rows = actions.recent(fp.connection(), limit=500)
 if not rows:
     st.info("Действий пока не было.")
     st.stop()

@@ -16,7 +16,7 @@ FORM = "user"
 st.header("Пользователи")
 actor = fp.actor_picker()
 rt = ui.runtime()
-conn = rt.connection
+conn = fp.connection()
 agencies = {a["id"]: a["title"] for a in lookups.agencies_here(conn)}
 directory = lookups.users(conn)
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from kontur import labels, ui
+from kontur import labels
 from kontur.forms import lookups, visits
 from kontur.forms import page as fp
 from kontur.forms.identity import acting_refusal
@@ -21,8 +21,7 @@ MODES = {"visit": "Назначить показ в слот", "slot": "Толь
 
 st.header("Показы")
 actor = fp.actor_picker()
-rt = ui.runtime()
-conn = rt.connection
+conn = fp.connection()
 refusal = acting_refusal(actor)
 if refusal:
     st.warning(refusal, icon=":material/block:")

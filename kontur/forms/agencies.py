@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kontur.auth import enforce
+from kontur.auth.policy import Action
 from kontur.models import Agency, AgencyCreate
 
 from . import local
@@ -57,6 +59,8 @@ def create(ctx: FormContext, values: AgencyInput) -> Outcome[Agency]:
     refusal = acting_refusal(ctx.actor)
     if refusal:
         return Outcome(ok=False, message=refusal, code="actor_cannot_act")
+    if (denied := enforce.refusal(ctx, Action.CREATE_AGENCY, "create_agency", values.__dict__)) is not None:
+        return denied
     model, problems = validate(values)
     if model is None:
         ctx.audit("create_agency", values.__dict__, "invalid", message="Ошибка в форме")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from kontur.auth import enforce
+from kontur.auth.policy import Action
 from kontur.models import Booking, BookingCreate, PurchaseOption
 
 from . import local
@@ -58,6 +60,11 @@ def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
     if refusal:
         return Outcome(ok=False, message=refusal, code="actor_cannot_book")
     assert ctx.actor is not None  # booking_refusal checked it
+    scope = enforce.for_client(ctx, values.client_id)
+    if denied := enforce.refusal(
+        ctx, Action.CREATE_BOOKING, "create_booking", _typed(values), resource=scope
+    ):
+        return denied
     model, problems = validate(values, agent_id=ctx.actor.id, now=ctx.clock())
     if model is None:
         outcome: Outcome[Booking] = Outcome(
@@ -91,6 +98,9 @@ def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
 def cancel(ctx: FormContext, booking_id: int) -> Outcome[Booking]:
     form = f"cancel_booking.{booking_id}"
     payload = {"booking_id": booking_id}
+    scope = enforce.booking(ctx, booking_id)
+    if denied := enforce.refusal(ctx, Action.CANCEL_ANY_BOOKING, "cancel_booking", payload, resource=scope):
+        return denied
     key = ctx.keys.key_for(form, payload)
     outcome = call_with_key(
         form,

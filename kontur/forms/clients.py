@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from kontur.auth import enforce
+from kontur.auth.policy import Action
 from kontur.labels import FIXING_TYPE
 from kontur.models import Client, ClientCreate, FixingType
 
@@ -49,6 +51,9 @@ def create(ctx: FormContext, values: ClientInput) -> Outcome[Client]:
     if refusal:
         return Outcome(ok=False, message=refusal, code="actor_cannot_act")
     assert ctx.actor is not None
+    own = enforce.own(ctx)  # the new client is fixed to the acting agent
+    if denied := enforce.refusal(ctx, Action.CREATE_CLIENT, "create_client", values.__dict__, resource=own):
+        return denied
     model, problems = validate(values, agent_id=ctx.actor.id)
     if model is None:
         ctx.audit("create_client", values.__dict__, "invalid", message="Ошибка в форме")

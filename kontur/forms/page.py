@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
 import streamlit as st
 
 from kontur import ui
@@ -32,13 +33,19 @@ def client() -> BrusnikaClient:
     return _client(str(rt.settings.api_url), rt.settings)
 
 
-def ensure_directory(rt: Runtime) -> None:
+def connection() -> duckdb.DuckDBPyConnection:
+    """A cursor of the dashboard's cache connection for this script run (form functions open their
+    own child cursors from it; it is closed when the run drops it)."""
+    return ui.runtime().cache.cursor()
+
+
+def ensure_directory(rt: Runtime, conn: duckdb.DuckDBPyConnection) -> None:
     """Demo mode: the local users directory starts as the sandbox's, so there is someone to act as."""
     if not rt.demo or rt.sandbox is None:
         return
-    if lookups.users(rt.connection):
+    if lookups.users(conn):
         return
-    users.seed(rt.connection, rt.sandbox.admin().users())
+    users.seed(conn, rt.sandbox.admin().users())
     rt.bump_version()
 
 
@@ -49,8 +56,9 @@ def _remember_actor() -> None:
 def actor_picker() -> Actor | None:
     """The sidebar choice of who acts. In demo mode it is marked so nobody mistakes it for a sign-in."""
     rt = ui.runtime()
-    ensure_directory(rt)
-    directory = {row["id"]: row for row in lookups.users(rt.connection)}
+    conn = connection()
+    ensure_directory(rt, conn)
+    directory = {row["id"]: row for row in lookups.users(conn)}
     if not directory:
         st.sidebar.warning("Справочник пользователей пуст: действовать не от кого.")
         return None
@@ -79,8 +87,7 @@ def _user_label(row: dict[str, Any]) -> str:
 
 
 def context(actor: Actor | None) -> FormContext:
-    rt = ui.runtime()
-    return FormContext(client=client(), conn=rt.connection, state=st.session_state, actor=actor)
+    return FormContext(client=client(), conn=connection(), state=st.session_state, actor=actor)
 
 
 def changed() -> None:

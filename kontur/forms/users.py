@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from kontur.auth import enforce
+from kontur.auth.policy import Action
 from kontur.models import User
 
 from . import local
@@ -22,6 +24,9 @@ def seed(conn: Any, users: Iterable[dict[str, Any]]) -> int:
 def push(ctx: FormContext, user: User) -> Outcome[User]:
     """Send one user to Brusnika (an upsert: repeating it changes nothing) and keep its answer."""
     payload = user.to_wire()
+    scope = enforce.user(ctx, user.id, user.agency_id)
+    if (denied := enforce.refusal(ctx, Action.MANAGE_USERS, "put_user", payload, resource=scope)) is not None:
+        return denied
     outcome = call_plain(lambda: ctx.client.put_user(user), success_message="Пользователь передан.")
     if outcome.ok and outcome.result is not None:
         local.users_saved(ctx.conn, [outcome.result])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from kontur.auth import enforce
+from kontur.auth.policy import Action
 from kontur.models import TimeSlot, TimeSlotBookRequest, Visit, VisitCreate
 
 from . import local
@@ -62,6 +64,9 @@ def create(ctx: FormContext, values: VisitInput) -> Outcome[Visit]:
     if refusal:
         return Outcome(ok=False, message=refusal, code="actor_cannot_act")
     assert ctx.actor is not None
+    scope = enforce.for_client(ctx, values.client_id)
+    if denied := enforce.refusal(ctx, Action.CREATE_VISIT, "create_visit", values.__dict__, resource=scope):
+        return denied
     slot = local.time_slot(ctx.conn, values.time_slot_id) if values.time_slot_id else None
     model, problems = validate(values, agent_id=ctx.actor.id, now=ctx.clock(), slot=slot)
     if model is None:
@@ -98,6 +103,9 @@ def create(ctx: FormContext, values: VisitInput) -> Outcome[Visit]:
 def cancel(ctx: FormContext, visit_id: int) -> Outcome[Visit]:
     form = f"cancel_visit.{visit_id}"
     payload = {"visit_id": visit_id}
+    scope = enforce.visit(ctx, visit_id)
+    if denied := enforce.refusal(ctx, Action.CANCEL_VISIT, "cancel_visit", payload, resource=scope):
+        return denied
     key = ctx.keys.key_for(form, payload)
     outcome = call_with_key(
         form,
@@ -119,6 +127,10 @@ def book_slot(ctx: FormContext, slot_id: int | None, client_id: int | None) -> O
     if refusal:
         return Outcome(ok=False, message=refusal, code="actor_cannot_act")
     assert ctx.actor is not None
+    asked = {"slot_id": slot_id, "client_id": client_id}
+    scope = enforce.for_client(ctx, client_id)
+    if denied := enforce.refusal(ctx, Action.BOOK_TIME_SLOT, "book_time_slot", asked, resource=scope):
+        return denied
     checker = FieldChecker()
     checker.require("time_slot_id", slot_id, "Выберите слот.")
     checker.require("client_id", client_id, "Выберите клиента.")

@@ -1,0 +1,158 @@
+"""Fixtures of the form tests: a private sandbox (these tests book premises and slots, which other
+folders' tests would notice), a cache file filled from it by the real REST sync, and form contexts
+acting as real directory users."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+from kontur.sandbox.server import RunningSandbox, start_sandbox
+
+from kontur.cache import Cache
+from kontur.client import BrusnikaClient
+from kontur.forms import users
+from kontur.forms.context import FormContext
+from kontur.forms.identity import Actor
+from kontur.retry import RetryPolicy
+from kontur.sync import run_sync
+
+FORMS_SEED = 424242
+# One attempt: a test that simulates a lost answer wants the UnavailableError at once.
+ONE_ATTEMPT = RetryPolicy(max_attempts=1, backoff_base=0.0, backoff_cap=0.0, max_retry_after=1)
+
+
+@pytest.fixture(scope="session")
+def forms_sandbox() -> Iterator[RunningSandbox]:
+    running = start_sandbox(scale=0.02, seed=FORMS_SEED)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def forms_cache_file(forms_sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache synced once from the forms sandbox; tests copy it so each starts from the same state."""
+    path = tmp_path_factory.mktemp("forms-cache") / "seed.duckdb"
+    with (
+        Cache(path) as cache,
+        BrusnikaClient(base_url=forms_sandbox.api_url, token=forms_sandbox.token) as client,
+    ):
+        result = run_sync(cache, client)
+        assert result.ok, result
+        cur = cache.cursor()
+        users.seed(cur, forms_sandbox.admin().users())
+        cur.close()
+    return path
+
+
+@pytest.fixture
+def cache(forms_cache_file: Path, tmp_path: Path) -> Iterator[Cache]:
+    copy = tmp_path / "kontur.duckdb"
+    copy.write_bytes(forms_cache_file.read_bytes())
+    with Cache(copy) as opened:
+        yield opened
+
+
+@pytest.fixture
+def conn(cache: Cache) -> Iterator[duckdb.DuckDBPyConnection]:
+    cur = cache.cursor()
+    yield cur
+    cur.close()
+
+
+@pytest.fixture
+def api(forms_sandbox: RunningSandbox) -> Iterator[BrusnikaClient]:
+    with BrusnikaClient(base_url=forms_sandbox.api_url, token=forms_sandbox.token) as client:
+        yield client
+
+
+def directory_user(conn: duckdb.DuckDBPyConnection, **where: Any) -> dict:
+    """A user of the local directory matching `where` (status, role, remaining > 0 via `can_book`)."""
+    from kontur.forms import lookups
+
+    can_book = where.pop("can_book", None)
+    for row in lookups.users(conn):
+        matches = all(row.get(k) == v for k, v in where.items())
+        if matches and (can_book is None or (row["remaining_user_creation_limit"] > 0) == can_book):
+            return row
+    pytest.fail(f"no directory user with {where} (can_book={can_book}) in the sandbox data")
+
+
+@pytest.fixture
+def agent(conn: duckdb.DuckDBPyConnection) -> Actor:
+    return Actor.from_row(directory_user(conn, status="active", role="AGENT", can_book=True))
+
+
+@pytest.fixture
+def make_ctx(
+    conn: duckdb.DuckDBPyConnection, api: BrusnikaClient, agent: Actor
+) -> Callable[..., FormContext]:
+    """A form context; `state` is the session-state mapping (share one to model reruns)."""
+
+    def make(
+        *, actor: Actor | None = agent, state: dict | None = None, client: BrusnikaClient | None = None
+    ) -> FormContext:
+        return FormContext(
+            client=client or api,
+            conn=conn,
+            state=state if state is not None else {},
+            actor=actor,
+            clock=lambda: dt.datetime.now(),
+        )
+
+    return make
+
+
+class LosingTransport(httpx.BaseTransport):
+    """Real HTTP to the sandbox, but for the first `lose` POSTs something goes wrong on the way:
+    `mode="after"` sends the request and loses the answer (Brusnika did the work, we never heard);
+    `mode="before"` fails to connect (nothing reached Brusnika)."""
+
+    def __init__(self, lose: int = 1, mode: str = "after") -> None:
+        self._inner = httpx.HTTPTransport()
+        self.lose = lose
+        self.mode = mode
+        self.posts = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and self.lose > 0:
+            self.lose -= 1
+            self.posts += 1
+            if self.mode == "before":
+                raise httpx.ConnectError("connection refused (simulated)", request=request)
+            response = self._inner.handle_request(request)
+            response.read()
+            response.close()
+            raise httpx.ReadTimeout("answer lost (simulated)", request=request)
+        if request.method == "POST":
+            self.posts += 1
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@pytest.fixture
+def losing_client(forms_sandbox: RunningSandbox) -> Callable[..., BrusnikaClient]:
+    made: list[BrusnikaClient] = []
+
+    def make(lose: int = 1, mode: str = "after") -> BrusnikaClient:
+        client = BrusnikaClient(
+            base_url=forms_sandbox.api_url,
+            token=forms_sandbox.token,
+            transport=LosingTransport(lose, mode),
+            retry=ONE_ATTEMPT,
+        )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()

@@ -1,0 +1,384 @@
+"""The form actions end to end against the real sandbox and a real DuckDB cache: what Brusnika ends up
+holding, what the local cache shows at once, what the person is told, and what the audit keeps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+
+import duckdb
+import pytest
+from kontur.sandbox.server import RunningSandbox
+
+from kontur import actions
+from kontur.client import BrusnikaClient
+from kontur.forms import agencies, bookings, clients, lookups, visits
+from kontur.forms.context import FormContext
+from kontur.forms.identity import Actor
+from kontur.models import Client
+
+from .conftest import directory_user
+
+TOMORROW = dt.date.today() + dt.timedelta(days=1)
+
+
+def _phone(n: int) -> str:
+    return f"8 (912) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
+
+
+_PHONES = iter(range(3_100_000, 3_200_000, 7))
+
+
+@pytest.fixture
+def client_record(make_ctx: Callable[..., FormContext]) -> Client:
+    outcome = clients.create(
+        make_ctx(), clients.ClientInput(fullname="Иванова Анна Сергеевна", phone_number=_phone(next(_PHONES)))
+    )
+    assert outcome.ok, outcome.message
+    assert outcome.result is not None
+    return outcome.result
+
+
+def _free_premise(conn: duckdb.DuckDBPyConnection, sandbox: RunningSandbox) -> dict:
+    """A premise free both in the cache and in the sandbox right now."""
+    truth = {p["id"]: p for p in sandbox.admin().records("premises")}
+    for building in conn.execute("SELECT id FROM buildings ORDER BY id").fetchall():
+        for row in lookups.free_premises(conn, building[0]):
+            wire = truth.get(row["id"])
+            if wire and not wire["is_booked"] and not wire["is_sold"]:
+                return row
+    pytest.fail("no free premise in the sandbox")
+
+
+def _premise_in_sandbox(sandbox: RunningSandbox, premise_id: int) -> dict:
+    return next(p for p in sandbox.admin().records("premises") if p["id"] == premise_id)
+
+
+def _premise_in_cache(conn: duckdb.DuckDBPyConnection, premise_id: int) -> bool:
+    row = conn.execute("SELECT is_booked FROM premises WHERE id = ?", [premise_id]).fetchone()
+    assert row is not None
+    return bool(row[0])
+
+
+def _bookings_of(sandbox: RunningSandbox, premise_id: int) -> list[dict]:
+    return [b for b in sandbox.admin().records("bookings") if b["premise_id"] == premise_id]
+
+
+def _booking_input(premise: dict, client: Client) -> bookings.BookingInput:
+    return bookings.BookingInput(
+        premise_id=premise["id"],
+        client_id=client.id,
+        date=TOMORROW,
+        time="11:30",
+        purchase_option=(premise["purchase_option"] or ["mortage"])[0],
+    )
+
+
+def test_book_then_cancel_updates_brusnika_and_cache(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+) -> None:
+    premise = _free_premise(conn, forms_sandbox)
+    ctx = make_ctx()
+    booked = bookings.create(ctx, _booking_input(premise, client_record))
+    assert booked.ok, booked.message
+    assert booked.result is not None
+    assert booked.result.status == "open"
+    assert _premise_in_sandbox(forms_sandbox, premise["id"])["is_booked"] is True
+    assert _premise_in_cache(conn, premise["id"]) is True  # at once, before any sync
+    assert premise["id"] not in {
+        p["id"] for p in lookups.free_premises(conn, premise_id_building(conn, premise))
+    }
+    listed = {b["id"]: b for b in lookups.bookings_here(conn)}
+    assert listed[booked.result.id]["status"] == "open"
+
+    cancelled = bookings.cancel(ctx, booked.result.id)
+    assert cancelled.ok, cancelled.message
+    assert _premise_in_sandbox(forms_sandbox, premise["id"])["is_booked"] is False
+    assert _premise_in_cache(conn, premise["id"]) is False
+    assert {b["id"]: b for b in lookups.bookings_here(conn)}[booked.result.id]["status"] == "fail"
+
+    again = bookings.cancel(ctx, booked.result.id + 0)  # same key: replays the cancellation, no error
+    assert again.ok
+    ctx.keys.forget(f"cancel_booking.{booked.result.id}")
+    refused = bookings.cancel(ctx, booked.result.id)  # a new attempt: Brusnika says it is not open
+    assert not refused.ok
+    assert refused.code == "booking_not_open"
+    assert "уже не открыта" in refused.message
+
+
+def premise_id_building(conn: duckdb.DuckDBPyConnection, premise: dict) -> int:
+    row = conn.execute("SELECT building_id FROM premises WHERE id = ?", [premise["id"]]).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_double_submit_creates_exactly_one_booking(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+) -> None:
+    premise = _free_premise(conn, forms_sandbox)
+    state: dict = {}  # one browser session: both submissions see the same session state
+    first = bookings.create(make_ctx(state=state), _booking_input(premise, client_record))
+    second = bookings.create(make_ctx(state=state), _booking_input(premise, client_record))
+    assert first.ok, first.message
+    assert second.ok, second.message
+    assert first.result is not None
+    assert second.result is not None
+    assert first.result.id == second.result.id
+    assert len(_bookings_of(forms_sandbox, premise["id"])) == 1
+
+
+def test_lost_answer_is_retried_with_the_same_key(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+    losing_client: Callable[..., BrusnikaClient],
+) -> None:
+    """Brusnika booked, but its answer never arrived: the check by repeat finds the one booking."""
+    premise = _free_premise(conn, forms_sandbox)
+    outcome = bookings.create(
+        make_ctx(client=losing_client(1, "after")), _booking_input(premise, client_record)
+    )
+    assert outcome.ok, outcome.message
+    assert len(_bookings_of(forms_sandbox, premise["id"])) == 1
+    assert _premise_in_cache(conn, premise["id"]) is True
+
+
+def test_no_answer_then_refusal_says_nothing_was_created(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+    losing_client: Callable[..., BrusnikaClient],
+    api: BrusnikaClient,
+) -> None:
+    """The request never reached Brusnika and meanwhile someone else booked the premise: the repeat
+    is refused, which proves our attempt created nothing."""
+    premise = _free_premise(conn, forms_sandbox)
+    other = make_ctx()
+    taken = bookings.create(other, _booking_input(premise, client_record))
+    assert taken.ok
+    # Our cache still thinks it is free (another Kontur session booked it).
+    conn.execute("UPDATE premises SET is_booked = false WHERE id = ?", [premise["id"]])
+    values = _booking_input(premise, client_record)
+    values.time = "15:00"
+    outcome = bookings.create(make_ctx(client=losing_client(1, "before")), values)
+    assert not outcome.ok
+    assert outcome.message.startswith("Брусника не ответила; ничего не создано.")
+    assert "забронировано или продано" in outcome.message
+    assert len(_bookings_of(forms_sandbox, premise["id"])) == 1
+
+
+def test_no_answer_at_all_does_not_claim_nothing_was_created(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+    losing_client: Callable[..., BrusnikaClient],
+) -> None:
+    premise = _free_premise(conn, forms_sandbox)
+    state: dict = {}
+    # Both the attempt and its check go unanswered (after Brusnika did the work the first time).
+    outcome = bookings.create(
+        make_ctx(client=losing_client(2, "after"), state=state), _booking_input(premise, client_record)
+    )
+    assert not outcome.ok
+    assert "ничего не создано" not in outcome.message
+    assert "тем же ключом" in outcome.message
+    # The person clicks again once Brusnika answers: the kept key finds the one booking.
+    retried = bookings.create(make_ctx(state=state), _booking_input(premise, client_record))
+    assert retried.ok, retried.message
+    assert len(_bookings_of(forms_sandbox, premise["id"])) == 1
+
+
+def test_booked_premise_is_refused_in_words(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+) -> None:
+    booked = next(p for p in forms_sandbox.admin().records("premises") if p["is_booked"] and not p["is_sold"])
+    outcome = bookings.create(
+        make_ctx(),
+        bookings.BookingInput(
+            premise_id=booked["id"], client_id=client_record.id, date=TOMORROW, time="10:00",
+            purchase_option="full_payment",
+        ),
+    )  # fmt: skip
+    assert not outcome.ok
+    assert outcome.code == "premise_unavailable"
+    assert outcome.message == "Помещение уже забронировано или продано — выберите другое."
+
+
+def test_past_date_and_bad_time_refused_before_sending(
+    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, client_record: Client,
+    forms_sandbox: RunningSandbox,
+) -> None:  # fmt: skip
+    premise = _free_premise(conn, forms_sandbox)
+    before = len(forms_sandbox.admin().records("bookings"))
+    values = _booking_input(premise, client_record)
+    values.date = dt.date.today() - dt.timedelta(days=1)
+    values.time = "25:00"
+    outcome = bookings.create(make_ctx(), values)
+    assert not outcome.ok
+    assert outcome.code == "invalid"
+    assert set(outcome.field_errors) == {"time", "date"} or "time" in outcome.field_errors
+    values.time = "10:00"
+    outcome = bookings.create(make_ctx(), values)
+    assert outcome.field_errors == {"date": "Дата уже прошла — выберите сегодняшнюю или более позднюю."}
+    assert len(forms_sandbox.admin().records("bookings")) == before
+
+
+def test_blocked_user_and_exhausted_limit_cannot_book(
+    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, client_record: Client,
+    forms_sandbox: RunningSandbox,
+) -> None:  # fmt: skip
+    premise = _free_premise(conn, forms_sandbox)
+    blocked = Actor.from_row(directory_user(conn, status="blocked"))
+    outcome = bookings.create(make_ctx(actor=blocked), _booking_input(premise, client_record))
+    assert not outcome.ok
+    assert "заблокирован" in outcome.message
+    spent = Actor.from_row(directory_user(conn, status="active", can_book=False))
+    outcome = bookings.create(make_ctx(actor=spent), _booking_input(premise, client_record))
+    assert not outcome.ok
+    assert "не осталось бронирований" in outcome.message
+    assert _premise_in_sandbox(forms_sandbox, premise["id"])["is_booked"] is False
+
+
+def test_visit_with_slot_books_it_and_cancel_releases_it(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+) -> None:
+    truth = {s["id"]: s for s in forms_sandbox.admin().records("time-slots")}
+    slot = next(
+        s for s in conn.execute(
+            "SELECT id, project_id FROM time_slots WHERE NOT is_booked AND date > current_date ORDER BY id"
+        ).fetchall()
+        if not truth[s[0]]["is_booked"]
+    )  # fmt: skip
+    ctx = make_ctx()
+    made = visits.create(
+        ctx, visits.VisitInput(project_id=slot[1], client_id=client_record.id, time_slot_id=slot[0])
+    )
+    assert made.ok, made.message
+    assert made.result is not None
+    assert made.result.time_slot_id == slot[0]
+    assert {s["id"]: s for s in forms_sandbox.admin().records("time-slots")}[slot[0]]["is_booked"] is True
+    assert lookups.visits_here(conn)[0]["slot_is_booked"] is True
+
+    taken = visits.book_slot(make_ctx(), slot[0], client_record.id)
+    assert not taken.ok
+    assert taken.code == "slot_taken"
+    assert "уже занято" in taken.message
+
+    cancelled = visits.cancel(ctx, made.result.id)
+    assert cancelled.ok, cancelled.message
+    assert {s["id"]: s for s in forms_sandbox.admin().records("time-slots")}[slot[0]]["is_booked"] is False
+    row = conn.execute("SELECT is_booked FROM time_slots WHERE id = ?", [slot[0]]).fetchone()
+    assert row == (False,)
+
+
+def test_client_refused_fixing_is_explained(
+    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection
+) -> None:
+    phone = _phone(next(_PHONES))
+    first = clients.create(make_ctx(), clients.ClientInput(fullname="Петров Пётр", phone_number=phone))
+    assert first.ok
+    assert first.result is not None
+    summary = clients.fixing_summary(first.result, now=dt.datetime.now(dt.UTC))
+    if first.result.fixing_type.value != "отказ в закреплении":
+        assert summary["agent"] is not None
+    other = Actor.from_row(
+        next(
+            u for u in lookups.users(conn)
+            if u["status"] == "active" and u["id"] != first.result.agent_id
+        )
+    )  # fmt: skip
+    second = clients.create(
+        make_ctx(actor=other),
+        clients.ClientInput(fullname="Петров Пётр", phone_number=phone.replace(" ", "")),
+    )
+    assert second.ok
+    assert second.result is not None
+    if first.result.fixing_type.value in ("слабое закрепление", "сильное закрепление", "проверка лида"):
+        assert second.result.fixing_type.value == "отказ в закреплении"
+        words = clients.fixing_summary(second.result, now=dt.datetime.now(dt.UTC))
+        assert words["reason"] == clients.REFUSAL_REASON
+    found = clients.search(make_ctx(), phone)
+    assert found.ok
+    assert {c.id for c in found.result or []} >= {first.result.id}
+
+
+def test_agency_bad_inn_refused_locally_and_existing_one_shown(
+    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, forms_sandbox: RunningSandbox
+) -> None:
+    city = conn.execute("SELECT min(id) FROM cities").fetchone()[0]
+    values = agencies.AgencyInput(
+        title="Домострой", city_id=city, legal_name="ООО «Домострой»", inn="7707083894",
+        phone="8 343 222-33-44", email="info@domostroy.ru", owner_full_name="Сидоров С. С.",
+        owner_phone="+7 (912) 000-11-22",
+    )  # fmt: skip
+    bad = agencies.create(make_ctx(), values)
+    assert not bad.ok
+    assert set(bad.field_errors) == {"inn"}
+    values.inn = "500100732259"
+    made = agencies.create(make_ctx(), values)
+    assert made.ok, made.message
+    assert made.result is not None
+    assert made.result.phone == "+73432223344"
+    values.title = "Домострой-2"
+    dup = agencies.create(make_ctx(), values)
+    assert not dup.ok
+    assert dup.code == "agency_exists"
+    assert dup.details["existing"].id == made.result.id
+    assert "Домострой" in dup.message
+    assert str(made.result.id) in dup.message
+    found = agencies.search(make_ctx(), "Домострой")
+    assert found.ok
+    assert made.result.id in {a.id for a in found.result or []}
+
+
+def test_audit_holds_every_action_without_the_token(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+    agent: Actor,
+) -> None:
+    premise = _free_premise(conn, forms_sandbox)
+    ctx = make_ctx()
+    booked = bookings.create(ctx, _booking_input(premise, client_record))
+    assert booked.ok
+    assert booked.result is not None
+    assert bookings.cancel(ctx, booked.result.id).ok
+    rows = actions.recent(conn)
+    kinds = [r["action"] for r in rows]
+    assert kinds[:3] == ["cancel_booking", "create_booking", "create_client"]
+    created = rows[1]
+    assert created["outcome"] == "success"
+    assert created["brusnika_id"] == booked.result.id
+    assert created["actor"] == f"{agent.name} (#{agent.id})"
+    assert json.loads(created["request"])["premise_id"] == premise["id"]
+    dump = json.dumps(conn.execute("SELECT * FROM actions").fetchall(), default=str)
+    assert forms_sandbox.token not in dump
+    assert "Bearer" not in dump
+
+
+def test_scrub_removes_secret_looking_keys() -> None:
+    cleaned = actions.scrub(
+        {"token": "t", "nested": {"Authorization": "Bearer x", "inn": "1"}, "l": [{"password": 1}]}
+    )
+    assert cleaned == {
+        "token": "***",
+        "nested": {"Authorization": "***", "inn": "1"},
+        "l": [{"password": "***"}],
+    }
