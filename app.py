@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from kontur import ui
+from kontur.auth import session as auth_session
 from kontur.config import SettingsError
 
 HERE = Path(__file__).resolve().parent
@@ -37,12 +38,14 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-def navigation() -> st.navigation:
+def navigation(user: object = None) -> st.navigation:
+    # Signed in: only the pages the role may open (kontur.auth.session.PAGE_ACTIONS).
+    listed = PAGES if user is None else auth_session.allowed_pages(PAGES, user)
     sections = {
         section: [
             st.Page(path, title=title, icon=icon) for path, title, icon in pages if (HERE / path).exists()
         ]
-        for section, pages in PAGES.items()
+        for section, pages in listed.items()
     }
     return st.navigation({name: pages for name, pages in sections.items() if pages})
 
@@ -70,8 +73,9 @@ def main() -> None:
     except Exception as exc:  # e.g. the cache file is held by another process
         st.error(f"Не удалось подготовить данные: {type(exc).__name__}: {exc}")
         st.stop()
+    me = auth_session.app_gate(rt)  # with [auth]: stops here unless an active, known user signed in
     ui.maybe_first_sync(rt)
-    page = navigation()
+    page = navigation(me.user if me else None)
     with st.sidebar:
         if rt.demo:
             st.info(

@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from kontur import labels, ui
+from kontur.auth import session as auth_session
 from kontur.forms import bookings, clients, lookups
 from kontur.forms import page as fp
 from kontur.forms.identity import booking_refusal
@@ -168,7 +169,10 @@ for booking in made_here:
     )
     cols[1].markdown(f"Статус: **{status}**")
     is_open = booking["status"] == RequestStatus.OPEN
-    if is_open and cols[2].button("Отменить", key=f"bk_cancel_{booking['id']}"):
+    may_cancel = auth_session.booking_cancel_decision(conn, actor, booking)  # as the form checks it
+    if is_open and not may_cancel.allowed:
+        cols[2].caption(may_cancel.reason)
+    elif is_open and cols[2].button("Отменить", key=f"bk_cancel_{booking['id']}"):
         st.session_state[CONFIRM_KEY] = booking["id"]
 
 pending = st.session_state.get(CONFIRM_KEY)

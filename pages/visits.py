@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from kontur import labels
+from kontur.auth import session as auth_session
 from kontur.forms import lookups, visits
 from kontur.forms import page as fp
 from kontur.forms.identity import acting_refusal
@@ -124,7 +125,10 @@ for visit in made_here:
     )
     cols[1].markdown(f"Статус: **{labels.label_of(RequestStatus, visit['status'])}**")
     is_open = visit["status"] == RequestStatus.OPEN
-    if is_open and cols[2].button("Отменить", key=f"vs_cancel_{visit['id']}"):
+    may_cancel = auth_session.visit_cancel_decision(conn, actor, visit)  # as the form checks it
+    if is_open and not may_cancel.allowed:
+        cols[2].caption(may_cancel.reason)
+    elif is_open and cols[2].button("Отменить", key=f"vs_cancel_{visit['id']}"):
         st.session_state[CONFIRM_KEY] = visit["id"]
 
 pending = st.session_state.get(CONFIRM_KEY)

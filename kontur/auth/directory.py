@@ -7,6 +7,7 @@ import duckdb
 from kontur.models import User
 
 from .identity import directory_from_records
+from .policy import Resource
 
 _COLUMNS = (
     "id, last_name, first_name, phone, email, status, role, temporary_role, city_id, birth_date,"
@@ -41,13 +42,35 @@ def users_with_email(conn: duckdb.DuckDBPyConnection, email: str) -> list[User]:
 
 def user_agency(conn: duckdb.DuckDBPyConnection, user_id: int | None) -> int | None:
     """The agency of a directory user (the owner of a booking, visit or client), for policy scopes."""
-    if user_id is None:
+    return _owner(conn, "SELECT agency_id FROM users WHERE id = ?", user_id)
+
+
+def _owner(conn: duckdb.DuckDBPyConnection, sql: str, record_id: int | None) -> int | None:
+    if record_id is None:
         return None
     cur = conn.cursor()
     try:
-        row = cur.execute("SELECT agency_id FROM users WHERE id = ?", [user_id]).fetchone()
+        row = cur.execute(sql, [record_id]).fetchone()
     except duckdb.CatalogException:
         return None
     finally:
         cur.close()
     return None if row is None or row[0] is None else int(row[0])
+
+
+def agent_resource(conn: duckdb.DuckDBPyConnection, agent_id: int | None) -> Resource:
+    """A record owned by this agent: its scope is the agent and their agency."""
+    return Resource(agent_id=agent_id, agency_id=user_agency(conn, agent_id))
+
+
+def client_resource(conn: duckdb.DuckDBPyConnection, client_id: int | None) -> Resource:
+    """Acting for a client: the client belongs to the agent it is fixed to (local `clients`)."""
+    return agent_resource(conn, _owner(conn, "SELECT agent_id FROM clients WHERE id = ?", client_id))
+
+
+def booking_resource(conn: duckdb.DuckDBPyConnection, booking_id: int) -> Resource:
+    return agent_resource(conn, _owner(conn, "SELECT agent_id FROM bookings WHERE id = ?", booking_id))
+
+
+def visit_resource(conn: duckdb.DuckDBPyConnection, visit_id: int) -> Resource:
+    return agent_resource(conn, _owner(conn, "SELECT agent_id FROM visits WHERE id = ?", visit_id))

@@ -69,6 +69,9 @@ POLICY: Mapping[UserRole, Mapping[Action, Scope]] = {
         A.CANCEL_VISIT: S.AGENCY,
         A.BOOK_TIME_SLOT: S.AGENCY,
         A.CREATE_CLIENT: S.AGENCY,
+        # Registering the agency one works with: a new record that belongs to nobody yet (Brusnika
+        # refuses a second registration of the same INN).
+        A.CREATE_AGENCY: S.ALL,
         A.MANAGE_USERS: S.AGENCY,
     },
     R.AGENT: {
@@ -80,6 +83,7 @@ POLICY: Mapping[UserRole, Mapping[Action, Scope]] = {
         A.CANCEL_VISIT: S.AGENCY,
         A.BOOK_TIME_SLOT: S.AGENCY,
         A.CREATE_CLIENT: S.AGENCY,
+        A.CREATE_AGENCY: S.ALL,
     },
     R.NEW_MEMBER: {A.BROWSE: S.ALL},
 }
@@ -174,6 +178,10 @@ def can(user: Actor | None, action: Action | str, *, resource: Resource | None =
         return Decision(False, f"Роль «{_role_label(role)}» не допускает действие: {what}.")
     if resource is None or scope is Scope.ALL:
         return Decision(True, f"Роль «{_role_label(role)}» допускает действие: {what}.")
+    if resource.agent_id is None and resource.agency_id is None:
+        # The record's owner is not known locally (e.g. a client never seen here): only roles that
+        # may act on any record go ahead.
+        return Decision(False, f"Не удалось определить, чья это запись: {what} недоступно.")
     if scope is Scope.AGENCY:
         if user.agency_id is None:
             return Decision(False, f"Пользователь не привязан к агентству: {what} недоступно.")

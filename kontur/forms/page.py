@@ -10,6 +10,7 @@ import duckdb
 import streamlit as st
 
 from kontur import ui
+from kontur.auth import session as auth_session
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
 from kontur.runtime import Runtime
@@ -55,6 +56,8 @@ def _remember_actor() -> None:
 
 def actor_picker() -> Actor | None:
     """The sidebar choice of who acts. In demo mode it is marked so nobody mistakes it for a sign-in."""
+    if auth_session.uses_sign_in():  # [auth] configured: sign-in decides who acts, no picker
+        return auth_session.signed_in_actor()
     rt = ui.runtime()
     conn = connection()
     ensure_directory(rt, conn)

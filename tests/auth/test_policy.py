@@ -45,8 +45,8 @@ EXPECTED = {
     R.MANAGER: "a a a a a a a a a a . a",
     R.OZK_MANAGER: "a a a a a a a a a a . a",
     R.AFFILIATE_MANAGER: "a a . . . . . . . a . .",
-    R.HEAD_OF_AGENCY: "a g g o g g g g g . g .",
-    R.AGENT: "a g g o . g g g g . . .",
+    R.HEAD_OF_AGENCY: "a g g o g g g g g a g .",
+    R.AGENT: "a g g o . g g g g a . .",
     R.NEW_MEMBER: "a . . . . . . . . . . .",
 }
 
@@ -197,6 +197,15 @@ def test_require_raises_with_the_reason() -> None:
     assert require(Person(id=9, role="MANAGER"), Action.CREATE_BOOKING).allowed
     with pytest.raises(NotAllowed):
         require(Person(id=9, role="NEW_MEMBER"), Action.CREATE_BOOKING, resource=Resource(9, MY_AGENCY))
+
+
+def test_record_of_unknown_owner_only_for_unscoped_roles() -> None:
+    nobody_knows = Resource(agent_id=None, agency_id=None)
+    refused = can(Person(id=1, role="AGENT"), Action.CREATE_BOOKING, resource=nobody_knows)
+    assert not refused.allowed
+    assert "чья это запись" in refused.reason
+    assert not can_cancel_booking(Person(id=1, role="HEAD_OF_AGENCY"), nobody_knows).allowed
+    assert can_cancel_booking(Person(id=1, role="OZK_MANAGER"), nobody_knows).allowed
 
 
 def test_unknown_action_is_an_error_not_a_refusal() -> None:
