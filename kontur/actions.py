@@ -76,8 +76,8 @@ def record(conn: duckdb.DuckDBPyConnection, entry: ActionRecord, *, at: dt.datet
     cur = conn.cursor()
     try:
         cur.execute(
-            "INSERT INTO actions (at, actor, action, request, outcome, brusnika_id, error)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            'INSERT INTO actions ("at", actor, action, request, outcome, brusnika_id, error)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",  # "at" is a keyword in DuckDB: quoted
             [
                 when,
                 entry.actor,
@@ -97,8 +97,8 @@ def recent(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
     cur = conn.cursor()
     try:
         rel = cur.execute(
-            "SELECT id, at, actor, action, request, outcome, brusnika_id, error"
-            " FROM actions ORDER BY at DESC, id DESC LIMIT ?",
+            'SELECT id, "at", actor, action, request, outcome, brusnika_id, error'
+            ' FROM actions ORDER BY "at" DESC, id DESC LIMIT ?',
             [limit],
         )
         names = [d[0] for d in rel.description]

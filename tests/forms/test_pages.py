@@ -1,0 +1,265 @@
+"""The form pages driven through Streamlit's AppTest: the real app script, the real sandbox over HTTP,
+a real DuckDB cache file. Each test gets its own cache copy (and so its own dashboard runtime)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kontur import ui
+from kontur.config import Settings
+from kontur.sandbox.server import RunningSandbox
+
+from .helpers import free_premises, outbound_count, records
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+
+
+@pytest.fixture
+def app_env(
+    forms_sandbox: RunningSandbox, forms_cache_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    path = tmp_path / "kontur.duckdb"
+    path.write_bytes(forms_cache_file.read_bytes())
+    monkeypatch.setenv("BRUSNIKA_API_URL", forms_sandbox.api_url)
+    monkeypatch.setenv("BRUSNIKA_API_TOKEN", forms_sandbox.token)
+    monkeypatch.setenv("KONTUR_CACHE_PATH", str(path))
+    monkeypatch.setenv("KONTUR_AUTO_SYNC", "0")
+    monkeypatch.chdir(REPO)
+    yield path
+    # The dashboard runtime of this cache file (st.cache_resource, process-wide) holds it open: close
+    # it, so test files do not pile up open connections.
+    settings = Settings.from_env()
+    ui._runtime(str(settings.cache_path), settings.api_url).cache.close()
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _page(at: AppTest, path: str) -> AppTest:
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [s.value for s in at.success]
+    parts += [w.value for w in at.warning] + [i.value for i in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+def _create_client(at: AppTest, fullname: str, phone: str) -> None:
+    _page(at, "pages/clients.py")
+    at.text_input(key="cl_fullname").input(fullname)
+    at.text_input(key="cl_phone").input(phone)
+    next(b for b in at.button if b.label == "Завести клиента").click().run()
+    assert at.success, _texts(at)
+
+
+def _free_in_sandbox(sandbox: RunningSandbox) -> set[int]:
+    return free_premises(sandbox)
+
+
+def _submit(at: AppTest, label: str) -> None:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_book_from_chessboard_then_cancel(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app()
+    _create_client(at, "Смирнова Ольга Павловна", "8 (812) 700-00-01")
+
+    _page(at, "pages/chessboard.py")
+    choice = next(s for s in at.selectbox if str(s.key).startswith("cb_choice_"))
+    premise_id = _pick(choice, _free_in_sandbox(forms_sandbox))
+    choice.set_value(premise_id).run()
+    at.button(key="cb_book").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The chessboard handed the premise over and switched to the bookings page.
+    assert at.selectbox(key="bk_premise").value == premise_id
+    at.selectbox(key="bk_client").select_index(0).run()
+    at.date_input(key="bk_date").set_value(dt.date.today() + dt.timedelta(days=2))
+    at.text_input(key="bk_time").input("10:30")
+    _submit(at, "Забронировать")
+
+    assert at.success, _texts(at)
+    assert "создана" in at.success[0].value
+    truth = records(forms_sandbox, "premises")
+    assert truth[premise_id]["is_booked"] is True
+    assert "Статус: **Открыта**" in _texts(at)
+
+    cancel = next(b for b in at.button if str(b.key).startswith("bk_cancel_"))
+    cancel.click().run()
+    at.button(key="bk_confirm_yes").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "отменена" in at.success[0].value
+    assert records(forms_sandbox, "premises")[premise_id]["is_booked"] is False
+    assert "Статус: **Отменена**" in _texts(at)
+
+
+def _pick(box: object, wanted: set[int]) -> int:
+    """The first option of `box` whose value is in `wanted` (AppTest lists options by label)."""
+    for value in sorted(wanted):
+        try:
+            label = box.format_func(value)  # type: ignore[attr-defined]
+        except (IndexError, KeyError, ValueError):
+            continue
+        if label in box.options:  # type: ignore[attr-defined]
+            return value
+    pytest.fail("no option of the selectbox is free in the sandbox")
+
+
+def _preselect(at: AppTest, premise_id: int) -> None:
+    """What the chessboard's button does: remember the premise and open the bookings page."""
+    at.session_state["preselected_premise_id"] = premise_id
+    _page(at, "pages/bookings.py")
+    assert at.selectbox(key="bk_premise").value == premise_id
+
+
+def _fill_booking(at: AppTest, *, day: dt.date, time: str) -> None:
+    at.selectbox(key="bk_client").select_index(0).run()
+    at.date_input(key="bk_date").set_value(day)
+    at.text_input(key="bk_time").input(time)
+
+
+def test_double_submitted_booking_creates_one(
+    app_env: Path, forms_sandbox: RunningSandbox, forms_cache_file: Path
+) -> None:
+    at = _app()
+    _create_client(at, "Кузнецов Игорь", "+7 812 700 00 02")
+    premise_id = min(_free_in_sandbox(forms_sandbox) & _free_in_cache(forms_cache_file))
+    _preselect(at, premise_id)
+    _fill_booking(at, day=dt.date.today() + dt.timedelta(days=3), time="12:15")
+    before = outbound_count(forms_sandbox, "bookings")
+    _submit(at, "Забронировать")
+    first = at.success[0].value
+    _submit(at, "Забронировать")  # the second click of a double click: same form, same values
+    assert at.success[0].value == first
+    assert outbound_count(forms_sandbox, "bookings") == before + 1
+    assert records(forms_sandbox, "premises")[premise_id]["is_booked"] is True
+
+
+def test_booked_premise_answers_with_the_conflict(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app()
+    _create_client(at, "Орлова Мария", "8-812-700-00-03")
+    booked = next(
+        p["id"] for p in records(forms_sandbox, "premises").values() if p["is_booked"] and not p["is_sold"]
+    )
+    _preselect(at, booked)
+    _fill_booking(at, day=dt.date.today() + dt.timedelta(days=3), time="09:00")
+    _submit(at, "Забронировать")
+    assert [e.value for e in at.error] == ["Помещение уже забронировано или продано — выберите другое."]
+
+
+def test_past_date_refused_and_values_kept(
+    app_env: Path, forms_sandbox: RunningSandbox, forms_cache_file: Path
+) -> None:
+    at = _app()
+    _create_client(at, "Белов Антон", "812 700-00-04")
+    premise_id = min(_free_in_sandbox(forms_sandbox) & _free_in_cache(forms_cache_file))
+    _preselect(at, premise_id)
+    past = dt.date.today() - dt.timedelta(days=5)
+    _fill_booking(at, day=past, time="16:45")
+    before = outbound_count(forms_sandbox, "bookings")
+    _submit(at, "Забронировать")
+    assert "Дата уже прошла" in _texts(at)
+    assert at.date_input(key="bk_date").value == past
+    assert at.text_input(key="bk_time").value == "16:45"
+    assert at.selectbox(key="bk_premise").value == premise_id
+    assert outbound_count(forms_sandbox, "bookings") == before
+
+
+def test_bad_phone_refused_and_values_kept(app_env: Path) -> None:
+    at = _app()
+    _page(at, "pages/clients.py")
+    at.text_input(key="cl_fullname").input("Зайцева Вера Ивановна")
+    at.text_input(key="cl_phone").input("+7 912 12")
+    at.text_area(key="cl_comment").input("перезвонить вечером")
+    _submit(at, "Завести клиента")
+    assert "Нужен российский номер" in _texts(at)
+    assert at.text_input(key="cl_fullname").value == "Зайцева Вера Ивановна"
+    assert at.text_input(key="cl_phone").value == "+7 912 12"
+    assert at.text_area(key="cl_comment").value == "перезвонить вечером"
+
+
+def test_bad_inn_refused_and_values_kept(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app()
+    _page(at, "pages/agencies.py")
+    typed = {
+        "ag_title": "Квартал",
+        "ag_legal_name": "ООО «Квартал»",
+        "ag_inn": "7736207544",
+        "ag_phone": "8 343 100-20-30",
+        "ag_email": "office@kvartal.ru",
+        "ag_owner": "Лебедев Л. Л.",
+        "ag_owner_phone": "89120001122",
+    }
+    for key, value in typed.items():
+        at.text_input(key=key).input(value)
+    at.selectbox(key="ag_city").select_index(0)
+    agencies_before = outbound_count(forms_sandbox, "agencies")
+    _submit(at, "Зарегистрировать")
+    assert "контрольные цифры" in _texts(at)
+    for key, value in typed.items():
+        assert at.text_input(key=key).value == value
+    assert outbound_count(forms_sandbox, "agencies") == agencies_before
+
+
+def test_visit_with_slot_then_cancel_releases_it(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app()
+    _create_client(at, "Гусев Олег", "8 812 700 00 05")
+    _page(at, "pages/visits.py")
+    truth = records(forms_sandbox, "time-slots")
+    project_box = at.selectbox(key="vs_project")
+    for index in range(len(project_box.options)):
+        at.selectbox(key="vs_project").select_index(index).run()
+        slot_box = at.selectbox(key="vs_slot")
+        free = {sid for sid, s in truth.items() if not s["is_booked"]}
+        try:
+            slot_id = _pick(slot_box, free)
+        except pytest.fail.Exception:
+            continue
+        break
+    else:
+        pytest.fail("no project with a free slot")
+    at.selectbox(key="vs_slot").set_value(slot_id)
+    at.selectbox(key="vs_client").select_index(0)
+    _submit(at, "Записать")
+    assert at.success, _texts(at)
+    assert "слот забронирован" in at.success[0].value
+    assert records(forms_sandbox, "time-slots")[slot_id]["is_booked"] is True
+
+    next(b for b in at.button if str(b.key).startswith("vs_cancel_")).click().run()
+    at.button(key="vs_confirm_yes").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "слот освобождён" in at.success[0].value
+    assert records(forms_sandbox, "time-slots")[slot_id]["is_booked"] is False
+
+
+def test_history_lists_actions_without_the_token(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app()
+    _create_client(at, "Соколова Нина", "8 812 700 00 06")
+    _page(at, "pages/history.py")
+    table = at.dataframe[0].value
+    assert "Новый клиент" in set(table["Действие"])
+    assert forms_sandbox.token not in table.to_csv()
+
+
+def _free_in_cache(seed: Path) -> set[int]:
+    """Premises free in the cache the app started from (the seed file nobody holds open)."""
+    con = duckdb.connect(str(seed), read_only=True)
+    try:
+        rows = con.execute("SELECT id FROM premises WHERE NOT is_booked AND NOT is_sold").fetchall()
+    finally:
+        con.close()
+    return {int(r[0]) for r in rows}
