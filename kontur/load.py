@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import logging
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -178,6 +178,15 @@ class Staging:
         self._load(entity, [page])
         page.path.unlink(missing_ok=True)
 
+    def reject(self, entity: str, items: Sequence[tuple[str, int | None, str]]) -> None:
+        """Keep aside items the transport itself found unusable (e.g. a Kafka message whose value is
+        not one JSON object): (source, record id if known, reason). Stored at once, like every
+        rejection; they count as received."""
+        if not items:
+            return
+        self._state(entity).stats.received += len(items)
+        self._store_rejected(entity, [_Rejected(source, rid, None, reason) for source, rid, reason in items])
+
     def write_page(self, content: bytes, source: str) -> Path:
         """Write one page to the batch directory now (so a fetch thread can hand over a path, not
         bytes held in memory). Pass the returned paths to `add_page_files`."""
@@ -204,6 +213,7 @@ class Staging:
         max_rejected_share: float = DEFAULT_MAX_REJECTED_SHARE,
         advance_state: bool = True,
         finish_run: bool = True,
+        in_transaction: Callable[[duckdb.DuckDBPyConnection, Mapping[str, EntityCounts]], None] | None = None,
     ) -> dict[str, EntityCounts]:
         """Apply every entity in `modes` in ONE transaction; with `finish_run`, the run is marked
         succeeded in that same transaction (so its row never disagrees with the tables).
@@ -212,6 +222,8 @@ class Staging:
         run are kept as they were, so a malformed record never deletes its last good version).
         incremental: staged records replace rows whose `updated_at` is not newer, tombstones delete
         rows not newer than themselves, older arrivals are ignored.
+        `in_transaction(cursor, counts)` runs last inside the same transaction (the Kafka consumer
+        records its partition offsets there, so they commit together with the data).
         """
         share = self.rejected_share()
         if share > max_rejected_share:
@@ -232,6 +244,8 @@ class Staging:
                     results[entity] = self._apply(entity, mode, advance_state=advance_state)
                 if finish_run:
                     self._record_run(results)
+                if in_transaction is not None:
+                    in_transaction(cur, results)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")

@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="share of connections dropped without an answer")
     faults.add_argument("--fault-malformed", dest="malformed", type=float, default=0.0,
                         help="share of list records rendered malformed")
+    p.add_argument("--kafka", metavar="BOOTSTRAP", default=None,
+                   help="also publish the snapshot and every change to these Kafka bootstrap servers")
     return p
 
 
@@ -73,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
                     malformed=args.malformed)
     store = Store(args.seed, args.scale, args.today or dt.date.today())
     state = SandboxState(store=store, token=token, faults=faults)
+    publisher = None
+    if args.kafka:  # before READY: whoever waits for READY finds the snapshot on the broker
+        from .kafka_publish import KafkaPublisher
+
+        publisher = KafkaPublisher(store, args.kafka)
+        publisher.start()
     app = build_app(state)
     # Bind first so that --port 0 can report the port it got, then hand the socket to uvicorn.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -93,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvloop
 
-    uvloop.run(serve())
+    try:
+        uvloop.run(serve())
+    finally:
+        if publisher is not None:
+            publisher.close()
     return 0
 
 
