@@ -34,6 +34,7 @@ with search_tab:
         searched = st.form_submit_button("Найти")
     if searched:
         fp.keep_outcome(SEARCH, agencies.search(fp.context(actor), st.session_state.get("ag_query", "")))
+        st.rerun()
     found = fp.show_outcome(SEARCH)
     if found is not None and found.ok:
         for item in found.result or []:
@@ -82,6 +83,7 @@ with create_tab:
         fp.keep_outcome(FORM, outcome)
         if outcome.ok:
             fp.changed()
+        st.rerun()  # so the fields' own messages (drawn above) show this outcome
     outcome = fp.show_outcome(FORM)
     if outcome is not None:
         shown = outcome.result if outcome.ok else outcome.details.get("existing")

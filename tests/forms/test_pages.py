@@ -87,7 +87,11 @@ def test_book_from_chessboard_then_cancel(app_env: Path, forms_sandbox: RunningS
     assert not at.exception, [e.value for e in at.exception]
     # The chessboard handed the premise over and switched to the bookings page.
     assert at.selectbox(key="bk_premise").value == premise_id
+    # AppTest reruns the page it was pointed at, not the one a script switched to: follow the switch.
+    _page(at, "pages/bookings.py")
+    assert at.selectbox(key="bk_premise").value == premise_id
     at.selectbox(key="bk_client").select_index(0).run()
+    assert not at.exception, [e.value for e in at.exception]
     at.date_input(key="bk_date").set_value(dt.date.today() + dt.timedelta(days=2))
     at.text_input(key="bk_time").input("10:30")
     _submit(at, "Забронировать")
