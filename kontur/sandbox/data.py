@@ -466,7 +466,7 @@ def _directory(rng: random.Random, scale: float, n_cities: int, today: dt.date
             manager_ids.append(uid)
         else:
             agency, city, role = None, 1, UserRole.ADMIN
-        blocked = uid <= n_agents and rng.random() < 0.03
+        blocked = uid <= n_agents and (uid % 25 == 7 or rng.random() < 0.01)
         users[uid] = {
             "id": uid, "lastName": last, "firstName": first,
             "phone": f"+79{rng.randrange(10**9):09d}", "email": f"user{uid}@kontur.example",
@@ -488,7 +488,8 @@ def _clients(nrng: np.random.Generator, scale: float, agent_ids: np.ndarray, now
              ) -> tuple[Clients, int]:
     n = max(100, round(350_000 * scale))
     fixing = nrng.choice(4, n, p=(0.2, 0.1, 0.35, 0.35)).astype(np.uint8)
-    fixed_at = now_us - nrng.integers(DAY_US, 600 * DAY_US, n)
+    # Skewed to recent months, so a fair share of fixings is still in force today.
+    fixed_at = now_us - DAY_US - (nrng.random(n) ** 2 * 600 * DAY_US).astype(np.int64)
     # Fixings last 30–90 days: recent ones are still in force, older ones have expired.
     expiration = np.where(fixing == FX_REFUSED, 0, fixed_at + nrng.integers(30, 91, n) * DAY_US)
     female = nrng.random(n) < 0.55
