@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -91,24 +91,31 @@ def gate(find_users: Callable[[str], Iterable[User]]) -> SignedIn | None:
         st.session_state.pop(SIGNED_IN_STATE_KEY, None)
         return None
     if config.problems:
-        st.error(
-            "Вход настроен не полностью, обратитесь к администратору. Не хватает: "
-            + "; ".join(config.problems)
+        problems = "; ".join(config.problems)
+        _only_screen(
+            lambda: st.error(
+                f"Вход настроен не полностью, обратитесь к администратору. Не хватает: {problems}"
+            )
         )
-        st.stop()
     if not st.user.is_logged_in:
         st.session_state.pop(SIGNED_IN_STATE_KEY, None)
-        _sign_in_screen(config)
-        st.stop()
+        _only_screen(lambda: _sign_in_screen(config))
     claims = st.user.to_dict()
     email = claims_email(claims)
     result = match_user(claims, find_users(email) if email else [])
     if isinstance(result, Refusal):
         st.session_state.pop(SIGNED_IN_STATE_KEY, None)
-        _refusal_screen(result)
-        st.stop()
+        _only_screen(lambda: _refusal_screen(result))
     st.session_state[SIGNED_IN_STATE_KEY] = result
     return result
+
+
+def _only_screen(draw: Callable[[], None]) -> NoReturn:
+    """Draw one screen as the app's only page, then stop. The navigation must be replaced, not just
+    left undrawn: a run that never calls `st.navigation` makes Streamlit fall back to listing (and
+    serving) the `pages/` folder, which would put every page one click past the gate."""
+    st.navigation([st.Page(draw, title="Вход", url_path="signin", default=True)], position="hidden").run()
+    st.stop()
 
 
 def _sign_in_screen(config: AuthConfig) -> None:

@@ -1,0 +1,227 @@
+"""The dashboard itself behind sign-in, in real Chromium: a real OIDC provider, a real sandbox, the
+real `app.py` with an `[auth]` secrets file, a real cache file.
+
+One story, in order, because the audit check at the end needs the app stopped (DuckDB lets only one
+process hold the file): a blocked user is refused at sign-in; an AGENT sees another agency's booking
+but no way to cancel it, with the reason, and the sandbox still holds it; a MANAGER signs in (no
+demo picker), books, and signs out; the audit rows name who acted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from kontur.cache import Cache
+from kontur.client import BrusnikaClient
+from kontur.forms import bookings, clients, users
+from kontur.forms.context import FormContext
+from kontur.forms.identity import Actor
+from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sync import run_sync
+from tests.e2e.conftest_auth import (
+    REPO,
+    OidcProvider,
+    auth_secrets_toml,
+    free_port,
+    run_oidc_provider,
+    run_streamlit,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SEED = 515151
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[RunningSandbox]:
+    running = start_sandbox(scale=0.02, seed=SEED)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _active(box: RunningSandbox, role: str, **where: object) -> dict:
+    for row in box.admin().users():
+        usable = row["status"] == "active" and row["remaining_user_creation_limit"] > 0
+        if row["role"] == role and usable and all(row.get(k) == v for k, v in where.items()):
+            return row
+    pytest.fail(f"no active {role} with {where}")
+
+
+@pytest.fixture(scope="module")
+def people(box: RunningSandbox) -> dict[str, dict]:
+    owner = _active(box, "AGENT")
+    outsider = next(
+        u
+        for u in box.admin().users()
+        if u["role"] == "AGENT" and u["status"] == "active" and u["agency_id"] != owner["agency_id"]
+    )
+    blocked = next(u for u in box.admin().users() if u["status"] == "blocked")
+    return {"owner": owner, "outsider": outsider, "manager": _active(box, "MANAGER"), "blocked": blocked}
+
+
+@pytest.fixture(scope="module")
+def cache_file(
+    box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Synced from the sandbox, the directory loaded, and one booking made by the owner agent (through
+    the real form functions) for the outsider to find."""
+    path = tmp_path_factory.mktemp("auth-app") / "kontur.duckdb"
+    with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as client:
+        assert run_sync(cache, client).ok
+        cur = cache.cursor()
+        users.seed(cur, box.admin().users())
+        ctx = FormContext(
+            client=client, conn=cur, state={}, actor=Actor.from_row(people["owner"]), clock=dt.datetime.now
+        )
+        made = clients.create(
+            ctx, clients.ClientInput(fullname="Белова Вера Петровна", phone_number="+79995550011")
+        )
+        assert made.ok, made.message
+        assert made.result is not None
+        premise = next(p for p in box.admin().records("premises") if not p["is_booked"] and not p["is_sold"])
+        booked = bookings.create(
+            ctx,
+            bookings.BookingInput(
+                premise_id=premise["id"],
+                client_id=made.result.id,
+                date=dt.date.today() + dt.timedelta(days=3),
+                time="10:00",
+                purchase_option=premise["purchase_option"][0],
+            ),
+        )
+        assert booked.ok, booked.message
+        assert booked.result is not None
+        cur.close()
+    people["owner"]["booking"] = booked.result.id
+    people["owner"]["premise"] = premise["id"]
+    return path
+
+
+@pytest.fixture(scope="module")
+def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    claims = [{"sub": name, "email": person["email"]} for name, person in people.items()]
+    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
+        yield running
+
+
+def premise_booked(box: RunningSandbox, premise_id: int) -> bool:
+    return next(p for p in box.admin().records("premises") if p["id"] == premise_id)["is_booked"]
+
+
+def sign_in(page: Page, url: str, sub: str) -> None:
+    page.goto(url)
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_url(re.compile(r"/oauth2/authorize"))
+    page.get_by_role("button", name=sub, exact=True).click()
+    page.wait_for_url(re.compile(re.escape(url) + r"/?(\?.*)?$"))
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Выйти").click()
+    page.wait_for_url(re.compile(r"/oauth2/end_session"))
+    page.get_by_role("button", name="End session").click()
+    expect(page.get_by_role("button", name="Войти")).to_be_visible()
+
+
+def pick_first(page: Page, label: str) -> None:
+    box = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text=label)
+    box.click()
+    page.get_by_role("option").first.click()
+
+
+def test_sign_in_roles_and_audit(
+    page: Page,
+    box: RunningSandbox,
+    people: dict[str, dict],
+    cache_file: Path,
+    provider: OidcProvider,
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {
+        "BRUSNIKA_API_URL": box.api_url,
+        "BRUSNIKA_API_TOKEN": box.token,
+        "KONTUR_CACHE_PATH": str(cache_file),
+    }
+    owner, manager = people["owner"], people["manager"]
+    with run_streamlit(
+        REPO / "app.py",
+        port=port,
+        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
+        workdir=tmp_path,
+        env=env,
+    ) as app:
+        # Before sign-in: the sign-in screen and nothing else.
+        page.goto(app.url)
+        expect(page.get_by_role("button", name="Войти")).to_be_visible()
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
+        # A page's own address does not get past the gate either.
+        page.goto(app.url + "/bookings")
+        expect(page.get_by_role("button", name="Войти")).to_be_visible()
+        expect(page.get_by_role("button", name="Забронировать")).to_have_count(0)
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
+
+        # A blocked user is refused at sign-in, and sees nothing of the dashboard.
+        sign_in(page, app.url, "blocked")
+        expect(page.get_by_text("Вход не выполнен")).to_be_visible()
+        expect(page.get_by_text(f"Пользователь {people['blocked']['email']} заблокирован")).to_be_visible()
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
+        page.get_by_role("button", name="Выйти").click()
+        page.wait_for_url(re.compile(r"/oauth2/end_session"))
+        page.get_by_role("button", name="End session").click()
+        expect(page.get_by_role("button", name="Войти")).to_be_visible()
+
+        # An agent of another agency: agent pages only, the booking shown with the reason, no button.
+        sign_in(page, app.url, "outsider")
+        nav = page.get_by_test_id("stSidebarNavLink")
+        expect(nav.filter(has_text="Бронирования")).to_have_count(1)
+        expect(nav.filter(has_text="Пользователи")).to_have_count(0)
+        expect(nav.filter(has_text="Синхронизация")).to_have_count(0)
+        nav.filter(has_text="Бронирования").click()
+        expect(page.get_by_text(f"№{owner['booking']}", exact=False).first).to_be_visible()
+        expect(page.get_by_text("Запись принадлежит другому агентству").first).to_be_visible()
+        expect(page.get_by_role("button", name="Отменить")).to_have_count(0)
+        expect(page.get_by_text("Действую от имени")).to_have_count(0)  # no demo picker
+        assert premise_booked(box, owner["premise"])
+        sign_out(page)
+
+        # A manager signs in and books a premise for the owner's client.
+        sign_in(page, app.url, "manager")
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Бронирования").click()
+        expect(page.get_by_text(manager["email"])).to_be_visible()
+        expect(page.get_by_text("Действую от имени")).to_have_count(0)
+        # The manager may cancel anybody's booking: the button is there.
+        expect(page.get_by_role("button", name="Отменить").first).to_be_visible()
+        for label in ("Город", "Проект", "Здание", "Помещение", "Клиент"):
+            pick_first(page, label)
+        page.get_by_role("button", name="Забронировать").click()
+        success = page.get_by_test_id("stAlertContentSuccess").filter(has_text="создана")
+        expect(success).to_be_visible(timeout=30_000)
+        made_id = int(re.search(r"Бронь №(\d+)", success.inner_text()).group(1))  # type: ignore[union-attr]
+        sign_out(page)
+
+    # The app is stopped: the cache file is free to read. Every action names who acted.
+    con = duckdb.connect(str(cache_file), read_only=True)
+    try:
+        rows = con.execute('SELECT actor, action, outcome, brusnika_id FROM actions ORDER BY "at"').fetchall()
+    finally:
+        con.close()
+    mine = [r for r in rows if r[1] == "create_booking" and r[3] == made_id]
+    assert len(mine) == 1
+    assert manager["email"] in mine[0][0]
+    assert f"#{manager['id']}" in mine[0][0]
+    assert mine[0][2] == "success"
+    assert all(r[0] for r in rows)  # no anonymous rows
+    with httpx.Client() as http:  # and the agent's refused view changed nothing at Brusnika
+        assert http.get(box.root_url + "/health").status_code in (200, 404)
+    assert premise_booked(box, owner["premise"])
