@@ -102,7 +102,6 @@ def current_user() -> Any:
     return None if me is None else me.user
 
 
-
 def booking_cancel_decision(conn: Any, actor: Any, booking: Mapping[str, Any]) -> Decision:
     """Whether this booking's cancel button is offered (the same check `bookings.cancel` applies)."""
     return can_cancel_booking(actor, agent_resource(conn, booking.get("agent_id")))
