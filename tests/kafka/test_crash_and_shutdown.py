@@ -1,0 +1,138 @@
+"""`kontur consume` as a real process: SIGKILLed mid-stream and restarted ends with the same cache and
+no duplicate rows; SIGTERM shuts it down cleanly; the dashboard's background thread does the same."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from kontur.cache import Cache
+from kontur.kafka.background import BackgroundConsumer
+from kontur.kafka.consumer import ConsumeOptions
+from kontur.kafka.lag import live_lag
+
+from .conftest import KafkaWorld, duplicate_ids, table_differences, topic_end_offsets
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _consume_process(world: KafkaWorld, group: str, path: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "BRUSNIKA_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kontur", "consume", "--cache", str(path), "--bootstrap", world.bootstrap,
+         "--group", group, *extra],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _read_until(proc: subprocess.Popen[str], prefix: str, count: int) -> list[str]:
+    """Lines of the process's output until `count` of them start with `prefix` (or it exits)."""
+    assert proc.stdout is not None
+    lines, seen = [], 0
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(prefix):
+            seen += 1
+            if seen >= count:
+                break
+    return lines
+
+
+def _runs(path: Path) -> list[tuple[str, str, str | None]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT transport, status, error FROM sync_runs ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
+def test_killed_mid_batch_and_restarted_ends_with_the_same_cache(
+    kafka_world: KafkaWorld, tmp_path: Path
+) -> None:
+    path = tmp_path / "kafka.duckdb"
+    group = "t-crash"
+    # Small batches: the process is almost always inside one when the kill lands.
+    first = _consume_process(kafka_world, group, path, "--batch", "300", "--linger", "0.2")
+    try:
+        lines = _read_until(first, "batch:", 4)
+        assert sum(line.startswith("batch:") for line in lines) == 4, lines
+        os.killpg(first.pid, signal.SIGKILL)
+    finally:
+        first.wait(timeout=30)
+        assert first.stdout is not None
+        first.stdout.close()
+    assert first.returncode == -signal.SIGKILL
+    # Killed before the end: the group has not committed everything.
+    assert sum(t.lag for t in live_lag(kafka_world.settings(group))) > 0
+
+    second = _consume_process(kafka_world, group, path, "--until-caught-up", "--quiet")
+    out, _ = second.communicate(timeout=300)
+    assert second.returncode == 0, out
+    assert "stopped by caught up" in out
+
+    assert table_differences(path, kafka_world.reference) == {}
+    assert duplicate_ids(path) == {}
+    runs = _runs(path)
+    assert [(t, s) for t, s, _ in runs] == [("kafka", "failed"), ("kafka", "succeeded")]
+    assert "interrupted" in (runs[0][2] or "")
+    assert all(t.lag == 0 for t in live_lag(kafka_world.settings(group)))
+
+
+def test_sigterm_finishes_the_batch_and_exits_cleanly(kafka_world: KafkaWorld, tmp_path: Path) -> None:
+    path = tmp_path / "kafka.duckdb"
+    proc = _consume_process(kafka_world, "t-term", path, "--batch", "500")
+    try:
+        lines = _read_until(proc, "batch:", 2)
+        assert sum(line.startswith("batch:") for line in lines) == 2, lines
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert proc.returncode == 0, rest
+    assert "stopped by signal SIGTERM" in rest
+    assert _runs(path) == [("kafka", "succeeded", None)]
+    # What it applied before stopping is exactly what it committed to the group.
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        applied = con.execute("SELECT sum(next_offset) FROM kafka_offsets").fetchone()
+    finally:
+        con.close()
+    committed = sum(t.committed for t in live_lag(kafka_world.settings("t-term")))
+    assert applied is not None
+    assert applied[0] == committed > 0
+
+
+def test_background_consumer_feeds_the_process_cache(kafka_world: KafkaWorld, tmp_path: Path) -> None:
+    path = tmp_path / "kafka.duckdb"
+    batches: list[int] = []
+    with Cache(path) as cache:
+        background = BackgroundConsumer(
+            cache,
+            kafka_world.settings("t-background", path),
+            on_batch=lambda batch: batches.append(batch.messages),
+            options=ConsumeOptions(linger=0.2),
+        )
+        background.start()
+        end = topic_end_offsets(kafka_world.bootstrap)
+        deadline = time.monotonic() + 120
+        while sum(batches) < end and time.monotonic() < deadline and background.running:
+            # A reader of the same process meanwhile sees committed batches only (never a partial one).
+            reader = cache.reader()
+            reader.execute("SELECT count(*) FROM premises").fetchone()
+            reader.close()
+            time.sleep(0.1)
+        assert background.stop(timeout=60)
+        assert background.error is None
+        assert sum(batches) == end
+        assert background.stats.stopped_by == "stop requested"
+    assert table_differences(path, kafka_world.reference) == {}
+    assert _runs(path) == [("kafka", "succeeded", None)]
