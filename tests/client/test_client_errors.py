@@ -433,6 +433,23 @@ def test_dropped_connections_are_retried(
     assert any(isinstance(o, str) for o in counting.outcomes), "no connection was dropped"
 
 
+def test_read_timeout_is_retried_then_unavailable(
+    private_sandbox: RunningSandbox, faults: Callable[..., None], counting
+) -> None:
+    faults(latency_ms=1500)
+    client = BrusnikaClient(
+        base_url=private_sandbox.api_url,
+        token=private_sandbox.token,
+        transport=counting,
+        timeout=httpx.Timeout(0.2, connect=2.0),
+        retry=RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_cap=0.02),
+    )
+    with client, pytest.raises(UnavailableError, match="timed out") as excinfo:
+        list(client.cities())
+    assert counting.outcomes == ["ReadTimeout", "ReadTimeout"]
+    assert excinfo.value.code == "unavailable"
+
+
 def test_nothing_listening_is_unavailable() -> None:
     # A port nobody listens on: connection refused on every attempt.
     client = BrusnikaClient(
