@@ -35,8 +35,9 @@ SEARCH_LIMIT = 50
 
 
 def _not_found(what: str, record_id: int) -> ApiError:
-    return ApiError(404, "not_found", f"no {what} with id {record_id}",
-                    {"resource": what, "id": record_id})
+    # Ids beyond 64 bits pass validation but cannot travel as JSON integers here: echo them as text.
+    shown: int | str = record_id if -(2**63) <= record_id < 2**63 else str(record_id)
+    return ApiError(404, "not_found", f"no {what} with id {record_id}", {"resource": what, "id": shown})
 
 
 class Outbound:
