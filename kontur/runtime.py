@@ -97,13 +97,7 @@ class SyncRunner:
                 self.progress, state="failed", message=_safe_message(exc), finished_at=time.time()
             )
         else:
-            self.progress = replace(
-                self.progress,
-                state="done",
-                started_at=started,
-                finished_at=time.time(),
-                entities_done=self.progress.entities_total,
-            )
+            self.progress = replace(self.progress, state="done", started_at=started, finished_at=time.time())
         finally:
             # Even a failed sync may have committed some entities: cached reads must refresh.
             self.runtime.bump_version()
@@ -111,7 +105,7 @@ class SyncRunner:
 
 def _safe_message(exc: BaseException) -> str:
     """The error's class and message; our errors never carry the token, and we cut long bodies."""
-    text = f"{type(exc).__name__}: {exc}"
+    text = str(exc) if isinstance(exc, SyncFailedError) else f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 500 else text[:497] + "…"
 
 
@@ -186,8 +180,39 @@ def start_runtime(settings: Settings, *, sync_fn: SyncFn | None = None) -> Runti
     return runtime
 
 
-def rest_sync(runtime: Runtime, report: Callable[[SyncProgress], None]) -> None:
-    """A full REST sync into the runtime's cache (bound to kontur.sync once it lands)."""
-    from kontur.sync import run_sync
+class SyncFailedError(RuntimeError):
+    """The sync ran and failed; its reason is recorded in `sync_runs` too."""
 
-    run_sync(runtime.cache, runtime.settings)
+
+def rest_sync(runtime: Runtime, report: Callable[[SyncProgress], None]) -> None:
+    """A REST sync into the runtime's cache (incremental where a high-water mark exists), reporting
+    per-entity progress as the pages poll it."""
+    from kontur.labels import ENTITY
+    from kontur.models import ENTITIES
+    from kontur.sync import EntityProgress, run_sync
+
+    started = time.time()
+    seen: dict[str, EntityProgress] = {}
+
+    def on_progress(p: EntityProgress) -> None:
+        seen[p.entity] = p
+        done = sum(1 for e in seen.values() if e.done)
+        rows = sum(e.records for e in seen.values())
+        report(
+            SyncProgress(
+                state="running", entity=p.entity, entities_done=done, entities_total=len(ENTITIES), rows=rows,
+                message=f"{ENTITY.get(p.entity, p.entity)} — {rows:,} записей".replace(",", " "),
+                started_at=started,
+            )
+        )  # fmt: skip
+
+    result = run_sync(runtime.cache, runtime.settings, progress=on_progress)
+    if not result.ok:
+        raise SyncFailedError(result.error or "синхронизация не удалась")
+    report(
+        SyncProgress(
+            state="running", entities_done=len(ENTITIES), entities_total=len(ENTITIES), rows=result.received,
+            message=f"готово: {result.received:,} записей за {result.seconds:.1f} с".replace(",", " "),
+            started_at=started,
+        )
+    )  # fmt: skip

@@ -143,7 +143,9 @@ wfig = go.Figure(
         hovertemplate="Неделя с %{x|%d.%m.%Y}: %{y}<extra></extra>",
     )
 )
-wfig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="Сделок")
+wfig.update_layout(
+    height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="Сделок", xaxis_tickformat="%m.%Y"
+)
 st.plotly_chart(wfig, width="stretch", key="ld_weekly")
 
 st.subheader("Зависшие сделки")

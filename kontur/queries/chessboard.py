@@ -32,7 +32,8 @@ def cells(con: Conn, building_id: int, f: PremiseFilters) -> pd.DataFrame:
                ({match.sql}) AS matches
         FROM premises p
         WHERE p.building_id = ?
-        ORDER BY p.section_id, p.floor DESC, try_cast(p.number AS BIGINT), p.number, p.id
+        ORDER BY p.section_id, p.floor DESC, regexp_replace(p.number, '[0-9]', '', 'g'),
+                 try_cast(regexp_extract(p.number, '([0-9]+)', 1) AS BIGINT), p.number, p.id
         """,  # noqa: S608 -- constant clauses, parameterised values
         [*match.params, building_id],
     )

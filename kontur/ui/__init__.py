@@ -68,8 +68,14 @@ def read(fn: Callable[..., T], *args: Any) -> T:
 # --- sidebar scope -----------------------------------------------------------------------------
 
 
+# The widgets' "all" choice. Ids are positive, so 0 never collides; the scope keys store None for it
+# (a None option would render as an empty selectbox).
+ALL = 0
+
+
 def _keep(key: str) -> None:
-    st.session_state[key] = st.session_state[f"_w_{key}"]
+    value = st.session_state[f"_w_{key}"]
+    st.session_state[key] = None if value == ALL else value
 
 
 def _scope_select(label: str, key: str, options: dict[int, str], all_label: str) -> int | None:
@@ -77,11 +83,11 @@ def _scope_select(label: str, key: str, options: dict[int, str], all_label: str)
     if current not in options:
         current = None
         st.session_state[key] = None
-    st.session_state[f"_w_{key}"] = current
+    st.session_state[f"_w_{key}"] = ALL if current is None else current
     st.sidebar.selectbox(
         label,
-        [None, *options],
-        format_func=lambda v: all_label if v is None else options[v],
+        [ALL, *options],
+        format_func=lambda v: all_label if v == ALL else options[v],
         key=f"_w_{key}",
         on_change=_keep,
         args=(key,),
@@ -94,15 +100,24 @@ def sidebar_scope() -> Filters:
     city_key, project_key, building_key = SCOPE_KEYS
     cities = read(scope.cities)
     city_id = _scope_select(
-        "Город", city_key, dict(zip(cities["id"], cities["name"], strict=True)), "Все города"
+        "Город",
+        city_key,
+        dict(zip(cities["id"].tolist(), cities["name"].tolist(), strict=True)),
+        "Все города",
     )
     projects = read(scope.projects, city_id)
     project_id = _scope_select(
-        "Проект", project_key, dict(zip(projects["id"], projects["name"], strict=True)), "Все проекты"
+        "Проект",
+        project_key,
+        dict(zip(projects["id"].tolist(), projects["name"].tolist(), strict=True)),
+        "Все проекты",
     )
     buildings = read(scope.buildings, project_id, city_id)
     building_id = _scope_select(
-        "Здание", building_key, dict(zip(buildings["id"], buildings["address"], strict=True)), "Все здания"
+        "Здание",
+        building_key,
+        dict(zip(buildings["id"].tolist(), buildings["address"].tolist(), strict=True)),
+        "Все здания",
     )
     return Filters(
         city_id=None if city_id is None else int(city_id),

@@ -14,13 +14,17 @@ import pandas as pd
 from kontur import labels
 from kontur.models import PremiseType
 
+# Cell geometry, in px; the CSS below uses the same numbers.
+_CELL_PX, _GAP_PX = 46, 3
+
 CSS = """
 <style>
 .kc-board{display:flex;gap:18px;overflow-x:auto;padding:4px 2px 10px;font-family:inherit}
 .kc-section{flex:0 0 auto}
 .kc-sec-title{font-weight:600;font-size:.85rem;margin:0 0 6px 34px;color:#444}
-.kc-row{display:flex;gap:3px;margin-bottom:3px;align-items:stretch}
-.kc-floor{width:30px;font-size:.7rem;color:#888;display:flex;align-items:center;justify-content:flex-end;
+.kc-row{display:flex;gap:3px;margin-bottom:3px;align-items:flex-start}
+.kc-cells{display:flex;gap:3px;flex-wrap:wrap}
+.kc-floor{width:30px;height:34px;font-size:.7rem;color:#888;display:flex;align-items:center;justify-content:flex-end;
   padding-right:4px}
 .kc-cell{width:46px;height:34px;border-radius:4px;display:flex;flex-direction:column;align-items:center;
   justify-content:center;line-height:1.05;font-size:.72rem;color:#fff;cursor:default;
@@ -79,14 +83,21 @@ def render(sections: pd.DataFrame, cells: pd.DataFrame, selected_id: int | None 
         if part.empty:
             continue
         floors = sorted({int(x) for x in part["floor"]}, reverse=True)
-        width = int(part.groupby("floor").size().max())
+        per_floor = part.groupby("floor").size()
+        # Width of the section = its widest residential floor; a long underground parking row wraps
+        # under itself instead of pushing the next section off screen.
+        above = per_floor[per_floor.index >= 1]
+        width = int((above if not above.empty else per_floor).max())
+        row_px = width * (_CELL_PX + _GAP_PX)
         parts.append(
             "<div class='kc-section'><div class='kc-sec-title'>"
             f"{escape(names.get(section_id, 'Секция'))}</div>"
         )
         for floor in floors:
             row_cells = part[part["floor"] == floor]
-            parts.append(f"<div class='kc-row'><div class='kc-floor'>{floor}</div>")
+            parts.append(
+                f"<div class='kc-row'><div class='kc-floor'>{floor}</div><div class='kc-cells' style='width:{row_px}px'>"
+            )
             for row in row_cells.itertuples():
                 classes = f"kc-cell kc-{row.status}"
                 if not row.matches:
@@ -98,8 +109,8 @@ def render(sections: pd.DataFrame, cells: pd.DataFrame, selected_id: int | None 
                     f"title='{escape(_tip(row), quote=True)}'><b>{escape(str(row.number))}</b>"
                     f"<span>{_short_rooms(row.type, int(row.rooms))}</span></div>"
                 )
-            parts.append("<div class='kc-gap'></div>" * (width - len(row_cells)))
-            parts.append("</div>")
+            parts.append("<div class='kc-gap'></div>" * max(0, width - len(row_cells)))
+            parts.append("</div></div>")
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)

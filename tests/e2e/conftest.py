@@ -1,0 +1,108 @@
+"""The dashboard as a real server for browser tests: `streamlit run app.py` on a free port, against
+the session sandbox and a cache filled by the real sync. Other page owners reuse `app_server`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from kontur.sandbox.server import RunningSandbox
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class AppServer:
+    url: str
+    cache_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_app(
+    env_overrides: dict[str, str], log_path: Path, timeout: float = 90
+) -> tuple[subprocess.Popen, str]:
+    """Start streamlit in its own process group and wait until `/_stcore/health` answers."""
+    port = _free_port()
+    env = {**os.environ, **env_overrides}
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+        ],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    stop_app(proc)
+    raise RuntimeError(f"streamlit did not become healthy in {timeout}s; see {log_path}")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Kill the whole process group (streamlit and anything it started)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def app_cache(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache file filled from the session sandbox by the real REST sync, then closed (the app
+    server opens it read-write itself)."""
+    from tests.pages.helpers import fill_cache
+
+    path = tmp_path_factory.mktemp("e2e-cache") / "kontur.duckdb"
+    fill_cache(sandbox, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    sandbox: RunningSandbox, app_cache: Path, artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppServer]:
+    proc, url = start_app(
+        {
+            "BRUSNIKA_API_URL": sandbox.api_url,
+            "BRUSNIKA_API_TOKEN": sandbox.token,
+            "KONTUR_CACHE_PATH": str(app_cache),
+            "KONTUR_AUTO_SYNC": "0",
+        },
+        artifacts_dir / "streamlit-e2e.log",
+    )
+    try:
+        yield AppServer(url=url, cache_path=app_cache)
+    finally:
+        stop_app(proc)

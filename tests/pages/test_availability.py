@@ -1,0 +1,177 @@
+"""Availability page in AppTest: every filter changes the KPI numbers, and they equal independent SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kontur.sandbox.server import RunningSandbox
+from streamlit.testing.v1 import AppTest
+
+from kontur.cache import Cache
+from tests.pages.helpers import APP, configure, count, metric, no_exceptions, pick_scope, texts
+
+FREE = "NOT is_sold AND NOT is_booked"
+BOOKED = "is_booked AND NOT is_sold"
+SOLD = "is_sold"
+
+
+def kpis(at: AppTest) -> dict[str, int]:
+    return {
+        "total": metric(at, "Всего помещений"),
+        "free": metric(at, "Свободно"),
+        "booked": metric(at, "Забронировано"),
+        "sold": metric(at, "Продано"),
+    }
+
+
+def truth(db: Cache, where: str, params: list) -> dict[str, int]:
+    """Counts by status over premises matching `where` — SQL independent of kontur.queries."""
+    base = f"SELECT count(*) FROM premises WHERE ({where})"  # noqa: S608 -- test's own constant text
+    return {
+        "total": count(db, base, params),
+        "free": count(db, f"{base} AND {FREE}", params),
+        "booked": count(db, f"{base} AND {BOOKED}", params),
+        "sold": count(db, f"{base} AND {SOLD}", params),
+    }
+
+
+def slider(at: AppTest, label: str):
+    found = [s for s in at.slider if s.label == label]
+    assert found, [s.label for s in at.slider]
+    return found[0]
+
+
+def test_renders_and_matches_the_cache(app: AppTest, db: Cache) -> None:
+    no_exceptions(app)
+    assert kpis(app) == truth(db, "TRUE", [])
+    assert kpis(app)["total"] > 0
+    assert len(app.get("plotly_chart")) == 3  # map, price and price-per-m² distributions
+    listing = next(d.value for d in app.dataframe if "Цена, ₽" in d.value.columns)
+    assert len(listing) == min(kpis(app)["total"], 1000)
+    assert listing["Цена, ₽"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where", "params"),
+    [
+        ("av_types", ["apartment"], "type = ?", ["apartment"]),
+        ("av_options", ["installment"], "list_contains(purchase_option, ?)", ["installment"]),
+        ("av_features", ["sign_balcony"], "list_contains(feature, ?)", ["sign_balcony"]),
+    ],
+)
+def test_multiselect_filters(
+    app: AppTest, db: Cache, key: str, value: list, where: str, params: list
+) -> None:
+    before = kpis(app)
+    app.multiselect(key=key).set_value(value).run()
+    no_exceptions(app)
+    after = kpis(app)
+    assert after == truth(db, where, params)
+    assert after != before
+
+
+def test_rooms_filter(app: AppTest, db: Cache) -> None:
+    before = kpis(app)
+    rooms_key = next(m.key for m in app.multiselect if m.label == "Комнат")
+    app.multiselect(key=rooms_key).set_value([2]).run()
+    no_exceptions(app)
+    assert kpis(app) == truth(db, "rooms = 2", [])
+    assert kpis(app) != before
+
+
+def test_feature_filter_needs_every_selected_feature(app: AppTest, db: Cache) -> None:
+    # the two features most often found together
+    cur = db.reader()
+    pair = cur.execute(
+        "SELECT a, b FROM (SELECT unnest(feature) AS a, feature FROM premises), unnest(feature) AS t(b) "
+        "WHERE a < b GROUP BY a, b ORDER BY count(*) DESC, a, b LIMIT 1"
+    ).fetchone()
+    cur.close()
+    assert pair is not None
+    chosen = list(pair)
+    app.multiselect(key="av_features").set_value(chosen).run()
+    no_exceptions(app)
+    assert kpis(app) == truth(db, "list_has_all(feature, ?)", [chosen])
+
+
+def test_price_area_floor_sliders(app: AppTest, db: Cache) -> None:
+    price = slider(app, "Цена, млн ₽")
+    lo, hi = price.value
+    mid = round((lo + hi) / 2, 1)
+    price.set_value((lo, mid)).run()
+    no_exceptions(app)
+    assert kpis(app) == truth(db, "price BETWEEN ? AND ?", [round(lo * 1e6), round(mid * 1e6)])
+    price = slider(app, "Цена, млн ₽")
+    price.set_value((lo, hi)).run()
+
+    area = slider(app, "Площадь, м²")
+    a_lo, a_hi = area.value
+    area.set_value((a_lo, a_lo + 30.0)).run()
+    no_exceptions(app)
+    assert kpis(app) == truth(db, "size BETWEEN ? AND ?", [a_lo, a_lo + 30.0])
+    slider(app, "Площадь, м²").set_value((a_lo, a_hi)).run()
+
+    floor = slider(app, "Этаж")
+    f_lo, _f_hi = floor.value
+    before = kpis(app)
+    floor.set_value((f_lo, f_lo + 2)).run()
+    no_exceptions(app)
+    after = kpis(app)
+    assert after == truth(db, "floor BETWEEN ? AND ?", [f_lo, f_lo + 2])
+    assert after != before
+
+
+def test_sidebar_scope_filters_and_survives_page_switch(app: AppTest, db: Cache) -> None:
+    city_id = count(db, "SELECT pr.city_id FROM premises p JOIN projects pr ON pr.id = p.project_id "
+                        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")  # fmt: skip
+    pick_scope(app, city=city_id)
+    in_city = "project_id IN (SELECT id FROM projects WHERE city_id = ?)"
+    assert kpis(app) == truth(db, in_city, [city_id])
+
+    project_id = count(
+        db,
+        # the test's own constant text, no values in it
+        f"SELECT project_id FROM premises WHERE {in_city} GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",  # noqa: S608
+        [city_id],
+    )
+    pick_scope(app, project=project_id)
+    assert kpis(app) == truth(db, "project_id = ?", [project_id])
+
+    building_id = count(
+        db,
+        "SELECT building_id FROM premises WHERE project_id = ? GROUP BY 1 ORDER BY 1 LIMIT 1",
+        [project_id],
+    )
+    pick_scope(app, building=building_id)
+    assert kpis(app) == truth(db, "building_id = ?", [building_id])
+
+    # The choice survives a trip to another page and back.
+    app.switch_page("pages/leads.py").run()
+    no_exceptions(app)
+    app.switch_page("pages/availability.py").run()
+    no_exceptions(app)
+    assert app.session_state["scope_building_id"] == building_id
+    assert kpis(app) == truth(db, "building_id = ?", [building_id])
+
+
+def test_empty_filter_result_shows_a_message(app: AppTest, db: Cache) -> None:
+    assert count(db, "SELECT count(*) FROM premises WHERE type = 'parking' AND rooms = 2") == 0
+    app.multiselect(key="av_types").set_value(["parking"]).run()
+    rooms_key = next(m.key for m in app.multiselect if m.label == "Комнат")
+    app.multiselect(key=rooms_key).set_value([2]).run()  # parking places have no rooms
+    no_exceptions(app)
+    assert "Нет помещений, подходящих под выбранные фильтры" in texts(app)
+    assert not [m for m in app.metric if m.label == "Всего помещений"]
+
+
+@pytest.mark.parametrize("page", ["pages/availability.py", "pages/chessboard.py", "pages/leads.py"])
+def test_empty_cache_shows_a_message(
+    monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, tmp_path: Path, page: str
+) -> None:
+    configure(monkeypatch, sandbox, tmp_path / "empty.duckdb")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(page).run()
+    no_exceptions(at)
+    assert "Кэш пуст" in texts(at)

@@ -1,0 +1,145 @@
+"""Leads page in AppTest: funnel and KPIs equal independent SQL for every filter."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kontur.cache import Cache
+from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES
+from tests.pages.helpers import count, metric, no_exceptions, pick_scope, texts
+
+
+@pytest.fixture
+def leads_page(app: AppTest) -> AppTest:
+    app.switch_page("pages/leads.py").run()
+    no_exceptions(app)
+    return app
+
+
+def funnel_table(at: AppTest):
+    return next(d.value for d in at.dataframe if "Сейчас на этапе" in d.value.columns)
+
+
+def check_against(at: AppTest, db: Cache, where: str, params: list) -> int:
+    """Every number of the page's head equals SQL over the cache for the same filter."""
+    base = f"SELECT count(*) FROM leads WHERE ({where})"  # noqa: S608 -- the test's own constant text
+    total = count(db, base, params)
+    assert metric(at, "Сделок") == total
+    table = funnel_table(at)
+    for i, stage in enumerate(FUNNEL_STAGES):
+        assert table["Сейчас на этапе"].iloc[i] == count(
+            db, f"{base} AND current_status = ?", [*params, stage.value]
+        )
+    later = [s.value for s in FUNNEL_STAGES]
+    for i in range(len(FUNNEL_STAGES)):
+        reached = count(db, f"{base} AND list_contains(?, current_status)", [*params, later[i:]])
+        assert table["Дошли до этапа"].iloc[i] == reached
+    assert metric(at, "В воронке") == table["Дошли до этапа"].iloc[0]
+    assert metric(at, "Выиграно") == count(db, f"{base} AND current_status = 'выиграна'", params)
+    for stage in OUTCOME_STAGES:
+        label = {"отмененная бронь": "Отменённая бронь", "слетевшая бронь": "Слетевшая бронь",
+                 "проиграна": "Проиграна", "на паузе": "На паузе"}[stage.value]  # fmt: skip
+        assert metric(at, label) == count(db, f"{base} AND current_status = ?", [*params, stage.value])
+    return total
+
+
+def test_renders_funnel_and_outcomes(leads_page: AppTest, db: Cache) -> None:
+    total = check_against(leads_page, db, "TRUE", [])
+    assert total > 0
+    charts = leads_page.get("plotly_chart")
+    assert len(charts) == 2  # the funnel and the weekly starts
+    table = funnel_table(leads_page)
+    conv = table["Конверсия из предыдущего"]
+    reached = table["Дошли до этапа"]
+    for i in range(1, len(table)):
+        assert conv.iloc[i] == pytest.approx(reached.iloc[i] / reached.iloc[i - 1])
+    board = next(d.value for d in leads_page.dataframe if "Выиграно" in d.value.columns)
+    top = board.iloc[0]
+    agent_leads = count(
+        db,
+        "SELECT count(*) FROM leads GROUP BY agent_id "
+        "ORDER BY coalesce(sum(fee) FILTER (WHERE state = 'Выиграна'), 0) DESC, "
+        "count(*) FILTER (WHERE state = 'Выиграна') DESC, agent_id LIMIT 1",
+    )
+    assert top["Сделок"] == agent_leads
+
+
+def test_state_filter(leads_page: AppTest, db: Cache) -> None:
+    leads_page.multiselect(key="ld_states").set_value(["Активные"]).run()
+    no_exceptions(leads_page)
+    assert check_against(leads_page, db, "state = ?", ["Активные"]) < count(db, "SELECT count(*) FROM leads")
+
+
+def test_agent_and_manager_filters(leads_page: AppTest, db: Cache) -> None:
+    agent = count(db, "SELECT agent_id FROM leads GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    leads_page.multiselect(key="ld_agents").set_value([agent]).run()
+    no_exceptions(leads_page)
+    check_against(leads_page, db, "agent_id = ?", [agent])
+
+    leads_page.multiselect(key="ld_agents").set_value([]).run()
+    manager = count(
+        db,
+        "SELECT manager_id FROM leads WHERE manager_id IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+    )
+    leads_page.multiselect(key="ld_managers").set_value([manager]).run()
+    no_exceptions(leads_page)
+    check_against(leads_page, db, "manager_id = ?", [manager])
+
+
+def test_start_date_range(leads_page: AppTest, db: Cache) -> None:
+    lo = date.fromisoformat(str(_one(db, "SELECT min(start_date)::VARCHAR FROM leads")))
+    hi = date.fromisoformat(
+        str(_one(db, "SELECT (min(start_date) + INTERVAL 90 DAY)::DATE::VARCHAR FROM leads"))
+    )
+    leads_page.date_input(key="ld_period").set_value((lo, hi)).run()
+    no_exceptions(leads_page)
+    total = check_against(leads_page, db, "start_date BETWEEN ? AND ?", [lo, hi])
+    assert 0 < total < count(db, "SELECT count(*) FROM leads")
+
+
+def test_city_and_project_from_the_sidebar(leads_page: AppTest, db: Cache) -> None:
+    city = count(db, "SELECT pr.city_id FROM leads l JOIN projects pr ON pr.id = l.project_id GROUP BY 1 "
+                     "ORDER BY count(*) DESC, 1 LIMIT 1")  # fmt: skip
+    pick_scope(leads_page, city=city)
+    check_against(leads_page, db, "project_id IN (SELECT id FROM projects WHERE city_id = ?)", [city])
+    project = count(
+        db,
+        "SELECT l.project_id FROM leads l JOIN projects pr ON pr.id = l.project_id "
+        "WHERE pr.city_id = ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        [city],
+    )
+    pick_scope(leads_page, project=project)
+    check_against(leads_page, db, "project_id = ?", [project])
+
+
+def test_empty_result_shows_a_message(leads_page: AppTest, db: Cache) -> None:
+    # an agent, and a day on which that agent started no lead
+    agent, day = _row(
+        db,
+        "SELECT a.agent_id, d.day::DATE FROM (SELECT min(agent_id) AS agent_id FROM leads) a, "
+        "(SELECT unnest(generate_series(min(start_date), max(start_date), INTERVAL 1 DAY)) AS day FROM leads) d "
+        "WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.agent_id = a.agent_id AND l.start_date = d.day) "
+        "ORDER BY d.day LIMIT 1",
+    )
+    leads_page.multiselect(key="ld_agents").set_value([agent]).run()
+    leads_page.date_input(key="ld_period").set_value((day, day)).run()
+    no_exceptions(leads_page)
+    assert "Нет сделок, подходящих под выбранные фильтры" in texts(leads_page)
+
+
+def _one(db: Cache, sql: str) -> object:
+    return _row(db, sql)[0]
+
+
+def _row(db: Cache, sql: str) -> tuple:
+    cur = db.reader()
+    try:
+        row = cur.execute(sql).fetchone()
+    finally:
+        cur.close()
+    assert row is not None
+    return row
