@@ -58,6 +58,7 @@ def validate(values: AgencyInput) -> tuple[AgencyCreate | None, dict[str, str]]:
 def create(ctx: FormContext, values: AgencyInput) -> Outcome[Agency]:
     refusal = acting_refusal(ctx.actor)
     if refusal:
+        ctx.audit("create_agency", values.__dict__, "refused", message=refusal)
         return Outcome(ok=False, message=refusal, code="actor_cannot_act")
     if (denied := enforce.refusal(ctx, Action.CREATE_AGENCY, "create_agency", values.__dict__)) is not None:
         return denied

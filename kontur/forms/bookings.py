@@ -58,6 +58,7 @@ def validate(values: BookingInput, *, agent_id: int, now: dt.datetime) -> tuple[
 def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
     refusal = booking_refusal(ctx.actor)
     if refusal:
+        ctx.audit("create_booking", _typed(values), "refused", message=refusal)
         return Outcome(ok=False, message=refusal, code="actor_cannot_book")
     assert ctx.actor is not None  # booking_refusal checked it
     scope = enforce.for_client(ctx, values.client_id)

@@ -49,6 +49,7 @@ def validate(values: ClientInput, *, agent_id: int) -> tuple[ClientCreate | None
 def create(ctx: FormContext, values: ClientInput) -> Outcome[Client]:
     refusal = acting_refusal(ctx.actor)
     if refusal:
+        ctx.audit("create_client", values.__dict__, "refused", message=refusal)
         return Outcome(ok=False, message=refusal, code="actor_cannot_act")
     assert ctx.actor is not None
     own = enforce.own(ctx)  # the new client is fixed to the acting agent

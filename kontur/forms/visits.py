@@ -62,6 +62,7 @@ def validate(
 def create(ctx: FormContext, values: VisitInput) -> Outcome[Visit]:
     refusal = acting_refusal(ctx.actor)
     if refusal:
+        ctx.audit("create_visit", {**values.__dict__}, "refused", message=refusal)
         return Outcome(ok=False, message=refusal, code="actor_cannot_act")
     assert ctx.actor is not None
     scope = enforce.for_client(ctx, values.client_id)
@@ -125,6 +126,7 @@ def book_slot(ctx: FormContext, slot_id: int | None, client_id: int | None) -> O
     """A slot held for a client without a visit record (the contract's separate method)."""
     refusal = acting_refusal(ctx.actor)
     if refusal:
+        ctx.audit("book_time_slot", {"slot_id": slot_id, "client_id": client_id}, "refused", message=refusal)
         return Outcome(ok=False, message=refusal, code="actor_cannot_act")
     assert ctx.actor is not None
     asked = {"slot_id": slot_id, "client_id": client_id}

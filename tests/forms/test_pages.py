@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kontur import ui
 from kontur.config import Settings
+from kontur.forms.identity import ACTOR_STATE_KEY
 from kontur.sandbox.server import RunningSandbox
 
 from .helpers import free_premises, outbound_count, records
@@ -39,10 +40,21 @@ def app_env(
     ui._runtime(str(settings.cache_path), settings.api_url).cache.close()
 
 
-def _app() -> AppTest:
+def _app(sandbox: RunningSandbox | None = None) -> AppTest:
+    """The app, acting (sidebar picker) as an active agent who still has bookings left in Brusnika's
+    directory as it is now (earlier tests may have spent some agents' limits)."""
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    if sandbox is not None:
+        with sandbox.admin() as admin:
+            directory = admin.users()
+        agent = max(
+            (u for u in directory if u["role"] == "AGENT" and u["status"] == "active"),
+            key=lambda u: (u["remaining_user_creation_limit"], -u["id"]),
+        )
+        # What the sidebar picker stores (it is drawn on the form pages only).
+        at.session_state[ACTOR_STATE_KEY] = agent["id"]
     return at
 
 
@@ -76,7 +88,7 @@ def _submit(at: AppTest, label: str) -> None:
 
 
 def test_book_from_chessboard_then_cancel(app_env: Path, forms_sandbox: RunningSandbox) -> None:
-    at = _app()
+    at = _app(forms_sandbox)
     _create_client(at, "Смирнова Ольга Павловна", "8 (812) 700-00-01")
 
     _page(at, "pages/chessboard.py")
@@ -139,13 +151,14 @@ def _fill_booking(at: AppTest, *, day: dt.date, time: str) -> None:
 def test_double_submitted_booking_creates_one(
     app_env: Path, forms_sandbox: RunningSandbox, forms_cache_file: Path
 ) -> None:
-    at = _app()
+    at = _app(forms_sandbox)
     _create_client(at, "Кузнецов Игорь", "+7 812 700 00 02")
     premise_id = min(_free_in_sandbox(forms_sandbox) & _free_in_cache(forms_cache_file))
     _preselect(at, premise_id)
     _fill_booking(at, day=dt.date.today() + dt.timedelta(days=3), time="12:15")
     before = outbound_count(forms_sandbox, "bookings")
     _submit(at, "Забронировать")
+    assert at.success, _texts(at)
     first = at.success[0].value
     _submit(at, "Забронировать")  # the second click of a double click: same form, same values
     assert at.success[0].value == first
@@ -154,7 +167,7 @@ def test_double_submitted_booking_creates_one(
 
 
 def test_booked_premise_answers_with_the_conflict(app_env: Path, forms_sandbox: RunningSandbox) -> None:
-    at = _app()
+    at = _app(forms_sandbox)
     _create_client(at, "Орлова Мария", "8-812-700-00-03")
     booked = next(
         p["id"] for p in records(forms_sandbox, "premises").values() if p["is_booked"] and not p["is_sold"]
@@ -168,7 +181,7 @@ def test_booked_premise_answers_with_the_conflict(app_env: Path, forms_sandbox: 
 def test_past_date_refused_and_values_kept(
     app_env: Path, forms_sandbox: RunningSandbox, forms_cache_file: Path
 ) -> None:
-    at = _app()
+    at = _app(forms_sandbox)
     _create_client(at, "Белов Антон", "812 700-00-04")
     premise_id = min(_free_in_sandbox(forms_sandbox) & _free_in_cache(forms_cache_file))
     _preselect(at, premise_id)
@@ -183,8 +196,8 @@ def test_past_date_refused_and_values_kept(
     assert outbound_count(forms_sandbox, "bookings") == before
 
 
-def test_bad_phone_refused_and_values_kept(app_env: Path) -> None:
-    at = _app()
+def test_bad_phone_refused_and_values_kept(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app(forms_sandbox)
     _page(at, "pages/clients.py")
     at.text_input(key="cl_fullname").input("Зайцева Вера Ивановна")
     at.text_input(key="cl_phone").input("+7 912 12")
@@ -197,7 +210,7 @@ def test_bad_phone_refused_and_values_kept(app_env: Path) -> None:
 
 
 def test_bad_inn_refused_and_values_kept(app_env: Path, forms_sandbox: RunningSandbox) -> None:
-    at = _app()
+    at = _app(forms_sandbox)
     _page(at, "pages/agencies.py")
     typed = {
         "ag_title": "Квартал",
@@ -220,7 +233,7 @@ def test_bad_inn_refused_and_values_kept(app_env: Path, forms_sandbox: RunningSa
 
 
 def test_visit_with_slot_then_cancel_releases_it(app_env: Path, forms_sandbox: RunningSandbox) -> None:
-    at = _app()
+    at = _app(forms_sandbox)
     _create_client(at, "Гусев Олег", "8 812 700 00 05")
     _page(at, "pages/visits.py")
     truth = records(forms_sandbox, "time-slots")
@@ -251,7 +264,7 @@ def test_visit_with_slot_then_cancel_releases_it(app_env: Path, forms_sandbox: R
 
 
 def test_history_lists_actions_without_the_token(app_env: Path, forms_sandbox: RunningSandbox) -> None:
-    at = _app()
+    at = _app(forms_sandbox)
     _create_client(at, "Соколова Нина", "8 812 700 00 06")
     _page(at, "pages/history.py")
     table = at.dataframe[0].value
