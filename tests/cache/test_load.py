@@ -66,7 +66,13 @@ def test_good_pages_load_with_types(cache: Cache) -> None:
     assert counts["premises"].loaded == 3
     assert counts["premises"].rejected == 0
     got = rows(cache, "SELECT id, price, feature, purchase_option, type FROM premises ORDER BY id")
-    assert got[0] == (1, 7_500_000_000, ["sign_balcony", "sign_loggia"], ["mortage", "full_payment"], "apartment")
+    assert got[0] == (
+        1,
+        7_500_000_000,
+        ["sign_balcony", "sign_loggia"],
+        ["mortage", "full_payment"],
+        "apartment",
+    )
     assert [r[4] for r in got] == ["apartment", "apartment", "parking"]
     state = rows(cache, "SELECT entity, high_water FROM sync_state")
     assert state[0][0] == "premises"
@@ -104,7 +110,7 @@ def test_a_malformed_record_is_kept_aside_and_the_rest_of_its_page_loads(
 def test_rejected_share_over_threshold_fails_and_changes_nothing(cache: Cache) -> None:
     load(cache, "full", [page(premise(1), premise(2))])
     before = rows(cache, "SELECT * FROM premises ORDER BY id")
-    with pytest.raises(RejectedShareExceeded, match="over the 10.0% threshold"):
+    with pytest.raises(RejectedShareExceeded, match=r"over the 10\.0% threshold"):
         load(cache, "full", [page(premise(5), premise(6, type="castle"))], max_share=0.10)
     assert rows(cache, "SELECT * FROM premises ORDER BY id") == before
     # ...but what was wrong is still on record.
