@@ -65,7 +65,7 @@ def malform(body: bytes, record_id: int) -> bytes:
             del record[own[0]]
         else:
             record["updated_at"] = 12345
-    return orjson.dumps(record)
+    return bytes(bytearray(orjson.dumps(record)))  # exact size (see render.compact)
 
 
 def _error(status: int, code: str, message: str) -> bytes:
