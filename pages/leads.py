@@ -155,7 +155,7 @@ s1.dataframe(
     {
         "Этап": [labels.label_of(LeadStage, s) for s in summary["stage"]],
         "Сделок": summary["n"],
-        "Медиана, дней": summary["median_days"],
+        "В среднем, дней": summary["avg_days"],
         "Дольше всех, дней": summary["max_days"],
     },
     hide_index=True,

@@ -115,23 +115,27 @@ def distribution(con: Conn, f: PremiseFilters, metric: str, bins: int = 30) -> p
 
 
 def premises_list(con: Conn, f: PremiseFilters, limit: int = LIST_LIMIT) -> pd.DataFrame:
-    """The matching premises, cheapest first, at most `limit` rows."""
+    """The matching premises, cheapest first, at most `limit` rows. The top rows are picked from
+    `premises` alone first, so the joins (and the list columns) touch `limit` rows, not millions."""
     where = premise_where(f)
     return frame(
         con,
         f"""
+        WITH p AS (
+            SELECT p.id, p.project_id, p.building_id, p.section_id, p.number, p.type, p.rooms, p.floor,
+                   p.size, p.price, {STATUS_SQL} AS status, p.feature, p.purchase_option, p.photos[1] AS photo
+            FROM premises p WHERE {where.sql} ORDER BY p.price, p.id LIMIT ?
+        )
         SELECT p.id, c.name AS city, pr.name AS project, b.address AS building,
                s.number AS section, p.number, p.type, p.rooms, p.floor, p.size, p.price,
-               round(p.price / p.size) AS price_per_m2, {STATUS_SQL} AS status,
-               p.feature, p.purchase_option, p.photos[1] AS photo, pr.link AS link
-        FROM premises p
+               round(p.price / p.size) AS price_per_m2, p.status,
+               p.feature, p.purchase_option, p.photo, pr.link AS link
+        FROM p
         JOIN buildings b ON b.id = p.building_id
         JOIN projects pr ON pr.id = p.project_id
         JOIN cities c ON c.id = pr.city_id
         LEFT JOIN sections s ON s.id = p.section_id
-        WHERE {where.sql}
         ORDER BY p.price, p.id
-        LIMIT ?
         """,  # noqa: S608 -- constant clauses, parameterised values
         [*where.params, limit],
     )

@@ -96,7 +96,8 @@ def render(sections: pd.DataFrame, cells: pd.DataFrame, selected_id: int | None 
         for floor in floors:
             row_cells = part[part["floor"] == floor]
             parts.append(
-                f"<div class='kc-row'><div class='kc-floor'>{floor}</div><div class='kc-cells' style='width:{row_px}px'>"
+                f"<div class='kc-row'><div class='kc-floor'>{floor}</div>"
+                f"<div class='kc-cells' style='width:{row_px}px'>"
             )
             for row in row_cells.itertuples():
                 classes = f"kc-cell kc-{row.status}"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kontur.sandbox.server import RunningSandbox
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
 from kontur.config import Settings
+from kontur.sandbox.server import RunningSandbox
 from kontur.sync import run_sync
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kontur.sandbox.server import RunningSandbox
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
+from kontur.sandbox.server import RunningSandbox
 from tests.pages.helpers import APP, configure, count, metric, no_exceptions, pick_scope, texts
 
 FREE = "NOT is_sold AND NOT is_booked"

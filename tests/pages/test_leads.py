@@ -121,7 +121,8 @@ def test_empty_result_shows_a_message(leads_page: AppTest, db: Cache) -> None:
     agent, day = _row(
         db,
         "SELECT a.agent_id, d.day::DATE FROM (SELECT min(agent_id) AS agent_id FROM leads) a, "
-        "(SELECT unnest(generate_series(min(start_date), max(start_date), INTERVAL 1 DAY)) AS day FROM leads) d "
+        "(SELECT unnest(generate_series(min(start_date), max(start_date), INTERVAL 1 DAY)) AS day "
+        "FROM leads) d "
         "WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.agent_id = a.agent_id AND l.start_date = d.day) "
         "ORDER BY d.day LIMIT 1",
     )

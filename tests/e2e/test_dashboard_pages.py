@@ -1,0 +1,96 @@
+"""The four dashboard pages in real headless Chromium, served by `streamlit run app.py`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from kontur.sandbox.server import RunningSandbox
+from tests.e2e.conftest import AppServer
+
+pytestmark = pytest.mark.browser
+
+PAGES = ("Наличие", "Шахматка", "Сделки", "Синхронизация")
+WAIT_MS = 60_000  # generous: two shared cores
+
+
+def idle(page: Page) -> None:
+    """The app finished its run: no running indicator (absent = idle)."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+
+
+def goto(page: Page, title: str) -> None:
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+    expect(page.get_by_role("heading", level=1)).to_have_count(1, timeout=WAIT_MS)
+    idle(page)
+
+
+def test_every_page_through_the_navigation(
+    page: Page, app_server: AppServer, sandbox: RunningSandbox, artifacts_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 2200})
+    page.goto(app_server.url)
+    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    premises = sandbox.admin().records("premises")
+
+    # Availability: KPIs, the map and both distributions.
+    goto(page, "Наличие")
+    expect(page.get_by_role("heading", name="Наличие помещений")).to_be_visible()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Всего помещений")).to_contain_text(
+        f"{len(premises):,}".replace(",", "\u202f")
+    )
+    expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=WAIT_MS)
+    page.screenshot(path=artifacts_dir / "pages-availability.png", full_page=True)
+
+    # Chessboard: one cell per premise of the building it shows.
+    goto(page, "Шахматка")
+    cells = page.locator(".kc-cell[data-premise-id]")
+    expect(cells.first).to_be_visible(timeout=WAIT_MS)
+    shown_ids = {int(x) for x in cells.evaluate_all("els => els.map(e => e.dataset.premiseId)")}
+    by_building = Counter(p["building_id"] for p in premises)
+    building = {p["building_id"] for p in premises if p["id"] in shown_ids}
+    assert len(building) == 1
+    assert cells.count() == len(shown_ids) == by_building[building.pop()]
+    page.screenshot(path=artifacts_dir / "pages-chessboard.png", full_page=True)
+
+    # Leads: the funnel has its eight stages.
+    goto(page, "Сделки")
+    funnel = page.locator(".js-plotly-plot .funnellayer .point")
+    expect(funnel).to_have_count(8, timeout=WAIT_MS)
+    expect(page.get_by_text("Вне воронки")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "pages-leads.png", full_page=True)
+
+    # Sync health: one row per entity, the button.
+    goto(page, "Синхронизация")
+    expect(page.get_by_role("button", name="Синхронизировать")).to_be_visible()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Последний запуск")).to_contain_text("Успешно")
+    page.screenshot(path=artifacts_dir / "pages-sync-health.png", full_page=True)
+
+
+def test_sidebar_scope_survives_page_switches(
+    page: Page, app_server: AppServer, sandbox: RunningSandbox
+) -> None:
+    page.goto(app_server.url)
+    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    cities = sandbox.admin().records("cities")
+    projects = sandbox.admin().records("projects")
+    city = max(cities, key=lambda c: sum(1 for p in projects if p["city_id"] == c["id"]))
+
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stSelectbox").filter(has_text="Город").click()
+    page.get_by_role("option", name=city["name"], exact=True).click()
+    idle(page)
+    goto(page, "Сделки")
+    goto(page, "Шахматка")
+    expect(sidebar.get_by_role("combobox", name="Город")).to_have_value(city["name"])
+    # the project list in the sidebar is the chosen city's
+    sidebar.get_by_test_id("stSelectbox").filter(has_text="Проект").click()
+    options = page.get_by_role("option")
+    expected = {p["name"] for p in projects if p["city_id"] == city["id"]}
+    expect(options).to_have_count(len(expected) + 1, timeout=WAIT_MS)  # + «Все проекты»
+    assert {t.strip() for t in options.all_inner_texts()} == expected | {"Все проекты"}
