@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from kontur.config import Settings
 log = logging.getLogger(__name__)
 
 # Demo mode: a sandbox big enough to look like a real developer, small enough to sync in seconds.
+# `KONTUR_DEMO_SCALE` overrides it (tests use a smaller world).
 DEMO_SCALE = 0.1
 
 
@@ -163,7 +165,7 @@ def start_runtime(settings: Settings, *, sync_fn: SyncFn | None = None) -> Runti
     if demo:
         from kontur.sandbox.server import start_sandbox
 
-        sandbox = start_sandbox(scale=DEMO_SCALE)
+        sandbox = start_sandbox(scale=float(os.environ.get("KONTUR_DEMO_SCALE", DEMO_SCALE)))
         # The sandbox is a child process in its own group: stop it with us, not leave it behind.
         atexit.register(sandbox.stop)
         settings = settings.model_copy(

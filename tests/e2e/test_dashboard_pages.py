@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from tests.e2e.conftest import AppServer
 pytestmark = pytest.mark.browser
 
 PAGES = ("Наличие", "Шахматка", "Сделки", "Синхронизация")
-WAIT_MS = 60_000  # generous: two shared cores
+WAIT_MS = 60_000
+ICON = re.compile(r"[a-z_]+")  # generous: two shared cores
 
 
 def idle(page: Page) -> None:
@@ -94,3 +96,31 @@ def test_sidebar_scope_survives_page_switches(
     expected = {p["name"] for p in projects if p["city_id"] == city["id"]}
     expect(options).to_have_count(len(expected) + 1, timeout=WAIT_MS)  # + «Все проекты»
     assert {t.strip() for t in options.all_inner_texts()} == expected | {"Все проекты"}
+
+
+def test_no_page_in_the_navigation_fails(page: Page, app_server: AppServer, artifacts_dir: Path) -> None:
+    """Every entry of the navigation (the forms' pages too) opens without an exception block."""
+    page.set_viewport_size({"width": 1440, "height": 1400})
+    page.goto(app_server.url)
+    links = page.get_by_test_id("stSidebarNavLink")
+    # Until the first run ends, the browser lists pages/ by file name; wait for app.py's navigation.
+    expect(links.filter(has_text="Наличие")).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    # a material icon is a text ligature (e.g. "apartment") beside the title
+    titles = [
+        next(line.strip() for line in text.splitlines() if line.strip() and not ICON.fullmatch(line.strip()))
+        for text in links.all_inner_texts()
+    ]
+    assert set(PAGES) <= set(titles)
+    for i, title in enumerate(titles):
+        link = links.filter(has_text=title)
+        href = link.get_attribute("href")
+        assert href
+        link.click()
+        expect(page).to_have_url(href, timeout=WAIT_MS)
+        expect(page.get_by_test_id("stMain").get_by_test_id("stMarkdownContainer").first).to_be_visible(
+            timeout=WAIT_MS
+        )
+        idle(page)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.screenshot(path=artifacts_dir / f"nav-{i:02d}.png")

@@ -90,3 +90,29 @@ def test_first_start_on_an_empty_cache_syncs_by_itself(
     # either still syncing (progress shown) or already done: never a traceback, never an empty page
     _wait_for(at, lambda a: any(m.label == "Всего помещений" for m in a.metric))
     assert metric(at, "Всего помещений") == len(sandbox.admin().records("premises"))
+
+
+def test_demo_mode_starts_the_embedded_sandbox_and_fills_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No BRUSNIKA_API_URL: the app starts its own sandbox, says so, and syncs it on first start."""
+    from kontur import ui
+
+    path = tmp_path / "demo.duckdb"
+    monkeypatch.delenv("BRUSNIKA_API_URL", raising=False)
+    monkeypatch.delenv("BRUSNIKA_API_TOKEN", raising=False)
+    monkeypatch.delenv("KONTUR_AUTO_SYNC", raising=False)
+    monkeypatch.setenv("KONTUR_CACHE_PATH", str(path))
+    monkeypatch.setenv("KONTUR_DEMO_SCALE", "0.01")
+    at = AppTest.from_file(APP, default_timeout=120)
+    try:
+        at.run()
+        no_exceptions(at)
+        assert "Демо-режим" in texts(at)
+        _wait_for(at, lambda a: any(m.label == "Всего помещений" for m in a.metric))
+        rt = ui._runtime(str(path), None)
+        assert rt.demo
+        assert metric(at, "Всего помещений") == len(rt.sandbox.admin().records("premises"))
+    finally:
+        # The runtime lives for the process; its sandbox must not outlive this test.
+        ui._runtime(str(path), None).sandbox.stop()
