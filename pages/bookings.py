@@ -55,16 +55,17 @@ with left:
     # Keep the chosen (or chessboard-pinned) premise selectable even once booked: a repeated submit
     # must send the same request again (same idempotency key), and a stale choice must reach
     # Brusnika to get its answer in words.
+    # Labels stay the same whatever the premise's state: Streamlit matches a kept choice by its label.
     for pinned in (st.session_state.get("bk_premise"), st.session_state.get("bk_pinned_premise")):
-        if pinned is not None and pinned not in premise_rows:
-            extra = lookups.premise(conn, int(pinned))
+        if isinstance(pinned, int) and pinned not in premise_rows:
+            extra = lookups.premise(conn, pinned)
             if extra is not None and extra["building_id"] == building:
                 premise_rows[pinned] = extra
-    premise_labels = {
-        pid: lookups.premise_label(p) + (" · занято" if p.get("is_booked") or p.get("is_sold") else "")
-        for pid, p in premise_rows.items()
-    }
+    premise_labels = {pid: lookups.premise_label(p) for pid, p in premise_rows.items()}
     premise_id = fp.choose("Помещение", premise_labels, "bk_premise", placeholder="Свободное помещение…")
+    chosen_row = premise_rows.get(premise_id) if premise_id is not None else None
+    if chosen_row is not None and (chosen_row.get("is_booked") or chosen_row.get("is_sold")):
+        st.caption("По данным кэша помещение занято; Брусника ответит, можно ли его забронировать.")
     fp.problem(FORM, "premise_id")
     if building and not premise_rows:
         st.info("В этом здании нет свободных помещений.")
@@ -94,6 +95,8 @@ options = [o.value for o in PurchaseOption]
 premise_row = premise_rows.get(premise_id) if premise_id is not None else None
 if premise_row and premise_row.get("purchase_option"):
     options = [o for o in options if o in premise_row["purchase_option"]] or options
+if st.session_state.get("bk_purchase_option") not in options:
+    st.session_state.pop("bk_purchase_option", None)  # the premise changed; its options did too
 
 with st.form("booking_form", clear_on_submit=False):
     c1, c2, c3 = st.columns(3)

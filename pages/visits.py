@@ -57,9 +57,9 @@ if project_id:
 
 
 def slot_label(slot: dict) -> str:
-    busy = " · занято" if slot["is_booked"] else ""
+    # The same label whatever the slot's state: Streamlit matches a kept choice by its label.
     day = f"{WEEKDAYS[slot['date'].weekday()]} {slot['date']:%d.%m.%Y}"
-    return f"{day} {slot['time']} ({slot['duration_minutes']} мин){busy}"
+    return f"{day} {slot['time']} ({slot['duration_minutes']} мин)"
 
 
 query = st.text_input("Поиск клиента: телефон или ФИО", key="vs_client_query")

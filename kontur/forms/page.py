@@ -131,7 +131,9 @@ def choose(
     label: str, options: dict[Any, str], key: str, *, placeholder: str = "Выберите…", container: Any = st
 ) -> Any:
     """A selectbox keyed in session state whose choice survives reruns; a choice that is no longer
-    among the options (the parent changed) is dropped rather than failing the page."""
+    among the options (the parent changed) is dropped rather than failing the page. Labels must not
+    change while an option is chosen: Streamlit finds the kept choice by its label, and hands back
+    the bare label string when that label is gone."""
     if key in st.session_state and st.session_state[key] not in options:
         del st.session_state[key]
     extra: dict[str, Any] = {} if key in st.session_state else {"index": None}

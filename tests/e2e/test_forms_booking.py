@@ -1,0 +1,208 @@
+"""The action forms in real headless Chromium: `streamlit run app.py` against a private sandbox and a
+cache file filled by the real sync, the directory seeded from the sandbox (what demo mode does)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from kontur.cache import Cache
+from kontur.client import BrusnikaClient
+from kontur.forms import users
+from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sync import run_sync
+from tests.e2e.conftest import start_app, stop_app
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 60_000  # generous: two shared cores
+SEED = 5150
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[RunningSandbox]:
+    # Its own sandbox: these tests book premises, which other tests' counts would notice.
+    running = start_sandbox(scale=0.02, seed=SEED)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def forms_app(
+    box: RunningSandbox, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
+) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("forms-e2e") / "kontur.duckdb"
+    with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as client:
+        result = run_sync(cache, client)
+        assert result.ok, result
+        cur = cache.cursor()
+        with box.admin() as admin:
+            users.seed(cur, admin.users())
+        cur.close()
+    proc, url = start_app(
+        {
+            "BRUSNIKA_API_URL": box.api_url,
+            "BRUSNIKA_API_TOKEN": box.token,
+            "KONTUR_CACHE_PATH": str(path),
+            "KONTUR_AUTO_SYNC": "0",
+        },
+        artifacts_dir / "streamlit-forms-e2e.log",
+    )
+    try:
+        yield url
+    finally:
+        stop_app(proc)
+
+
+def idle(page: Page) -> None:
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+
+
+def goto(page: Page, title: str, heading: str) -> None:
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+    expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+
+
+def selectbox(page: Page, label: str, *, scope: Locator | None = None) -> Locator:
+    root = scope or page
+    return root.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
+
+
+def choose(page: Page, label: str, text: str | None = None, *, scope: Locator | None = None) -> None:
+    """Open a selectbox and pick the option containing `text` (the first option when None)."""
+    selectbox(page, label, scope=scope).click()
+    options = page.get_by_role("option")
+    if text is not None:
+        page.keyboard.type(text)
+        options = options.filter(has_text=text)
+    options.first.click()
+    idle(page)
+
+
+def premise_state(box: RunningSandbox, premise_id: int) -> bool:
+    with box.admin() as admin:
+        return next(p for p in admin.records("premises") if p["id"] == premise_id)["is_booked"]
+
+
+def booked_premises(box: RunningSandbox) -> set[int]:
+    with box.admin() as admin:
+        return {p["id"] for p in admin.records("premises") if p["is_booked"]}
+
+
+def bookings_made(box: RunningSandbox) -> int:
+    with box.admin() as admin:
+        return int(admin.stats()["outbound"]["bookings"])
+
+
+def agent_with_bookings_left(box: RunningSandbox) -> dict:
+    with box.admin() as admin:
+        directory = admin.users()
+    return max(
+        (u for u in directory if u["role"] == "AGENT" and u["status"] == "active"),
+        key=lambda u: (u["remaining_user_creation_limit"], -u["id"]),
+    )
+
+
+def act_as(page: Page, user: dict) -> None:
+    sidebar = page.get_by_test_id("stSidebar")
+    choose(page, "Действую от имени", f"{user['lastName']} {user['firstName']}", scope=sidebar)
+    expect(sidebar.get_by_role("combobox", name="Действую от имени")).to_have_value(
+        re.compile(re.escape(user["lastName"]))
+    )
+
+
+def create_client(page: Page, fullname: str, phone: str) -> None:
+    """On the clients page (already open), as the acting user."""
+    page.get_by_role("tab", name="Новый клиент").click()
+    page.get_by_label("ФИО (фамилия, имя, отчество)").fill(fullname)
+    page.get_by_label("Телефон", exact=True).fill(phone)
+    page.get_by_role("button", name="Завести клиента").click()
+    expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text("заведён", timeout=WAIT_MS)
+    idle(page)
+
+
+def test_book_from_chessboard_cancel_and_double_submit(
+    page: Page, forms_app: str, box: RunningSandbox, artifacts_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 2000})
+    page.goto(forms_app)
+    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    goto(page, "Клиенты", "Клиенты")
+    act_as(page, agent_with_bookings_left(box))
+    create_client(page, "Воронцова Елена Андреевна", "8 (812) 555-01-01")
+
+    # The chessboard: pick a free premise and press its booking button.
+    goto(page, "Шахматка", "Шахматка")
+    choose(page, "Свободное помещение")
+    page.get_by_role("button", name="Забронировать").click()
+    expect(page.get_by_role("heading", name="Бронирования")).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    premise_box = page.get_by_role("combobox", name="Помещение", exact=True)
+    expect(premise_box).to_have_value(re.compile("№"), timeout=WAIT_MS)
+    premise_number = re.search(r"№(\S+)", premise_box.input_value())
+    assert premise_number is not None
+
+    choose(page, "Клиент", "Воронцова")
+    page.get_by_label("Время (ЧЧ:ММ)").fill("13:40")
+    before = bookings_made(box)
+    booked_before = booked_premises(box)
+    # A double click on the submit button: two submissions of the same form.
+    page.get_by_test_id("stFormSubmitButton").filter(has_text="Забронировать").locator("button").dblclick()
+    success = page.get_by_test_id("stAlertContentSuccess").first
+    expect(success).to_contain_text("создана", timeout=WAIT_MS)
+    idle(page)
+    assert bookings_made(box) == before + 1
+    booking_id = int(re.search(r"№(\d+)", success.inner_text()).group(1))  # type: ignore[union-attr]
+    newly = booked_premises(box) - booked_before
+    assert len(newly) == 1, newly  # the sandbox shows exactly this premise booked
+    premise_id = newly.pop()
+    with box.admin() as admin:
+        assert next(p for p in admin.records("premises") if p["id"] == premise_id)[
+            "number"
+        ] == premise_number.group(1)
+    expect(page.get_by_text("Статус: Открыта")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "forms-booked.png", full_page=True)
+    # The chessboard shows it booked at once, from the local cache (no sync in between).
+    goto(page, "Шахматка", "Шахматка")
+    expect(page.locator(f".kc-cell[data-premise-id='{premise_id}']")).to_have_attribute(
+        "data-status", "booked", timeout=WAIT_MS
+    )
+    goto(page, "Бронирования", "Бронирования")
+
+    # Cancel behind the confirmation dialog: the premise is free again, there and here.
+    page.get_by_role("button", name="Отменить").first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Отменить бронь №{booking_id}", timeout=WAIT_MS)
+    dialog.get_by_role("button", name="Да, отменить бронь").click()
+    expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text("отменена", timeout=WAIT_MS)
+    idle(page)
+    assert premise_state(box, premise_id) is False
+    expect(page.get_by_text("Статус: Отменена")).to_be_visible()
+    goto(page, "Шахматка", "Шахматка")
+    expect(page.locator(f".kc-cell[data-premise-id='{premise_id}']")).to_have_attribute(
+        "data-status", "free", timeout=WAIT_MS
+    )
+
+
+def test_bad_phone_is_refused_and_kept(page: Page, forms_app: str, box: RunningSandbox) -> None:
+    page.goto(forms_app)
+    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    goto(page, "Клиенты", "Клиенты")
+    act_as(page, agent_with_bookings_left(box))
+    page.get_by_role("tab", name="Новый клиент").click()
+    page.get_by_label("ФИО (фамилия, имя, отчество)").fill("Тихонов Илья")
+    page.get_by_label("Телефон", exact=True).fill("+7 812 55")
+    page.get_by_role("button", name="Завести клиента").click()
+    expect(page.get_by_text("Нужен российский номер")).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    expect(page.get_by_label("ФИО (фамилия, имя, отчество)")).to_have_value("Тихонов Илья")
+    expect(page.get_by_label("Телефон", exact=True)).to_have_value("+7 812 55")
