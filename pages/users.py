@@ -68,7 +68,11 @@ if chosen is not None:
             format_func=lambda v: labels.label_of(UserRole, v),
         )
         remaining = c3.number_input(
-            "Осталось броней", min_value=0, value=int(row["remaining_user_creation_limit"] or 0), step=1
+            "Осталось броней",
+            min_value=0,
+            value=int(row["remaining_user_creation_limit"] or 0),
+            step=1,
+            key=f"us_remaining_{chosen}",  # per user: its own starting value
         )
         pushed = st.form_submit_button("Передать в Брусника", type="primary")
     if pushed:

@@ -393,3 +393,28 @@ def test_scrub_removes_secret_looking_keys() -> None:
         "nested": {"Authorization": "***", "inn": "1"},
         "l": [{"password": "***"}],
     }
+
+
+def test_slot_booked_alone(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    client_record: Client,
+) -> None:
+    truth = records(forms_sandbox, "time-slots")
+    slot_id = next(
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM time_slots WHERE NOT is_booked AND date > current_date ORDER BY id DESC"
+        ).fetchall()
+        if not truth[row[0]]["is_booked"]
+    )
+    state: dict = {}
+    outcome = visits.book_slot(make_ctx(state=state), slot_id, client_record.id)
+    assert outcome.ok, outcome.message
+    assert outcome.result is not None
+    assert outcome.result.is_booked is True
+    assert records(forms_sandbox, "time-slots")[slot_id]["is_booked"] is True
+    assert conn.execute("SELECT is_booked FROM time_slots WHERE id = ?", [slot_id]).fetchone() == (True,)
+    again = visits.book_slot(make_ctx(state=state), slot_id, client_record.id)  # a rerun: replayed
+    assert again.ok, again.message

@@ -280,3 +280,30 @@ def _free_in_cache(seed: Path) -> set[int]:
     finally:
         con.close()
     return {int(r[0]) for r in rows}
+
+
+def test_users_directory_and_push(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app(forms_sandbox)
+    _page(at, "pages/users.py")
+    table = at.dataframe[0].value
+    with forms_sandbox.admin() as admin:
+        directory = admin.users()
+    assert len(table) == len(directory)
+    blocked = table[table["Статус"] == "Заблокирован"]
+    assert not blocked.empty
+    assert blocked["Может бронировать"].str.contains("заблокирован").all()
+    spent = table[(table["Осталось броней"] == 0) & (table["Статус"] == "Активен")]
+    assert spent["Может бронировать"].str.contains("не осталось бронирований").all()
+
+    # Pushing users is an administrator's job (kontur.auth policy): act as one.
+    at.session_state[ACTOR_STATE_KEY] = next(
+        u["id"] for u in directory if u["role"] == "ADMIN" and u["status"] == "active"
+    )
+    target = next(u for u in directory if u["status"] == "active" and u["role"] == "AGENT")
+    at.selectbox(key="us_user").set_value(target["id"]).run()
+    at.number_input(key=f"us_remaining_{target['id']}").set_value(7)
+    _submit(at, "Передать в Брусника")
+    assert at.success, _texts(at)
+    with forms_sandbox.admin() as admin:
+        pushed = next(u for u in admin.users() if u["id"] == target["id"])
+    assert pushed["remaining_user_creation_limit"] == 7
