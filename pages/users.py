@@ -37,7 +37,8 @@ table = pd.DataFrame(
             "Пользователь": f"{row['lastName']} {row['firstName']}",
             "Роль": labels.label_of(UserRole, row["role"]),
             "Статус": labels.label_of(UserStatus, row["status"]),
-            "Агентство": agencies.get(row["agency_id"], row["agency_id"] or "—"),
+            "Агентство": agencies.get(row["agency_id"])
+            or (f"№{row['agency_id']}" if row["agency_id"] else "—"),
             "Осталось броней": row["remaining_user_creation_limit"],
             "Может бронировать": booking_refusal(Actor.from_row(row)) or "да",
         }
