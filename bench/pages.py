@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"pages-{args.scale:g}.duckdb"
-    fill_note = "reused from a previous run"
+    fill_note = "the cache of an earlier run of this script"
     if not (args.reuse and path.exists()):
         path.unlink(missing_ok=True)
         records, seconds = fill(args.scale, path)
@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         f"## Page benchmark (scale {args.scale:g}: {premises:,} premises, {leads_n:,} leads)\n",
         f"`.venv/bin/python bench/pages.py --scale {args.scale:g}` on this machine (2 shared cores); cache "
         f"filled by the real REST sync from the sandbox ({fill_note}). Medians of {args.runs} runs after one "
-        "warm-up.\n",
+        f"warm-up. Load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other "
+        "engineers' suites share the machine, so the figures carry that noise).\n",
         f"- slowest query: **{worst_q[1]}** {worst_q[2]:.1f} ms (target < {QUERY_TARGET_MS} ms): "
         + ("**met**" if worst_q[2] < QUERY_TARGET_MS else "**missed**"),
         f"- slowest page render (cold, empty `st.cache_data`): **{worst_p[0]}** {worst_p[1]:.2f} s "

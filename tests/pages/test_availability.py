@@ -57,6 +57,13 @@ def test_renders_and_matches_the_cache(app: AppTest, db: Cache) -> None:
     [
         ("av_types", ["apartment"], "type = ?", ["apartment"]),
         ("av_options", ["installment"], "list_contains(purchase_option, ?)", ["installment"]),
+        # several purchase options: any of them will do
+        (
+            "av_options",
+            ["installment", "bill"],
+            "list_has_any(purchase_option, ?)",
+            [["installment", "bill"]],
+        ),
         ("av_features", ["sign_balcony"], "list_contains(feature, ?)", ["sign_balcony"]),
     ],
 )
