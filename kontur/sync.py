@@ -63,6 +63,7 @@ class SyncResult:
     entities: dict[str, EntityCounts] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    commit_seconds: float = 0.0  # of which: the final transaction applying everything
 
     @property
     def ok(self) -> bool:
@@ -173,7 +174,9 @@ def _run(
                 pending[entity] = []
             if item is _DONE or len(pending[entity]) == 0:
                 _report(progress, staging, entity, modes[entity], done=item is _DONE)
+        commit_started = time.perf_counter()
         result.entities = staging.commit(modes, max_rejected_share=max_rejected_share)
+        result.commit_seconds = time.perf_counter() - commit_started
         result.status = "succeeded"
     except BaseException as exc:  # recorded, then re-raised only if it is not an ordinary failure
         stop.set()
