@@ -113,7 +113,7 @@ with left:
             "Этап": stage_names,
             "Сейчас на этапе": fd["at_stage"],
             "Дошли до этапа": fd["reached"],
-            "Конверсия из предыдущего": fd["conversion"],
+            "Конверсия из предыдущего": fd["conversion"].astype(float),  # first stage: blank
         },
         hide_index=True,
         column_config={"Конверсия из предыдущего": st.column_config.NumberColumn(format="percent")},
@@ -149,7 +149,7 @@ wfig.update_layout(
 st.plotly_chart(wfig, width="stretch", key="ld_weekly")
 
 st.subheader("Зависшие сделки")
-s1, s2 = st.columns([2, 3])
+s1, s2 = st.columns([5, 7])
 summary = ui.read(leads.stale_summary, f)
 s1.dataframe(
     {

@@ -64,6 +64,7 @@ def test_every_page_through_the_navigation(
     funnel = page.locator(".js-plotly-plot .funnellayer .point")
     expect(funnel).to_have_count(8, timeout=WAIT_MS)
     expect(page.get_by_text("Вне воронки")).to_be_visible()
+    expect(page.get_by_test_id("stDateInput")).to_be_visible()
     page.screenshot(path=artifacts_dir / "pages-leads.png", full_page=True)
 
     # Sync health: one row per entity, the button.
