@@ -8,9 +8,10 @@ Shared by the REST sync (`kontur.sync`) and the Kafka consumer. Usage:
     counts = staging.commit({"premises": "full", "leads": "incremental"})        # one transaction
     staging.close()
 
-How a batch is staged: the page bytes go to files, DuckDB's `read_json` parses them against the
-explicit column types of `kontur.schema` into a small temp table, `kontur.checks` finds rows breaking
-the contract in SQL, and good pages are appended to the entity's staging temp table. A batch DuckDB
+How a batch is staged: each page's items array (a byte slice of the page, no Python parsing) goes to
+a file, DuckDB's `read_json(format='array')` parses a batch of them against the explicit column types
+of `kontur.schema` into a small temp table, `kontur.checks` finds rows breaking the contract in SQL in
+the same statement, and good pages are appended to the entity's staging temp table. A batch DuckDB
 cannot parse, or a page with a bad row, is redone per record with pydantic (`feed_item_adapter`):
 good records still load, bad ones go to `rejected_records` with the field errors and their raw JSON.
 
