@@ -309,26 +309,29 @@ class Cache:
 
     # --- runs and state --------------------------------------------------------------------------
     def start_run(self, transport: str, mode: str) -> int:
-        row = (
-            self._con.cursor()
-            .execute(
+        cur = self._con.cursor()
+        try:
+            row = cur.execute(
                 "INSERT INTO sync_runs (transport, mode, started_at, status, pid) "
                 "VALUES (?, ?, current_timestamp, 'running', ?) RETURNING id",
                 [transport, mode, os.getpid()],
-            )
-            .fetchone()
-        )
+            ).fetchone()
+        finally:
+            cur.close()
         assert row is not None
         return int(row[0])
 
     def fail_run(self, run_id: int, error: str) -> None:
         """Record a failed run (outside any load transaction, which has been rolled back)."""
         cur = self._con.cursor()
-        cur.execute(
-            "UPDATE sync_runs SET status = 'failed', finished_at = current_timestamp, error = ? WHERE id = ?",
-            [error[:2000], run_id],
-        )
-        cur.close()
+        try:
+            cur.execute(
+                "UPDATE sync_runs SET status = 'failed', finished_at = current_timestamp, error = ? "
+                "WHERE id = ?",
+                [error[:2000], run_id],
+            )
+        finally:
+            cur.close()
 
     def entity_states(self) -> dict[str, EntityState]:
         cur = self.reader()
