@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kontur import labels, ui
+from kontur.kafka.progress import recorded_lag
 from kontur.queries import sync_health
 
 RUN_STATUS = {"succeeded": "Успешно", "failed": "Ошибка", "running": "Идёт"}
@@ -79,6 +80,26 @@ st.dataframe(
     column_config={"Последняя успешная": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")},
     key="sh_entities",
 )
+
+# Kafka transport: lag per topic as the consumer recorded it (high watermark - committed offset).
+kafka_lag = ui.read(recorded_lag)
+if not kafka_lag.empty:
+    st.subheader("Kafka: отставание по топикам")
+    st.dataframe(
+        {
+            "Группа": kafka_lag["group_id"],
+            "Топик": kafka_lag["topic"],
+            "Сущность": [labels.ENTITY.get(e, e) for e in kafka_lag["entity"]],
+            "Разделов": kafka_lag["partitions"],
+            "Применено": kafka_lag["applied"],
+            "Конец топика": kafka_lag["high_watermark"],
+            "Отставание": kafka_lag["lag"],
+            "Обновлено": kafka_lag["updated_at"],
+        },
+        hide_index=True,
+        column_config={"Обновлено": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")},
+        key="sh_kafka_lag",
+    )
 
 st.subheader("История запусков")
 if runs.empty:

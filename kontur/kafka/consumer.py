@@ -2,7 +2,7 @@
 
 Shape of one batch: `consume()` up to `batch_max` messages (or whatever arrived within `linger`),
 convert each (`messages.convert`), stage them per entity through the REST sync's load path
-(`kontur.load.Staging.add_items`: the same checks, the same per-record pydantic fallback, the same
+(`kontur.load.Staging.add_records`: the same checks, the same per-record pydantic fallback, the same
 rejects), apply them in ONE DuckDB transaction (incremental mode: upserts where the incoming
 `updated_at` is not older, tombstones, older arrivals ignored) together with the partitions' next
 offsets (`kafka_offsets`); only then commit those offsets to the consumer group. A crash anywhere
@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import queue
 import signal
 import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ from kontur.cache import Cache, CacheLockedError
 from kontur.load import EntityCounts, Staging
 
 from . import progress
-from .messages import Item, Poison, convert
+from .messages import Item, MessageSources, Poison, convert
 from .topics import TOPICS, entity_for
 
 if TYPE_CHECKING:
@@ -114,6 +115,10 @@ def consumer_config(settings: Settings, overrides: dict[str, Any] | None = None)
             "fetch.max.bytes": 64 * 1024 * 1024,
             "max.partition.fetch.bytes": 8 * 1024 * 1024,
             "queued.max.messages.kbytes": 256 * 1024,
+            # Some Kafka-protocol brokers (noida-db, our test broker) ignore the fetch size limits and
+            # answer with a whole partition (~180 MB of leads at scale 1), which librdkafka refuses
+            # above this cap (default 100 MB) and then retries forever. A cap, not an allocation.
+            "receive.message.max.bytes": 1_000_000_000,
         }
     )
     config.update(overrides or {})
@@ -140,8 +145,6 @@ class KafkaIngest:
         self.options = options or ConsumeOptions()
         self.on_batch = on_batch
         self._config = consumer_config(settings, config_overrides)
-        self._assigned: dict[Partition, int] = {}
-        self._at_end: set[Partition] = set()
         self._stats = ConsumeStats()
 
     def __repr__(self) -> str:  # the config holds credentials: never show it
@@ -153,94 +156,78 @@ class KafkaIngest:
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> ConsumeStats:
+        """Consume until `stop` is set (or the options' end condition). Two threads: a fetcher owns
+        the librdkafka consumer (consume, convert, assignment, and the offset commits asked of it),
+        while this thread applies batches to DuckDB, so fetching the next batch overlaps loading
+        this one (DuckDB releases the GIL while it works)."""
         progress.ensure_table(self.cache)
         stats = self._stats = ConsumeStats(run_id=self.cache.start_run("kafka", "incremental"))
         started = time.perf_counter()
-        consumer = Consumer(self._config, logger=logger)
+        fetcher: _Fetcher | None = None
         try:
-            self._assign(consumer, first=True)
-            next_metadata = time.monotonic() + self.options.metadata_every
+            consumer = Consumer(self._config, logger=logger)
+            fetcher = _Fetcher(self, consumer)
+            fetcher.assign(first=True)
+            fetcher.start()
             next_watermarks = time.monotonic() + self.options.watermarks_every
             while not stop.is_set():
-                if self._done(stats):
+                if self._limit_reached(stats):
                     break
-                messages = consumer.consume(self.options.batch_max, self.options.linger)
-                batch = self._apply(consumer, messages)
-                now = time.monotonic()
+                fetched = fetcher.take(timeout=0.2)
+                if fetched is None:
+                    continue
+                batch = self._apply(fetched)
                 if batch is not None:
+                    fetcher.commit(batch.offsets)
                     stats.add(batch)
                     if self.on_batch is not None:
                         self.on_batch(batch)
-                elif now >= next_watermarks:
-                    progress.record_watermarks(self.cache, self.group_id, self._watermarks(consumer))
-                    next_watermarks = now + self.options.watermarks_every
-                if now >= next_metadata:
-                    self._assign(consumer, first=False)
-                    next_metadata = now + self.options.metadata_every
+                elif time.monotonic() >= next_watermarks:
+                    progress.record_watermarks(self.cache, self.group_id, fetched.watermarks)
+                    next_watermarks = time.monotonic() + self.options.watermarks_every
+                if self.options.until_caught_up and fetched.caught_up:
+                    stats.stopped_by = "caught up"
+                    break
             else:
-                stats.stopped_by = stats.stopped_by or "stop requested"
+                stats.stopped_by = "stop requested"
         except BaseException as exc:
             stats.stopped_by = "error"
             stats.error = _describe(exc)
             logger.error("Kafka consumer run %d failed: %s", stats.run_id, stats.error)
+            if fetcher is not None:
+                fetcher.close()
             progress.finish_run(self.cache, stats.run_id, error=stats.error)
             raise
         else:
+            # Commits asked for so far are made before the consumer closes.
+            fetcher.close()
             progress.finish_run(self.cache, stats.run_id)
         finally:
             stats.seconds = time.perf_counter() - started
-            consumer.close()
         return stats
 
-    def _done(self, stats: ConsumeStats) -> bool:
+    def _limit_reached(self, stats: ConsumeStats) -> bool:
         limit = self.options.max_messages
         if limit is not None and stats.messages >= limit:
             stats.stopped_by = "max messages"
             return True
-        if self.options.until_caught_up and self._assigned and self._at_end >= set(self._assigned):
-            stats.stopped_by = "caught up"
-            return True
         return False
 
-    # --- assignment ------------------------------------------------------------------------------
-    def _assign(self, consumer: Consumer, *, first: bool) -> None:
-        """Assign every partition of the seven topics not yet assigned (new topics and partitions
-        appear without a restart), each from where this cache left off."""
-        metadata = consumer.list_topics(timeout=30)
-        wanted = [
-            (topic, partition)
-            for topic in TOPICS.values()
-            if topic in metadata.topics and metadata.topics[topic].error is None
-            for partition in sorted(metadata.topics[topic].partitions)
-        ]
-        missing = [t for t in TOPICS.values() if t not in metadata.topics]
-        if first and missing:
-            logger.warning("topics not on the broker yet (looked for again every %.0f s): %s",
-                           self.options.metadata_every, ", ".join(missing))  # fmt: skip
-        new = [tp for tp in wanted if tp not in self._assigned]
-        if not new:
-            return
-        starts = self._start_offsets(consumer, new)
-        for tp, offset in starts.items():
-            self._assigned[tp] = offset
-        consumer.incremental_assign([TopicPartition(t, p, o) for (t, p), o in starts.items()])
-        logger.info("consuming %d partitions of %d topics (group %s)", len(self._assigned),
-                    len({t for t, _ in self._assigned}), self.group_id)  # fmt: skip
-
-    def _start_offsets(self, consumer: Consumer, partitions: Sequence[Partition]) -> dict[Partition, int]:
+    def start_offsets(self, consumer: Consumer, partitions: Sequence[Partition]) -> dict[Partition, int]:
         """Per partition: what this cache file recorded it applied (exact: written with the data);
         else the group's committed offset; else the beginning. A cache file with no Kafka progress
         at all for this group is new (or was rebuilt): it must materialise everything, so it reads
         from the beginning whatever the group committed for an earlier cache file."""
         applied = progress.applied_offsets(self.cache, self.group_id)
-        if not applied:
+        committed: dict[Partition, int] = {}
+        if applied:
+            committed = {
+                (tp.topic, tp.partition): tp.offset
+                for tp in consumer.committed([TopicPartition(t, p) for t, p in partitions], timeout=30)
+            }
+        else:
             logger.info("cache %s has no Kafka progress for group %s: reading from the beginning",
                         self.cache.path, self.group_id)  # fmt: skip
-            return dict.fromkeys(partitions, OFFSET_BEGINNING)
-        committed = {
-            (tp.topic, tp.partition): tp.offset
-            for tp in consumer.committed([TopicPartition(t, p) for t, p in partitions], timeout=30)
-        }
         starts: dict[Partition, int] = {}
         for tp in partitions:
             if tp in applied:
@@ -248,72 +235,36 @@ class KafkaIngest:
             elif committed.get(tp, -1) >= 0:
                 starts[tp] = committed[tp]
             else:
-                starts[tp] = OFFSET_BEGINNING
+                # The beginning as a number (one broker call per partition, at assignment only), so
+                # every partition has a row in kafka_offsets, and its lag shows, before its first batch.
+                try:
+                    low, _high = consumer.get_watermark_offsets(TopicPartition(*tp), timeout=30)
+                except KafkaException:
+                    low = -1
+                starts[tp] = low if low >= 0 else OFFSET_BEGINNING
         return starts
 
-    def _watermarks(self, consumer: Consumer) -> dict[Partition, int]:
-        """High watermarks as the last fetch responses reported them (no broker round trip)."""
-        marks: dict[Partition, int] = {}
-        for topic, partition in self._assigned:
-            try:
-                _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-            except KafkaException:
-                continue
-            if high is not None and high >= 0:
-                marks[(topic, partition)] = high
-        return marks
-
     # --- one batch -------------------------------------------------------------------------------
-    def _apply(self, consumer: Consumer, messages: Sequence[Message]) -> BatchResult | None:
-        values: dict[str, list[bytes]] = defaultdict(list)
-        sources: dict[str, list[str]] = defaultdict(list)
-        poison: dict[str, list[tuple[str, int | None, str]]] = defaultdict(list)
-        next_offsets: dict[Partition, int] = {}
-        per_partition: dict[Partition, int] = defaultdict(int)
-        for message in messages:
-            error = message.error()
-            topic, partition = message.topic() or "", message.partition() or 0
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    self._at_end.add((topic, partition))
-                    continue
-                if error.fatal():
-                    raise KafkaException(error)
-                # Transient (broker restarting, a partition moving): librdkafka retries by itself.
-                logger.warning("Kafka: %s", error.str())
-                continue
-            self._at_end.discard((topic, partition))
-            entity = entity_for(topic)
-            if entity is None:  # not assigned by us; cannot happen with manual assignment
-                continue
-            offset = message.offset() or 0
-            next_offsets[(topic, partition)] = max(next_offsets.get((topic, partition), 0), offset + 1)
-            per_partition[(topic, partition)] += 1
-            converted = convert(message)
-            if isinstance(converted, Item):
-                values[entity].append(converted.value)
-                sources[entity].append(converted.source)
-            else:
-                assert isinstance(converted, Poison)
-                poison[entity].append((converted.source, converted.record_id, converted.reason))
-        if not next_offsets:
+    def _apply(self, fetched: _Fetched) -> BatchResult | None:
+        """Stage one fetched batch, apply it with its offsets in ONE transaction."""
+        if not fetched.next_offsets:
             return None
-        entities = sorted(set(values) | set(poison))
+        entities = sorted(set(fetched.values) | set(fetched.poison))
         staging = Staging(self.cache, self._stats.run_id)
-        watermarks = self._watermarks(consumer)
         try:
             for entity in entities:
-                staging.add_items(entity, values[entity], sources[entity])
-                staging.reject(entity, poison[entity])
+                if entity in fetched.values:
+                    staging.add_records(entity, fetched.values[entity], fetched.sources[entity])
+                staging.reject(entity, fetched.poison.get(entity, []))
 
-            def record(cur: Any, counts: dict[str, EntityCounts]) -> None:
+            def record(cur: Any, counts: Mapping[str, EntityCounts]) -> None:
                 progress.record_batch(
                     cur,
                     group_id=self.group_id,
                     run_id=self._stats.run_id,
-                    next_offsets=next_offsets,
-                    messages=per_partition,
-                    watermarks=watermarks,
+                    next_offsets={**fetched.starts, **fetched.next_offsets},
+                    messages=fetched.per_partition,
+                    watermarks=fetched.watermarks,
                     counts=counts,
                 )
 
@@ -327,19 +278,213 @@ class KafkaIngest:
             )
         finally:
             staging.close()
+        return BatchResult(
+            messages=sum(fetched.per_partition.values()),
+            rejected_by_transport=sum(len(p) for p in fetched.poison.values()),
+            counts=counts,
+            offsets=fetched.next_offsets,
+        )
+
+
+@dataclass
+class _Fetched:
+    """One consume() call's messages, sorted per entity, ready for the load path."""
+
+    values: dict[str, list[bytes]] = field(default_factory=dict)
+    sources: dict[str, MessageSources] = field(default_factory=dict)
+    poison: dict[str, list[tuple[str, int | None, str]]] = field(default_factory=dict)
+    next_offsets: dict[Partition, int] = field(default_factory=dict)
+    per_partition: dict[Partition, int] = field(default_factory=dict)
+    watermarks: dict[Partition, int] = field(default_factory=dict)
+    # Where every assigned partition started (recorded as its position until its first message).
+    starts: dict[Partition, int] = field(default_factory=dict)
+    caught_up: bool = False  # every assigned partition was at its end after this batch
+
+
+class _Fetcher(threading.Thread):
+    """Owns the librdkafka consumer: every call on it happens in this thread (assign, consume,
+    watermarks, commit), so the applying thread only exchanges plain data with it."""
+
+    def __init__(self, ingest: KafkaIngest, consumer: Consumer) -> None:
+        super().__init__(name="kontur-kafka-fetch", daemon=True)
+        self.ingest = ingest
+        self.consumer = consumer
+        self.options = ingest.options
+        # One batch fetched ahead: bounded memory, and loading overlaps the next fetch.
+        self._out: queue.Queue[_Fetched | BaseException] = queue.Queue(maxsize=1)
+        self._commits: queue.SimpleQueue[dict[Partition, int]] = queue.SimpleQueue()
+        self._closing = threading.Event()
+        self._assigned: dict[Partition, int] = {}
+        self._at_end: set[Partition] = set()
+        self._closed = False
+
+    # --- called from the applying thread --------------------------------------------------------
+    def take(self, timeout: float) -> _Fetched | None:
+        try:
+            item = self._out.get(timeout=timeout)
+        except queue.Empty:
+            if not self.is_alive() and self._out.empty():
+                raise RuntimeError("the Kafka fetch thread stopped") from None
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def commit(self, offsets: dict[Partition, int]) -> None:
+        """Ask for a commit of offsets whose batch is durable in DuckDB (made before the next fetch)."""
+        self._commits.put(offsets)
+
+    def close(self) -> None:
+        """Stop fetching, make the commits asked for, close the consumer. A batch fetched but not
+        applied is dropped uncommitted: the next session reads it again."""
+        if self._closed:
+            return
+        self._closed = True
+        self._closing.set()
+        if self.is_alive():
+            self.join(timeout=60)
+        else:
+            self._drain_commits()
+            self.consumer.close()
+
+    # --- the fetch thread -----------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            next_metadata = time.monotonic() + self.options.metadata_every
+            while not self._closing.is_set():
+                self._drain_commits()
+                messages = self.consumer.consume(self.options.batch_max, self.options.linger)
+                fetched = self._sort(messages)
+                while not self._closing.is_set():
+                    try:
+                        self._out.put(fetched, timeout=0.1)
+                        break
+                    except queue.Full:
+                        self._drain_commits()  # the applier finished a batch meanwhile
+                if time.monotonic() >= next_metadata:
+                    self.assign(first=False)
+                    next_metadata = time.monotonic() + self.options.metadata_every
+        except BaseException as exc:
+            try:
+                self._out.put(exc, timeout=5)
+            except queue.Full:
+                logger.error("Kafka fetch thread failed: %s", _describe(exc))
+        finally:
+            try:
+                self._drain_commits()
+            finally:
+                self.consumer.close()
+
+    def _drain_commits(self) -> None:
+        merged: dict[Partition, int] = {}
+        while True:
+            try:
+                offsets = self._commits.get_nowait()
+            except queue.Empty:
+                break
+            for tp, offset in offsets.items():
+                merged[tp] = max(merged.get(tp, 0), offset)
+        if not merged:
+            return
         # Only now, with the batch durable in DuckDB, tell the group. If this fails the cache still
         # knows its offsets (kafka_offsets), and a re-delivery would change nothing anyway.
         try:
-            consumer.commit(
-                offsets=[TopicPartition(t, p, o) for (t, p), o in next_offsets.items()], asynchronous=False
+            self.consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in merged.items()], asynchronous=False
             )
         except KafkaException as exc:
             logger.warning("offsets applied to the cache but not committed to the group: %s", exc)
-        return BatchResult(
-            messages=sum(per_partition.values()),
-            rejected_by_transport=sum(len(p) for p in poison.values()),
-            counts=counts,
-            offsets=next_offsets,
+
+    def assign(self, *, first: bool) -> None:
+        """Assign every partition of the seven topics not yet assigned (new topics and partitions
+        appear without a restart), each from where this cache left off."""
+        metadata = self.consumer.list_topics(timeout=30)
+        wanted = [
+            (topic, partition)
+            for topic in TOPICS.values()
+            if topic in metadata.topics and metadata.topics[topic].error is None
+            for partition in sorted(metadata.topics[topic].partitions)
+        ]
+        missing = [t for t in TOPICS.values() if t not in metadata.topics]
+        if first and missing:
+            logger.warning("topics not on the broker yet (looked for again every %.0f s): %s",
+                           self.options.metadata_every, ", ".join(missing))  # fmt: skip
+        new = [tp for tp in wanted if tp not in self._assigned]
+        if not new:
+            return
+        starts = self.ingest.start_offsets(self.consumer, new)
+        self._assigned.update(starts)
+        self.consumer.incremental_assign([TopicPartition(t, p, o) for (t, p), o in starts.items()])
+        logger.info("consuming %d partitions of %d topics (group %s)", len(self._assigned),
+                    len({t for t, _ in self._assigned}), self.ingest.group_id)  # fmt: skip
+
+    def _watermarks(self) -> dict[Partition, int]:
+        """High watermarks as the last fetch responses reported them (no broker round trip)."""
+        marks: dict[Partition, int] = {}
+        for topic, partition in self._assigned:
+            try:
+                _low, high = self.consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+            except KafkaException:
+                continue
+            if high is not None and high >= 0:
+                marks[(topic, partition)] = high
+        return marks
+
+    def _sort(self, messages: Sequence[Message]) -> _Fetched:
+        """The hot loop: per message only what is needed (plain values are passed on as they are;
+        sources are built lazily, only for an item the load path rejects)."""
+        values: dict[str, list[bytes]] = {}
+        sources: dict[str, MessageSources] = {}
+        poison: dict[str, list[tuple[str, int | None, str]]] = defaultdict(list)
+        last: dict[Partition, int] = {}
+        counts: dict[Partition, int] = defaultdict(int)
+        at_end = self._at_end
+        for message in messages:
+            error = message.error()
+            topic = message.topic()
+            partition = message.partition()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    at_end.add((topic, partition))
+                    continue
+                if error.fatal():
+                    raise KafkaException(error)
+                # Transient (broker restarting, a partition moving): librdkafka retries by itself.
+                logger.warning("Kafka: %s", error.str())
+                continue
+            tp = (topic, partition)
+            offset = message.offset()
+            last[tp] = offset  # a partition's messages arrive in offset order
+            at_end.discard(tp)  # in order: an end-of-partition event may follow in this same batch
+            counts[tp] += 1
+            value = message.value()
+            if value is not None and value.strip():
+                bucket = values.get(topic)
+                if bucket is None:
+                    bucket = values[topic] = []
+                    sources[topic] = MessageSources(topic)
+                bucket.append(value)
+                sources[topic].append(partition, offset)
+                continue
+            converted = convert(message)
+            if isinstance(converted, Item):
+                values.setdefault(topic, []).append(converted.value)
+                sources.setdefault(topic, MessageSources(topic)).append(partition, offset)
+            else:
+                assert isinstance(converted, Poison)
+                poison[topic].append((converted.source, converted.record_id, converted.reason))
+        # Keyed by entity from here on (topics not ours cannot be assigned, so entity_for is total).
+        return _Fetched(
+            values={entity_for(t) or t: v for t, v in values.items()},
+            sources={entity_for(t) or t: s for t, s in sources.items()},
+            poison={entity_for(t) or t: p for t, p in poison.items()},
+            next_offsets={tp: offset + 1 for tp, offset in last.items()},
+            per_partition=dict(counts),
+            watermarks=self._watermarks(),
+            starts={tp: o for tp, o in self._assigned.items() if o >= 0},
+            caught_up=bool(self._assigned) and at_end >= set(self._assigned),
         )
 
 

@@ -69,25 +69,29 @@ def record_batch(
     counts: Mapping[str, EntityCounts],
 ) -> None:
     """Inside the batch's transaction: partition offsets, and the consumer run's running totals."""
-    for (topic, partition), offset in next_offsets.items():
-        cur.execute(
-            'INSERT INTO kafka_offsets (group_id, topic, "partition", next_offset, high_watermark, '
-            "messages, updated_at, watermark_at) VALUES (?, ?, ?, ?, ?, ?, current_timestamp, "
-            'current_timestamp) ON CONFLICT (group_id, topic, "partition") DO UPDATE SET '
-            "next_offset = greatest(kafka_offsets.next_offset, excluded.next_offset), "
-            "high_watermark = coalesce(excluded.high_watermark, kafka_offsets.high_watermark), "
-            "messages = kafka_offsets.messages + excluded.messages, updated_at = excluded.updated_at, "
-            "watermark_at = CASE WHEN excluded.high_watermark IS NULL THEN kafka_offsets.watermark_at "
-            "ELSE excluded.watermark_at END",
-            [
-                group_id,
-                topic,
-                partition,
-                offset,
-                watermarks.get((topic, partition)),
-                messages.get((topic, partition), 0),
-            ],
-        )
+    # One statement for every partition of the batch (a statement per partition costs ms each).
+    keys = list(next_offsets)
+    cur.execute(
+        'INSERT INTO kafka_offsets (group_id, topic, "partition", next_offset, high_watermark, '
+        "messages, updated_at, watermark_at) "
+        "SELECT ?, u.topic, u.part, u.next_offset, u.high, u.messages, current_timestamp, current_timestamp "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS topic, unnest(?::INTEGER[]) AS part, "
+        "unnest(?::BIGINT[]) AS next_offset, unnest(?::BIGINT[]) AS high, unnest(?::BIGINT[]) AS messages) u "
+        'ON CONFLICT (group_id, topic, "partition") DO UPDATE SET '
+        "next_offset = greatest(kafka_offsets.next_offset, excluded.next_offset), "
+        "high_watermark = coalesce(excluded.high_watermark, kafka_offsets.high_watermark), "
+        "messages = kafka_offsets.messages + excluded.messages, updated_at = excluded.updated_at, "
+        "watermark_at = CASE WHEN excluded.high_watermark IS NULL THEN kafka_offsets.watermark_at "
+        "ELSE excluded.watermark_at END",
+        [
+            group_id,
+            [topic for topic, _ in keys],
+            [partition for _, partition in keys],
+            [next_offsets[k] for k in keys],
+            [watermarks.get(k) for k in keys],
+            [messages.get(k, 0) for k in keys],
+        ],
+    )
     for c in counts.values():
         cur.execute(
             "INSERT INTO sync_run_entities (run_id, entity, mode, pages, received, loaded, deleted, "

@@ -62,6 +62,7 @@ def test_poison_messages_are_kept_aside_and_consumption_goes_on(
             },
             {"topic": "brusnika.cities", "key": b"77000004", "value": b"[1, 2]"},
             {"topic": "brusnika.cities", "key": b"not-an-id", "value": None},
+            {"topic": "brusnika.sections", "key": b"77000005", "value": b"  "},
             {
                 "topic": "brusnika.cities",
                 "key": str(good_tombstone_id).encode(),
@@ -80,16 +81,18 @@ def test_poison_messages_are_kept_aside_and_consumption_goes_on(
         )
     }
     sources = [f"{topic}/{partition}@{offset}" for topic, partition, offset in positions]
-    assert set(sources[:4]) <= set(rejected)
-    assert sources[4] not in rejected  # a null value is a tombstone, not poison
+    assert set(sources[:5]) <= set(rejected)
+    assert sources[5] not in rejected  # a null value is a tombstone, not poison
     assert rejected[sources[0]][0] == "leads"
     assert rejected[sources[0]][2].startswith("not JSON")
     assert rejected[sources[1]][0] == "premises"
     assert rejected[sources[1]][1] == 77000002
     assert "price" in rejected[sources[1]][2]
-    assert "not a JSON object" in rejected[sources[2]][2]
+    assert "valid dictionary" in rejected[sources[2]][2]  # JSON, but not an object
     assert "tombstone" in rejected[sources[3]][2]
-    assert stats.rejected >= 4
+    assert rejected[sources[4]][:2] == ("sections", 77000005)
+    assert "empty value" in rejected[sources[4]][2]
+    assert stats.rejected >= 5
     # Consumption went on past them: the cache is still the sandbox's.
     assert table_differences(path, kafka_world.reference) == {}
     # Re-reading the same topics (a new session on the same cache) adds no second copy of them.
