@@ -278,7 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-peer", action="store_true", help="skip dlt")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS-sync.md")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "bench" / "RESULTS-sync.latest.md",
+        help="figures of this run (RESULTS-sync.md is the curated copy with notes)",
+    )
     args = parser.parse_args(argv)
     scales = args.scale or [1.0, 10.0]
     workdir = Path(tempfile.mkdtemp(prefix="bench-sync-"))
