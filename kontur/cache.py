@@ -173,9 +173,20 @@ def _migration_1(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
+    # The acting user's id as a column (the history page filters by it: an agent sees their agency's
+    # actions only). Earlier rows carry it at the end of `actor`, "Name (#id)": copy it over.
+    con.execute("ALTER TABLE actions ADD COLUMN IF NOT EXISTS actor_id BIGINT")
+    con.execute(
+        "UPDATE actions SET actor_id = TRY_CAST(regexp_extract(actor, '[(]#([0-9]+)[)]$', 1) AS BIGINT)"
+        " WHERE actor_id IS NULL"
+    )
+
+
 # Ordered migrations: (version, what it does, how). Append only; never edit an applied one.
 MIGRATIONS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, "inbound, local, sync bookkeeping and audit tables", _migration_1),
+    (2, "actions.actor_id: the acting user's id", _migration_2),
 )
 
 
