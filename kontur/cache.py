@@ -183,10 +183,43 @@ def _migration_2(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# Kafka progress: what the cache has applied per consumer group and partition (written in the same
+# transaction as each batch's data, so exact), and the partition's end as last seen (for the lag shown
+# on the sync health page). `kontur.kafka.progress` reads and writes it.
+KAFKA_OFFSETS_DDL = """CREATE TABLE IF NOT EXISTS kafka_offsets (
+    group_id VARCHAR NOT NULL,
+    topic VARCHAR NOT NULL,
+    "partition" INTEGER NOT NULL,
+    next_offset BIGINT NOT NULL,         -- first offset not yet applied to the cache
+    high_watermark BIGINT,               -- the partition's end on the broker when last seen
+    messages BIGINT NOT NULL DEFAULT 0,  -- messages applied (records, tombstones, rejected), cumulative
+    updated_at TIMESTAMPTZ NOT NULL,     -- last batch applied
+    watermark_at TIMESTAMPTZ,            -- when high_watermark was seen
+    PRIMARY KEY (group_id, topic, "partition")
+)"""
+
+
+def _migration_3(con: duckdb.DuckDBPyConnection) -> None:
+    # IF NOT EXISTS: caches written by the first Kafka consumer created this table on their own.
+    con.execute(KAFKA_OFFSETS_DDL)
+
+
 # Ordered migrations: (version, what it does, how). Append only; never edit an applied one.
 MIGRATIONS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, "inbound, local, sync bookkeeping and audit tables", _migration_1),
     (2, "actions.actor_id: the acting user's id", _migration_2),
+    (3, "kafka_offsets: Kafka progress per consumer group and partition", _migration_3),
+)
+
+
+INTERRUPTED_REST = (
+    "interrupted: the process ended before the run finished (killed or crashed); "
+    "the cache was left as before the run"
+)
+INTERRUPTED_KAFKA = (
+    "interrupted: the consumer ended without a clean shutdown (killed or crashed); the batches it "
+    "committed before that are in the cache (kafka_offsets says how far), the batch in flight was "
+    "not applied and is read again by the next session"
 )
 
 
@@ -311,10 +344,12 @@ class Cache:
     def _recover(self) -> None:
         """We hold the file read-write, so no other process is running a sync on it: any run still
         'running' died with its process. Its staging lived in temp tables (gone with it) and files."""
+        # What the cache holds afterwards differs by transport: a REST run applies everything in one
+        # transaction at its end, while a Kafka session commits batch by batch.
         self._con.execute(
-            "UPDATE sync_runs SET status = 'failed', finished_at = current_timestamp, "
-            "error = 'interrupted: the process ended before the run finished (killed or crashed); "
-            "the cache was left as before the run' WHERE status = 'running'"
+            "UPDATE sync_runs SET status = 'failed', finished_at = current_timestamp, error = CASE "
+            "WHEN transport = 'kafka' THEN ? ELSE ? END WHERE status = 'running'",
+            [INTERRUPTED_KAFKA, INTERRUPTED_REST],
         )
         shutil.rmtree(self.staging_dir, ignore_errors=True)
 

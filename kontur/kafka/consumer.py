@@ -160,7 +160,6 @@ class KafkaIngest:
         the librdkafka consumer (consume, convert, assignment, and the offset commits asked of it),
         while this thread applies batches to DuckDB, so fetching the next batch overlaps loading
         this one (DuckDB releases the GIL while it works)."""
-        progress.ensure_table(self.cache)
         stats = self._stats = ConsumeStats(run_id=self.cache.start_run("kafka", "incremental"))
         started = time.perf_counter()
         fetcher: _Fetcher | None = None

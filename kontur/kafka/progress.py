@@ -1,10 +1,11 @@
 """What the cache has applied from Kafka, per consumer group and partition, and the lag it implies.
 
-`kafka_offsets` is written in the SAME transaction as each batch's data, so it is exact: the next
-offset of every partition the cache has applied. The consumer commits the same offsets to the
-group afterwards (at least once: a crash between the two re-delivers, which changes nothing). It
-also records the broker's high watermark as last seen, so the sync health page can show lag per
-topic from the cache file alone, without a broker round trip on every page render.
+`kafka_offsets` (created by the cache's migration 3) is written in the SAME transaction as each
+batch's data, so it is exact: the next offset of every partition the cache has applied. The
+consumer commits the same offsets to the group afterwards (at least once: a crash between the two
+re-delivers, which changes nothing). It also records the broker's high watermark as last seen, so
+the sync health page can show lag per topic from the cache file alone, without a broker round trip
+on every page render.
 
 Consumption runs themselves are rows of `sync_runs` with transport 'kafka' (one per consumer
 session, counts accumulated per batch) and their per-entity totals in `sync_run_entities`.
@@ -23,27 +24,6 @@ from kontur.load import EntityCounts
 from .topics import entity_for
 
 Partition = tuple[str, int]  # (topic, partition)
-
-_DDL = """CREATE TABLE IF NOT EXISTS kafka_offsets (
-    group_id VARCHAR NOT NULL,
-    topic VARCHAR NOT NULL,
-    "partition" INTEGER NOT NULL,
-    next_offset BIGINT NOT NULL,         -- first offset not yet applied to the cache
-    high_watermark BIGINT,               -- the partition's end on the broker when last seen
-    messages BIGINT NOT NULL DEFAULT 0,  -- messages applied (records, tombstones, rejected), cumulative
-    updated_at TIMESTAMPTZ NOT NULL,     -- last batch applied
-    watermark_at TIMESTAMPTZ,            -- when high_watermark was seen
-    PRIMARY KEY (group_id, topic, "partition")
-)"""
-
-
-def ensure_table(cache: Cache) -> None:
-    """Create `kafka_offsets` (our own bookkeeping table; small, so a primary key costs nothing)."""
-    cur = cache.cursor()
-    try:
-        cur.execute(_DDL)
-    finally:
-        cur.close()
 
 
 def applied_offsets(cache: Cache, group_id: str) -> dict[Partition, int]:

@@ -37,7 +37,8 @@ def test_new_file_gets_every_table_at_the_latest_version(tmp_path: Path) -> None
         assert dict(_columns(cache, "cities"))["lat"] == "DOUBLE"
         for table, columns in LOCAL_TABLES.items():
             assert [name for name, _ in _columns(cache, table)] == [name for name, _ in columns]
-        for table in ("sync_runs", "sync_run_entities", "sync_state", "rejected_records", "actions"):
+        for table in ("sync_runs", "sync_run_entities", "sync_state", "rejected_records", "actions",
+                      "kafka_offsets"):  # fmt: skip
             assert _columns(cache, table), table
 
 
@@ -101,5 +102,46 @@ def test_a_run_left_running_by_a_dead_process_is_marked_failed_and_staging_clean
         assert run is not None
         assert run["status"] == "failed"
         assert "interrupted" in str(run["error"])
+        assert "left as before the run" in str(run["error"])
         assert run["finished_at"] is not None
         assert not cache.staging_dir.exists()
+
+
+def test_an_interrupted_kafka_session_is_not_said_to_have_left_the_cache_untouched(tmp_path: Path) -> None:
+    # A Kafka session commits batch by batch: what it applied before the kill stays (and is right).
+    path = tmp_path / "k.duckdb"
+    with Cache(path) as cache:
+        rest_id = cache.start_run("rest", "incremental")
+        kafka_id = cache.start_run("kafka", "incremental")
+    with Cache(path) as cache:
+        kafka_run, rest_run = cache.run(kafka_id), cache.run(rest_id)
+        assert kafka_run is not None
+        assert rest_run is not None
+        assert kafka_run["status"] == rest_run["status"] == "failed"
+        assert "left as before the run" not in str(kafka_run["error"])
+        assert "batches it committed before that are in the cache" in str(kafka_run["error"])
+        assert "left as before the run" in str(rest_run["error"])
+
+
+def test_a_cache_made_before_kafka_offsets_was_a_migration_gets_it_and_keeps_its_rows(tmp_path: Path) -> None:
+    # The first Kafka consumer created kafka_offsets itself, outside the migrations: such a file
+    # migrates to the latest version without losing the recorded offsets.
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    with Cache(path) as cache:
+        pass
+    con = duckdb.connect(str(path))
+    con.execute("DELETE FROM schema_version WHERE version >= 3")
+    con.execute(
+        "INSERT INTO kafka_offsets (group_id, topic, \"partition\", next_offset, updated_at) "
+        "VALUES ('g', 'brusnika.leads', 0, 42, current_timestamp)"
+    )
+    con.close()
+    with Cache(path) as cache:
+        assert cache.schema_version() == MIGRATIONS[-1][0]
+        cur = cache.reader()
+        try:
+            assert cur.execute("SELECT next_offset FROM kafka_offsets").fetchall() == [(42,)]
+        finally:
+            cur.close()

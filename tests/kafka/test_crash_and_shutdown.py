@@ -82,6 +82,7 @@ def test_killed_mid_batch_and_restarted_ends_with_the_same_cache(
     runs = _runs(path)
     assert [(t, s) for t, s, _ in runs] == [("kafka", "failed"), ("kafka", "succeeded")]
     assert "interrupted" in (runs[0][2] or "")
+    assert "batches it committed before that are in the cache" in (runs[0][2] or "")
     assert all(t.lag == 0 for t in live_lag(kafka_world.settings(group)))
 
 
