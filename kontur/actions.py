@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from kontur.forms.writes import WriteLock, serialised
+
 # Keys whose values must never reach the table, whatever a caller passes in by mistake.
 _SECRET_KEY = re.compile(r"token|authorization|password|secret|api[_-]?key|cookie", re.IGNORECASE)
 REDACTED = "***"
@@ -68,38 +70,74 @@ class ActionRecord:
         return f"{self.user_name or 'пользователь'} (#{self.user_id})"
 
 
-def record(conn: duckdb.DuckDBPyConnection, entry: ActionRecord, *, at: dt.datetime | None = None) -> None:
-    """Append one action. Uses its own cursor so a page's other reads are not disturbed. The message
-    goes into `error` only when the action did not succeed."""
+def record(
+    conn: duckdb.DuckDBPyConnection,
+    entry: ActionRecord,
+    *,
+    lock: WriteLock | None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Append one action, under the cache's write lock like every other write of the forms (see
+    `kontur.forms.writes`). The message goes into `error` only when the action did not succeed."""
     when = at or dt.datetime.now(dt.UTC)
     request_json = json.dumps(scrub(entry.request), ensure_ascii=False, default=str, sort_keys=True)
-    cur = conn.cursor()
-    try:
-        cur.execute(
-            'INSERT INTO actions ("at", actor, action, request, outcome, brusnika_id, error)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",  # "at" is a keyword in DuckDB: quoted
-            [
-                when,
-                entry.actor,
-                entry.action,
-                request_json,
-                entry.outcome,
-                entry.brusnika_id,
-                None if entry.outcome == "success" else (entry.message or None),
-            ],
-        )
-    finally:
-        cur.close()
+    params = [
+        when,
+        entry.actor,
+        entry.user_id,
+        entry.action,
+        request_json,
+        entry.outcome,
+        entry.brusnika_id,
+        None if entry.outcome == "success" else (entry.message or None),
+    ]
+    serialised(
+        conn,
+        lambda cur: cur.execute(
+            'INSERT INTO actions ("at", actor, actor_id, action, request, outcome, brusnika_id, error)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # "at" is a keyword in DuckDB: quoted
+            params,
+        ),
+        lock=lock,
+    )
 
 
-def recent(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
-    """The latest actions first, as plain dicts (the history page shows them as a table)."""
+@dataclass(frozen=True)
+class Visibility:
+    """Whose actions a viewer may see: everybody's, those of the users of one agency, or only the
+    viewer's own (`kontur.forms.history` decides which from the roles policy)."""
+
+    everyone: bool = False
+    agency_id: int | None = None
+    user_id: int | None = None  # always included: one sees what one did oneself
+
+    @classmethod
+    def nobody(cls) -> Visibility:
+        return cls()
+
+
+def recent(
+    conn: duckdb.DuckDBPyConnection, *, limit: int = 200, visible: Visibility | None = None
+) -> list[dict]:
+    """The latest actions first, as plain dicts (the history page shows them as a table); with
+    `visible`, only the rows that viewer may see (filtered in SQL, so `limit` counts visible rows)."""
+    scope = visible or Visibility(everyone=True)
     cur = conn.cursor()
     try:
         rel = cur.execute(
-            'SELECT id, "at", actor, action, request, outcome, brusnika_id, error'
-            ' FROM actions ORDER BY "at" DESC, id DESC LIMIT ?',
-            [limit],
+            'SELECT a.id, a."at", a.actor, a.actor_id, a.action, a.request, a.outcome, a.brusnika_id,'
+            " a.error FROM actions a"
+            " WHERE ? OR (? IS NOT NULL AND a.actor_id = ?)"
+            " OR (? IS NOT NULL AND a.actor_id IN (SELECT id FROM users WHERE agency_id = ?))"
+            ' ORDER BY a."at" DESC, a.id DESC LIMIT ?',
+            [
+                scope.everyone,
+                scope.user_id,
+                scope.user_id,
+                scope.agency_id,
+                scope.agency_id,
+                limit,
+            ],
         )
         names = [d[0] for d in rel.description]
         return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]

@@ -21,7 +21,7 @@ agencies = {a["id"]: a["title"] for a in lookups.agencies_here(conn)}
 directory = lookups.users(conn)
 
 if rt.demo and rt.sandbox is not None and st.button("Перезагрузить справочник из песочницы", key="us_reseed"):
-    count = users.seed(conn, rt.sandbox.admin().users())
+    count = users.seed(conn, rt.sandbox.admin().users(), lock=rt.cache.write_lock)
     fp.changed()
     st.success(f"Загружено пользователей: {count}.")
     directory = lookups.users(conn)

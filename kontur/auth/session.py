@@ -67,7 +67,7 @@ def _seed_demo_directory(rt: Runtime, conn: Any) -> None:
     from kontur.forms import lookups, users
 
     if not lookups.users(conn):
-        users.seed(conn, rt.sandbox.admin().users())
+        users.seed(conn, rt.sandbox.admin().users(), lock=rt.cache.write_lock)
         rt.bump_version()
 
 

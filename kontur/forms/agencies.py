@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from kontur.auth import enforce
 from kontur.auth.policy import Action
 from kontur.models import Agency, AgencyCreate
 
-from . import local
+from . import flow, local
 from .context import FormContext
 from .identity import acting_refusal
-from .rules import FieldChecker, InvalidInput, check_email, check_inn, check_required, normalize_phone
-from .submit import Outcome, call_plain, call_with_key
+from .rules import FieldChecker, check_email, check_inn, check_required, normalize_phone
+from .submit import Outcome, call_plain
 
 FORM = "agency"
 
@@ -56,42 +56,49 @@ def validate(values: AgencyInput) -> tuple[AgencyCreate | None, dict[str, str]]:
 
 
 def create(ctx: FormContext, values: AgencyInput) -> Outcome[Agency]:
-    refusal = acting_refusal(ctx.actor)
-    if refusal:
-        ctx.audit("create_agency", values.__dict__, "refused", message=refusal)
-        return Outcome(ok=False, message=refusal, code="actor_cannot_act")
-    if (denied := enforce.refusal(ctx, Action.CREATE_AGENCY, "create_agency", values.__dict__)) is not None:
-        return denied
+    typed = values.__dict__
+    if (
+        stop := flow.guard(
+            ctx,
+            "create_agency",
+            typed,
+            refusal=acting_refusal(ctx.actor),
+            refusal_code="actor_cannot_act",
+            permission=Action.CREATE_AGENCY,
+        )
+    ) is not None:
+        return stop
     model, problems = validate(values)
     if model is None:
-        ctx.audit("create_agency", values.__dict__, "invalid", message="Ошибка в форме")
-        return Outcome(ok=False, message="Исправьте отмеченные поля.", code="invalid", field_errors=problems)
-    payload = model.to_wire()
-    key = ctx.keys.key_for(FORM, payload)
-    outcome = call_with_key(
-        FORM,
-        payload,
-        lambda k: ctx.client.create_agency(model, idempotency_key=k),
-        ctx.keys,
-        success_message="Агентство зарегистрировано.",
-    )
-    brusnika_id = outcome.result.id if outcome.result else None
-    if outcome.ok and outcome.result is not None:
-        outcome.message = f"Агентство «{outcome.result.title}» зарегистрировано (№{outcome.result.id})."
-        local.agency_saved(ctx.conn, outcome.result)
-    elif outcome.code == "agency_exists":
+        return flow.invalid(ctx, "create_agency", typed, problems)
+
+    def registered(agency: Agency) -> str:
+        local.agencies_saved(ctx.conn, [agency], lock=ctx.write_lock)
+        return f"Агентство «{agency.title}» зарегистрировано (№{agency.id})."
+
+    def refused(outcome: Outcome[Agency]) -> None:
+        if outcome.code != "agency_exists":
+            return
         existing = _existing(ctx, model.inn, outcome.details.get("existing_id"))
         if existing is not None:
-            outcome.details["existing"] = existing
-            brusnika_id = existing.id
+            outcome.details["existing"] = existing  # the page shows its card; the audit its id
             outcome.message = (
                 f"Агентство с ИНН {model.inn} уже зарегистрировано: «{existing.title}» "
                 f"({existing.legal_name}), №{existing.id}."
             )
-            local.agency_saved(ctx.conn, existing)
+            local.agencies_saved(ctx.conn, [existing], lock=ctx.write_lock)
         outcome.field_errors = {"inn": "Этот ИНН уже зарегистрирован."}
-    ctx.audit("create_agency", payload, outcome, brusnika_id=brusnika_id, idempotency_key=key)
-    return outcome
+
+    return flow.send(
+        ctx,
+        "create_agency",
+        FORM,
+        model.to_wire(),
+        lambda k: ctx.client.create_agency(model, idempotency_key=k),
+        success_message="Агентство зарегистрировано.",
+        on_success=registered,
+        on_refused=refused,
+    )
 
 
 def _existing(ctx: FormContext, inn: str, existing_id: object) -> Agency | None:
@@ -103,28 +110,19 @@ def _existing(ctx: FormContext, inn: str, existing_id: object) -> Agency | None:
 
 
 def search(ctx: FormContext, query: str) -> Outcome[list[Agency]]:
-    """By INN when the query is all digits, by title otherwise."""
-    text = (query or "").strip()
-    if not text:
-        return Outcome(
-            ok=False,
-            message="Введите ИНН или название.",
-            code="invalid",
-            field_errors={"query": "Введите ИНН или название."},
-        )
-    compact = text.replace(" ", "")
-    if compact.isdigit():
-        try:
+    """By INN when the query is all digits (checked first: a wrong INN finds nothing), by title
+    otherwise."""
+
+    def choose(text: str) -> Callable[[], list[Agency]]:
+        compact = text.replace(" ", "")
+        if compact.isdigit():
             inn = check_inn(compact)
-        except InvalidInput as problem:
-            return Outcome(
-                ok=False, message=str(problem), code="invalid", field_errors={"query": str(problem)}
-            )
-        outcome = call_plain(lambda: ctx.client.search_agencies(inn=inn))
-    else:
-        outcome = call_plain(lambda: ctx.client.search_agencies(title=text))
-    if outcome.ok and outcome.result is not None:
-        for agency in outcome.result:
-            local.agency_saved(ctx.conn, agency)
-        outcome.message = f"Найдено: {len(outcome.result)}."
-    return outcome
+            return lambda: ctx.client.search_agencies(inn=inn)
+        return lambda: ctx.client.search_agencies(title=text)
+
+    return flow.search(
+        query,
+        empty_message="Введите ИНН или название.",
+        choose=choose,
+        save=lambda found: local.agencies_saved(ctx.conn, found, lock=ctx.write_lock),
+    )

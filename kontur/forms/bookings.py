@@ -11,11 +11,11 @@ from kontur.auth import enforce
 from kontur.auth.policy import Action
 from kontur.models import Booking, BookingCreate, PurchaseOption
 
-from . import local
+from . import flow, local
 from .context import FormContext
 from .identity import booking_refusal
 from .rules import FieldChecker, check_hhmm, check_not_past
-from .submit import Outcome, call_with_key
+from .submit import Outcome
 
 FORM = "booking"
 
@@ -56,66 +56,52 @@ def validate(values: BookingInput, *, agent_id: int, now: dt.datetime) -> tuple[
 
 
 def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
-    refusal = booking_refusal(ctx.actor)
-    if refusal:
-        ctx.audit("create_booking", _typed(values), "refused", message=refusal)
-        return Outcome(ok=False, message=refusal, code="actor_cannot_book")
+    typed = _typed(values)
+    if (
+        stop := flow.guard(
+            ctx,
+            "create_booking",
+            typed,
+            refusal=booking_refusal(ctx.actor),
+            refusal_code="actor_cannot_book",
+            permission=Action.CREATE_BOOKING,
+            resource=enforce.for_client(ctx, values.client_id),
+        )
+    ) is not None:
+        return stop
     assert ctx.actor is not None  # booking_refusal checked it
-    scope = enforce.for_client(ctx, values.client_id)
-    if denied := enforce.refusal(
-        ctx, Action.CREATE_BOOKING, "create_booking", _typed(values), resource=scope
-    ):
-        return denied
     model, problems = validate(values, agent_id=ctx.actor.id, now=ctx.clock())
     if model is None:
-        outcome: Outcome[Booking] = Outcome(
-            ok=False, message="Исправьте отмеченные поля.", code="invalid", field_errors=problems
-        )
-        ctx.audit("create_booking", _typed(values), "invalid", message=outcome.message)
-        return outcome
-    payload = model.to_wire()
-    key = ctx.keys.key_for(FORM, payload)
-    outcome = call_with_key(
-        FORM,
-        payload,
-        lambda k: ctx.client.create_booking(model, idempotency_key=k),
-        ctx.keys,
-        success_message="Бронь создана.",
-    )
-    if outcome.ok and outcome.result is not None:
-        booking = outcome.result
-        outcome.message = f"Бронь №{booking.id} создана: помещение забронировано."
-        local.booking_created(ctx.conn, booking)
-    ctx.audit(
+        return flow.invalid(ctx, "create_booking", typed, problems)
+
+    def booked(booking: Booking) -> str:
+        local.booking_created(ctx.conn, booking, lock=ctx.write_lock)
+        return f"Бронь №{booking.id} создана: помещение забронировано."
+
+    return flow.send(
+        ctx,
         "create_booking",
-        payload,
-        outcome,
-        brusnika_id=outcome.result.id if outcome.result else None,
-        idempotency_key=key,
+        FORM,
+        model.to_wire(),
+        lambda k: ctx.client.create_booking(model, idempotency_key=k),
+        success_message="Бронь создана.",
+        on_success=booked,
     )
-    return outcome
 
 
 def cancel(ctx: FormContext, booking_id: int) -> Outcome[Booking]:
-    form = f"cancel_booking.{booking_id}"
-    payload = {"booking_id": booking_id}
-    scope = enforce.booking(ctx, booking_id)
-    if denied := enforce.refusal(ctx, Action.CANCEL_ANY_BOOKING, "cancel_booking", payload, resource=scope):
-        return denied
-    key = ctx.keys.key_for(form, payload)
-    outcome = call_with_key(
-        form,
-        payload,
-        lambda k: ctx.client.cancel_booking(booking_id, idempotency_key=k),
-        ctx.keys,
+    return flow.cancel(
+        ctx,
+        "cancel_booking",
+        booking_id,
+        id_field="booking_id",
+        permission=Action.CANCEL_ANY_BOOKING,
+        resource=enforce.booking(ctx, booking_id),
+        call=lambda k: ctx.client.cancel_booking(booking_id, idempotency_key=k),
         success_message=f"Бронь №{booking_id} отменена: помещение снова свободно.",
+        on_success=lambda booking: local.booking_cancelled(ctx.conn, booking, lock=ctx.write_lock),
+        create_form=FORM,
     )
-    if outcome.ok and outcome.result is not None:
-        local.booking_cancelled(ctx.conn, outcome.result)
-        # The premise may be booked again later with exactly the same form: that is a new action.
-        ctx.keys.forget(FORM)
-    ctx.audit("cancel_booking", payload, outcome, brusnika_id=booking_id, idempotency_key=key)
-    return outcome
 
 
 def _typed(values: BookingInput) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kontur.auth import enforce
@@ -10,11 +11,11 @@ from kontur.auth.policy import Action
 from kontur.labels import FIXING_TYPE
 from kontur.models import Client, ClientCreate, FixingType
 
-from . import local
+from . import flow, local
 from .context import FormContext
 from .identity import acting_refusal
 from .rules import FieldChecker, InvalidInput, check_required, normalize_phone
-from .submit import Outcome, call_plain, call_with_key
+from .submit import Outcome
 
 FORM = "client"
 
@@ -47,64 +48,55 @@ def validate(values: ClientInput, *, agent_id: int) -> tuple[ClientCreate | None
 
 
 def create(ctx: FormContext, values: ClientInput) -> Outcome[Client]:
-    refusal = acting_refusal(ctx.actor)
-    if refusal:
-        ctx.audit("create_client", values.__dict__, "refused", message=refusal)
-        return Outcome(ok=False, message=refusal, code="actor_cannot_act")
+    typed = values.__dict__
+    if (
+        stop := flow.guard(
+            ctx,
+            "create_client",
+            typed,
+            refusal=acting_refusal(ctx.actor),
+            refusal_code="actor_cannot_act",
+            permission=Action.CREATE_CLIENT,
+            resource=enforce.own(ctx),  # the new client is fixed to the acting agent
+        )
+    ) is not None:
+        return stop
     assert ctx.actor is not None
-    own = enforce.own(ctx)  # the new client is fixed to the acting agent
-    if denied := enforce.refusal(ctx, Action.CREATE_CLIENT, "create_client", values.__dict__, resource=own):
-        return denied
     model, problems = validate(values, agent_id=ctx.actor.id)
     if model is None:
-        ctx.audit("create_client", values.__dict__, "invalid", message="Ошибка в форме")
-        return Outcome(ok=False, message="Исправьте отмеченные поля.", code="invalid", field_errors=problems)
-    payload = model.to_wire()
-    key = ctx.keys.key_for(FORM, payload)
-    outcome = call_with_key(
-        FORM,
-        payload,
-        lambda k: ctx.client.create_client(model, idempotency_key=k),
-        ctx.keys,
-        success_message="Клиент заведён.",
-    )
-    if outcome.ok and outcome.result is not None:
-        client = outcome.result
-        outcome.message = f"Клиент №{client.id} заведён. {FIXING_TYPE[client.fixing_type]}."
-        local.client_saved(ctx.conn, client)
-    ctx.audit(
+        return flow.invalid(ctx, "create_client", typed, problems)
+
+    def made(client: Client) -> str:
+        local.clients_saved(ctx.conn, [client], lock=ctx.write_lock)
+        return f"Клиент №{client.id} заведён. {FIXING_TYPE[client.fixing_type]}."
+
+    return flow.send(
+        ctx,
         "create_client",
-        payload,
-        outcome,
-        brusnika_id=outcome.result.id if outcome.result else None,
-        idempotency_key=key,
+        FORM,
+        model.to_wire(),
+        lambda k: ctx.client.create_client(model, idempotency_key=k),
+        success_message="Клиент заведён.",
+        on_success=made,
     )
-    return outcome
 
 
 def search(ctx: FormContext, query: str) -> Outcome[list[Client]]:
     """By phone when the query reads as one, by name otherwise."""
-    text = (query or "").strip()
-    if not text:
-        return Outcome(
-            ok=False,
-            message="Введите телефон или ФИО.",
-            code="invalid",
-            field_errors={"query": "Введите телефон или ФИО."},
-        )
-    try:
-        phone = normalize_phone(text)
-    except InvalidInput:
-        phone = None
-    if phone is not None:
-        outcome = call_plain(lambda: ctx.client.search_clients(phone_number=phone))
-    else:
-        outcome = call_plain(lambda: ctx.client.search_clients(fullname=text))
-    if outcome.ok and outcome.result is not None:
-        for client in outcome.result:
-            local.client_saved(ctx.conn, client)
-        outcome.message = f"Найдено: {len(outcome.result)}."
-    return outcome
+
+    def choose(text: str) -> Callable[[], list[Client]]:
+        try:
+            phone = normalize_phone(text)
+        except InvalidInput:
+            return lambda: ctx.client.search_clients(fullname=text)
+        return lambda: ctx.client.search_clients(phone_number=phone)
+
+    return flow.search(
+        query,
+        empty_message="Введите телефон или ФИО.",
+        choose=choose,
+        save=lambda found: local.clients_saved(ctx.conn, found, lock=ctx.write_lock),
+    )
 
 
 def fixing_summary(client: Client, *, now: dt.datetime, agent_names: dict[int, str] | None = None) -> dict:

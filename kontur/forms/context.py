@@ -13,6 +13,7 @@ from kontur import actions
 
 from .identity import Actor
 from .submit import IdempotencyKeys, Outcome
+from .writes import WriteLock
 
 if TYPE_CHECKING:
     from kontur.client import BrusnikaClient
@@ -29,6 +30,9 @@ class FormContext:
     state: MutableMapping[str, Any]  # st.session_state in the app
     actor: Actor | None
     clock: Callable[[], dt.datetime] = field(default=_local_now)
+    # The cache's write lock (`Cache.write_lock`): every write of a form action takes it, as the sync
+    # commit does. None only where nothing else writes the file (a test, a one-off script).
+    write_lock: WriteLock | None = None
 
     @property
     def keys(self) -> IdempotencyKeys:
@@ -61,4 +65,5 @@ class FormContext:
                 brusnika_id=brusnika_id,
                 message=text,
             ),
+            lock=self.write_lock,
         )

@@ -1,6 +1,7 @@
 """What a successful action changes in the local cache at once, so pages show it before the next sync
 (which reconciles anyway). Each change is one transaction on its own cursor: a record of what Brusnika
-answered plus the inbound row it affects (premise or slot), both or neither.
+answered plus the inbound row it affects (premise or slot), both or neither, taken under the cache's
+write lock (`lock`, the one the sync commits under) so it never races a sync commit.
 
 Tables are created by `kontur.cache` (`LOCAL_TABLES`: snake_case wire fields + `recorded_at`). They have
 no primary key, so an upsert is DELETE + INSERT inside the transaction.
@@ -16,6 +17,8 @@ from typing import Any
 import duckdb
 
 from kontur.models import Agency, Booking, Client, User, Visit
+
+from .writes import WriteLock, WriteLockTimeout, serialised
 
 log = logging.getLogger(__name__)
 
@@ -110,22 +113,19 @@ def _insert_sql(table: str) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (identifiers from _COLUMNS)
 
 
-def _transaction(conn: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], None]) -> bool:
-    """Run `work` in one transaction on a fresh cursor. A failure (a sync writing the same rows at that
-    moment) leaves the cache as it was and returns False: the next sync brings the truth."""
-    cur = conn.cursor()
+def _transaction(
+    conn: duckdb.DuckDBPyConnection,
+    work: Callable[[duckdb.DuckDBPyConnection], object],
+    lock: WriteLock | None,
+) -> bool:
+    """Run `work` in one transaction, serialised with the sync's commits (`writes.serialised`). A
+    failure even so leaves the cache as it was and returns False: the next sync brings the truth."""
     try:
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            work(cur)
-            cur.execute("COMMIT")
-        except duckdb.Error:
-            cur.execute("ROLLBACK")
-            log.warning("local cache update deferred to the next sync", exc_info=True)
-            return False
-        return True
-    finally:
-        cur.close()
+        serialised(conn, work, lock=lock)
+    except (duckdb.Error, WriteLockTimeout):
+        log.warning("local cache update deferred to the next sync", exc_info=True)
+        return False
+    return True
 
 
 def _upsert(cur: duckdb.DuckDBPyConnection, table: str, models: Sequence[Any]) -> None:
@@ -135,7 +135,7 @@ def _upsert(cur: duckdb.DuckDBPyConnection, table: str, models: Sequence[Any]) -
     cur.executemany(_insert_sql(table), [_row(table, m) for m in models])
 
 
-def booking_created(conn: duckdb.DuckDBPyConnection, booking: Booking) -> bool:
+def booking_created(conn: duckdb.DuckDBPyConnection, booking: Booking, *, lock: WriteLock | None) -> bool:
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         _upsert(cur, "bookings", [booking])
         cur.execute("UPDATE premises SET is_booked = true WHERE id = ?", [booking.premise_id])
@@ -146,43 +146,55 @@ def booking_created(conn: duckdb.DuckDBPyConnection, booking: Booking) -> bool:
             [booking.agent_id],
         )
 
-    return _transaction(conn, work)
+    return _transaction(conn, work, lock)
 
 
-def booking_cancelled(conn: duckdb.DuckDBPyConnection, booking: Booking) -> bool:
+def booking_cancelled(conn: duckdb.DuckDBPyConnection, booking: Booking, *, lock: WriteLock | None) -> bool:
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         _upsert(cur, "bookings", [booking])
         cur.execute("UPDATE premises SET is_booked = false WHERE id = ?", [booking.premise_id])
 
-    return _transaction(conn, work)
+    return _transaction(conn, work, lock)
 
 
-def visit_saved(conn: duckdb.DuckDBPyConnection, visit: Visit, *, slot_booked: bool) -> bool:
+def visit_saved(
+    conn: duckdb.DuckDBPyConnection, visit: Visit, *, slot_booked: bool, lock: WriteLock | None
+) -> bool:
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         _upsert(cur, "visits", [visit])
         if visit.time_slot_id is not None:
             cur.execute("UPDATE time_slots SET is_booked = ? WHERE id = ?", [slot_booked, visit.time_slot_id])
 
-    return _transaction(conn, work)
+    return _transaction(conn, work, lock)
 
 
-def set_slot_booked(conn: duckdb.DuckDBPyConnection, slot_id: int, booked: bool) -> bool:
+def set_slot_booked(
+    conn: duckdb.DuckDBPyConnection, slot_id: int, booked: bool, *, lock: WriteLock | None
+) -> bool:
     return _transaction(
-        conn, lambda cur: cur.execute("UPDATE time_slots SET is_booked = ? WHERE id = ?", [booked, slot_id])
+        conn,
+        lambda cur: cur.execute("UPDATE time_slots SET is_booked = ? WHERE id = ?", [booked, slot_id]),
+        lock,
     )
 
 
-def client_saved(conn: duckdb.DuckDBPyConnection, client: Client) -> bool:
-    return _transaction(conn, lambda cur: _upsert(cur, "clients", [client]))
+def clients_saved(
+    conn: duckdb.DuckDBPyConnection, clients: Iterable[Client], *, lock: WriteLock | None
+) -> bool:
+    batch = list(clients)
+    return _transaction(conn, lambda cur: _upsert(cur, "clients", batch), lock)
 
 
-def agency_saved(conn: duckdb.DuckDBPyConnection, agency: Agency) -> bool:
-    return _transaction(conn, lambda cur: _upsert(cur, "agencies", [agency]))
+def agencies_saved(
+    conn: duckdb.DuckDBPyConnection, agencies: Iterable[Agency], *, lock: WriteLock | None
+) -> bool:
+    batch = list(agencies)
+    return _transaction(conn, lambda cur: _upsert(cur, "agencies", batch), lock)
 
 
-def users_saved(conn: duckdb.DuckDBPyConnection, users: Iterable[User]) -> bool:
+def users_saved(conn: duckdb.DuckDBPyConnection, users: Iterable[User], *, lock: WriteLock | None) -> bool:
     batch = list(users)
-    return _transaction(conn, lambda cur: _upsert(cur, "users", batch))
+    return _transaction(conn, lambda cur: _upsert(cur, "users", batch), lock)
 
 
 def time_slot(conn: duckdb.DuckDBPyConnection, slot_id: int) -> dict | None:

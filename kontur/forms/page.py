@@ -46,7 +46,7 @@ def ensure_directory(rt: Runtime, conn: duckdb.DuckDBPyConnection) -> None:
         return
     if lookups.users(conn):
         return
-    users.seed(conn, rt.sandbox.admin().users())
+    users.seed(conn, rt.sandbox.admin().users(), lock=rt.cache.write_lock)
     rt.bump_version()
 
 
@@ -90,7 +90,13 @@ def _user_label(row: dict[str, Any]) -> str:
 
 
 def context(actor: Actor | None) -> FormContext:
-    return FormContext(client=client(), conn=connection(), state=st.session_state, actor=actor)
+    return FormContext(
+        client=client(),
+        conn=connection(),
+        state=st.session_state,
+        actor=actor,
+        write_lock=ui.runtime().cache.write_lock,  # the sync commits under it too
+    )
 
 
 def changed() -> None:

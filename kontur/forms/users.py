@@ -12,12 +12,14 @@ from kontur.models import User
 from . import local
 from .context import FormContext
 from .submit import Outcome, call_plain
+from .writes import WriteLock
 
 
-def seed(conn: Any, users: Iterable[dict[str, Any]]) -> int:
-    """Load the sandbox's directory (`SandboxAdmin.users()`) into the local `users` table."""
+def seed(conn: Any, users: Iterable[dict[str, Any]], *, lock: WriteLock | None = None) -> int:
+    """Load the sandbox's directory (`SandboxAdmin.users()`) into the local `users` table; `lock` is
+    the cache's write lock (None only where nothing else writes the file)."""
     parsed = [User.model_validate(row) for row in users]
-    local.users_saved(conn, parsed)
+    local.users_saved(conn, parsed, lock=lock)
     return len(parsed)
 
 
@@ -29,7 +31,7 @@ def push(ctx: FormContext, user: User) -> Outcome[User]:
         return denied
     outcome = call_plain(lambda: ctx.client.put_user(user), success_message="Пользователь передан.")
     if outcome.ok and outcome.result is not None:
-        local.users_saved(ctx.conn, [outcome.result])
+        local.users_saved(ctx.conn, [outcome.result], lock=ctx.write_lock)
         outcome.message = f"Пользователь {outcome.result.display_name} передан в Брусника."
     ctx.audit("put_user", payload, outcome, brusnika_id=user.id)
     return outcome

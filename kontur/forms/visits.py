@@ -9,11 +9,11 @@ from kontur.auth import enforce
 from kontur.auth.policy import Action
 from kontur.models import TimeSlot, TimeSlotBookRequest, Visit, VisitCreate
 
-from . import local
+from . import flow, local
 from .context import FormContext
 from .identity import acting_refusal
 from .rules import FieldChecker, check_hhmm, check_not_past
-from .submit import Outcome, call_with_key
+from .submit import Outcome
 
 FORM = "visit"
 SLOT_FORM = "time_slot"
@@ -60,79 +60,75 @@ def validate(
 
 
 def create(ctx: FormContext, values: VisitInput) -> Outcome[Visit]:
-    refusal = acting_refusal(ctx.actor)
-    if refusal:
-        ctx.audit("create_visit", {**values.__dict__}, "refused", message=refusal)
-        return Outcome(ok=False, message=refusal, code="actor_cannot_act")
+    """A showing: in a slot of the project's calendar (the slot is booked in the same step), or
+    without one on a day and time typed by hand."""
+    typed = {**values.__dict__}
+    if (
+        stop := flow.guard(
+            ctx,
+            "create_visit",
+            typed,
+            refusal=acting_refusal(ctx.actor),
+            refusal_code="actor_cannot_act",
+            permission=Action.CREATE_VISIT,
+            resource=enforce.for_client(ctx, values.client_id),
+        )
+    ) is not None:
+        return stop
     assert ctx.actor is not None
-    scope = enforce.for_client(ctx, values.client_id)
-    if denied := enforce.refusal(ctx, Action.CREATE_VISIT, "create_visit", values.__dict__, resource=scope):
-        return denied
     slot = local.time_slot(ctx.conn, values.time_slot_id) if values.time_slot_id else None
     model, problems = validate(values, agent_id=ctx.actor.id, now=ctx.clock(), slot=slot)
     if model is None:
-        outcome: Outcome[Visit] = Outcome(
-            ok=False, message="Исправьте отмеченные поля.", code="invalid", field_errors=problems
-        )
-        ctx.audit("create_visit", {**values.__dict__}, "invalid", message=outcome.message)
-        return outcome
-    payload = model.to_wire()
-    key = ctx.keys.key_for(FORM, payload)
-    outcome = call_with_key(
-        FORM,
-        payload,
-        lambda k: ctx.client.create_visit(model, idempotency_key=k),
-        ctx.keys,
-        success_message="Показ назначен.",
-    )
-    if outcome.ok and outcome.result is not None:
-        visit = outcome.result
-        outcome.message = f"Показ №{visit.id} назначен на {visit.date:%d.%m.%Y} {visit.time}" + (
+        return flow.invalid(ctx, "create_visit", typed, problems)
+
+    def made(visit: Visit) -> str:
+        local.visit_saved(ctx.conn, visit, slot_booked=True, lock=ctx.write_lock)
+        return f"Показ №{visit.id} назначен на {visit.date:%d.%m.%Y} {visit.time}" + (
             "; слот забронирован." if visit.time_slot_id else "."
         )
-        local.visit_saved(ctx.conn, visit, slot_booked=True)
-    ctx.audit(
+
+    return flow.send(
+        ctx,
         "create_visit",
-        payload,
-        outcome,
-        brusnika_id=outcome.result.id if outcome.result else None,
-        idempotency_key=key,
+        FORM,
+        model.to_wire(),
+        lambda k: ctx.client.create_visit(model, idempotency_key=k),
+        success_message="Показ назначен.",
+        on_success=made,
     )
-    return outcome
 
 
 def cancel(ctx: FormContext, visit_id: int) -> Outcome[Visit]:
-    form = f"cancel_visit.{visit_id}"
-    payload = {"visit_id": visit_id}
-    scope = enforce.visit(ctx, visit_id)
-    if denied := enforce.refusal(ctx, Action.CANCEL_VISIT, "cancel_visit", payload, resource=scope):
-        return denied
-    key = ctx.keys.key_for(form, payload)
-    outcome = call_with_key(
-        form,
-        payload,
-        lambda k: ctx.client.cancel_visit(visit_id, idempotency_key=k),
-        ctx.keys,
+    return flow.cancel(
+        ctx,
+        "cancel_visit",
+        visit_id,
+        id_field="visit_id",
+        permission=Action.CANCEL_VISIT,
+        resource=enforce.visit(ctx, visit_id),
+        call=lambda k: ctx.client.cancel_visit(visit_id, idempotency_key=k),
         success_message=f"Показ №{visit_id} отменён; слот освобождён.",
+        on_success=lambda visit: local.visit_saved(ctx.conn, visit, slot_booked=False, lock=ctx.write_lock),
+        create_form=FORM,
     )
-    if outcome.ok and outcome.result is not None:
-        local.visit_saved(ctx.conn, outcome.result, slot_booked=False)
-        ctx.keys.forget(FORM)
-    ctx.audit("cancel_visit", payload, outcome, brusnika_id=visit_id, idempotency_key=key)
-    return outcome
 
 
 def book_slot(ctx: FormContext, slot_id: int | None, client_id: int | None) -> Outcome[TimeSlot]:
     """A slot held for a client without a visit record (the contract's separate method)."""
-    refusal = acting_refusal(ctx.actor)
-    if refusal:
-        ctx.audit("book_time_slot", {"slot_id": slot_id, "client_id": client_id}, "refused", message=refusal)
-        return Outcome(ok=False, message=refusal, code="actor_cannot_act")
-    assert ctx.actor is not None
     asked = {"slot_id": slot_id, "client_id": client_id}
-    scope = enforce.for_client(ctx, client_id)
-    if denied := enforce.refusal(ctx, Action.BOOK_TIME_SLOT, "book_time_slot", asked, resource=scope):
-        return denied
+    if (
+        stop := flow.guard(
+            ctx,
+            "book_time_slot",
+            asked,
+            refusal=acting_refusal(ctx.actor),
+            refusal_code="actor_cannot_act",
+            permission=Action.BOOK_TIME_SLOT,
+            resource=enforce.for_client(ctx, client_id),
+        )
+    ) is not None:
+        return stop
+    assert ctx.actor is not None
     checker = FieldChecker()
     checker.require("time_slot_id", slot_id, "Выберите слот.")
     checker.require("client_id", client_id, "Выберите клиента.")
@@ -141,22 +137,20 @@ def book_slot(ctx: FormContext, slot_id: int | None, client_id: int | None) -> O
         checker.errors["time_slot_id"] = "Слот не найден — обновите список слотов."
     elif slot is not None:
         checker.check("time_slot_id", check_not_past, slot["date"], slot["time"], now=ctx.clock())
-    if not checker.ok:
-        ctx.audit("book_time_slot", {"slot_id": slot_id, "client_id": client_id}, "invalid")
-        return Outcome(
-            ok=False, message="Исправьте отмеченные поля.", code="invalid", field_errors=checker.errors
-        )
+    if not checker.ok or slot_id is None:
+        return flow.invalid(ctx, "book_time_slot", asked, checker.errors)
     request = TimeSlotBookRequest(agent_id=ctx.actor.id, client_id=client_id)
-    payload = {"slot_id": slot_id, **request.to_wire()}
-    key = ctx.keys.key_for(SLOT_FORM, payload)
-    outcome = call_with_key(
+
+    def held(_slot: TimeSlot) -> None:
+        local.set_slot_booked(ctx.conn, slot_id, True, lock=ctx.write_lock)
+
+    return flow.send(
+        ctx,
+        "book_time_slot",
         SLOT_FORM,
-        payload,
+        {"slot_id": slot_id, **request.to_wire()},
         lambda k: ctx.client.book_time_slot(slot_id, request, idempotency_key=k),
-        ctx.keys,
         success_message="Слот забронирован.",
+        on_success=held,
+        brusnika_id=slot_id,
     )
-    if outcome.ok:
-        local.set_slot_booked(ctx.conn, slot_id, True)
-    ctx.audit("book_time_slot", payload, outcome, brusnika_id=slot_id, idempotency_key=key)
-    return outcome

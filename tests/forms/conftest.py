@@ -12,7 +12,6 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from kontur.sandbox.server import RunningSandbox, start_sandbox
 
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
@@ -20,6 +19,7 @@ from kontur.forms import users
 from kontur.forms.context import FormContext
 from kontur.forms.identity import Actor
 from kontur.retry import RetryPolicy
+from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.sync import run_sync
 
 FORMS_SEED = 424242
@@ -92,9 +92,10 @@ def agent(conn: duckdb.DuckDBPyConnection) -> Actor:
 
 @pytest.fixture
 def make_ctx(
-    conn: duckdb.DuckDBPyConnection, api: BrusnikaClient, agent: Actor
+    cache: Cache, conn: duckdb.DuckDBPyConnection, api: BrusnikaClient, agent: Actor
 ) -> Callable[..., FormContext]:
-    """A form context; `state` is the session-state mapping (share one to model reruns)."""
+    """A form context as the dashboard builds it (the cache's write lock included); `state` is the
+    session-state mapping (share one to model reruns)."""
 
     def make(
         *, actor: Actor | None = agent, state: dict | None = None, client: BrusnikaClient | None = None
@@ -105,6 +106,7 @@ def make_ctx(
             state=state if state is not None else {},
             actor=actor,
             clock=lambda: dt.datetime.now(),
+            write_lock=cache.write_lock,
         )
 
     return make
