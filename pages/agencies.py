@@ -28,22 +28,13 @@ def card(agency: Agency) -> None:
 
 search_tab, create_tab = st.tabs(["Поиск", "Новое агентство"])
 with search_tab:
-    with st.form("agency_search_form", clear_on_submit=False):
-        st.text_input("ИНН или название", key="ag_query")
-        fp.problem(SEARCH, "query")
-        searched = st.form_submit_button("Найти")
-    if searched:
-        fp.keep_outcome(SEARCH, agencies.search(fp.context(actor), st.session_state.get("ag_query", "")))
-        st.rerun()
-    found = fp.show_outcome(SEARCH)
-    if found is not None and found.ok:
-        for item in found.result or []:
-            card(item)
+    fp.search_tab(
+        SEARCH, "ag_query", "ИНН или название", lambda q: agencies.search(fp.context(actor), q), card
+    )
 
 with create_tab:
     refusal = acting_refusal(actor)
-    if refusal:
-        st.warning(refusal, icon=":material/block:")
+    fp.refusal_banner(refusal)
     with st.form("agency_form", clear_on_submit=False):
         left, right = st.columns(2)
         with left:
@@ -80,10 +71,7 @@ with create_tab:
                 owner_phone=state.get("ag_owner_phone", ""),
             ),
         )
-        fp.keep_outcome(FORM, outcome)
-        if outcome.ok:
-            fp.changed()
-        st.rerun()  # so the fields' own messages (drawn above) show this outcome
+        fp.submitted(FORM, outcome)
     outcome = fp.show_outcome(FORM)
     if outcome is not None:
         shown = outcome.result if outcome.ok else outcome.details.get("existing")

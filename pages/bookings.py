@@ -11,10 +11,9 @@ from kontur.auth import session as auth_session
 from kontur.forms import bookings, clients, lookups
 from kontur.forms import page as fp
 from kontur.forms.identity import booking_refusal
-from kontur.models import PurchaseOption, RequestStatus
+from kontur.models import PurchaseOption
 
 FORM = bookings.FORM
-CONFIRM_KEY = "bk_confirm_cancel"
 
 st.header("Бронирования")
 actor = fp.actor_picker()
@@ -36,8 +35,7 @@ if preselected is not None:
         st.session_state["bk_pinned_premise"] = row["id"]
 
 refusal = booking_refusal(actor)
-if refusal:
-    st.warning(refusal, icon=":material/block:")
+fp.refusal_banner(refusal)
 
 left, right = st.columns(2)
 with left:
@@ -129,57 +127,41 @@ if submitted:
             purchase_option=option,
         ),
     )
-    fp.keep_outcome(FORM, outcome)
-    if outcome.ok:
-        fp.changed()
-    st.rerun()
+    fp.submitted(FORM, outcome)
 
 fp.show_outcome(FORM)
 
 
-@st.dialog("Отмена брони", on_dismiss=lambda: st.session_state.pop(CONFIRM_KEY, None))
-def confirm_cancel(booking: dict) -> None:
-    st.write(
-        f"Отменить бронь №{booking['id']}: помещение №{booking['premise_number']}, "
-        f"клиент {booking['client_name'] or booking['client_id']}? Помещение снова станет свободным."
+def describe(booking: dict) -> str:
+    """What a manager recognises a booking by: the project, the building, the premise's number."""
+    premise = booking["premise_number"] or f"id {booking['premise_id']} (нет в кэше)"
+    return (
+        f"**№{booking['id']}** · {booking['project_name'] or 'проект не в кэше'} · "
+        f"дом: {booking['address'] or '—'} · помещение №{premise} · "
+        f"{booking['client_name'] or 'клиент ' + str(booking['client_id'])} · "
+        f"{booking['date']:%d.%m.%Y} {booking['time']} · "
+        f"{labels.label_of(PurchaseOption, booking['purchase_option'])}"
     )
-    yes, no = st.columns(2)
-    if yes.button("Да, отменить бронь", type="primary", key="bk_confirm_yes"):
-        outcome = bookings.cancel(fp.context(actor), int(booking["id"]))
-        fp.keep_outcome(FORM, outcome)
-        if outcome.ok:
-            fp.changed()
-        st.session_state.pop(CONFIRM_KEY, None)
-        st.rerun()
-    if no.button("Нет", key="bk_confirm_no"):
-        st.session_state.pop(CONFIRM_KEY, None)
-        st.rerun()
 
 
 st.subheader("Брони, сделанные здесь")
 made_here = lookups.bookings_here(conn)
 if not made_here:
     st.caption("Пока нет броней.")
-for booking in made_here:
-    status = labels.label_of(RequestStatus, booking["status"])
-    cols = st.columns([5, 2, 2])
-    cols[0].markdown(
-        f"**№{booking['id']}** · {booking['project_name'] or ''}, {booking['address'] or ''}, "
-        f"помещение №{booking['premise_number'] or booking['premise_id']} · "
-        f"{booking['client_name'] or 'клиент ' + str(booking['client_id'])} · "
-        f"{booking['date']:%d.%m.%Y} {booking['time']} · "
-        f"{labels.label_of(PurchaseOption, booking['purchase_option'])}"
-    )
-    cols[1].markdown(f"Статус: **{status}**")
-    is_open = booking["status"] == RequestStatus.OPEN
-    may_cancel = auth_session.booking_cancel_decision(conn, actor, booking)  # as the form checks it
-    if is_open and not may_cancel.allowed:
-        cols[2].caption(may_cancel.reason)
-    elif is_open and cols[2].button("Отменить", key=f"bk_cancel_{booking['id']}"):
-        st.session_state[CONFIRM_KEY] = booking["id"]
-
-pending = st.session_state.get(CONFIRM_KEY)
-if pending is not None:
-    match = [b for b in made_here if b["id"] == pending]
-    if match:
-        confirm_cancel(match[0])
+fp.cancellable_list(
+    made_here,
+    describe,
+    fp.CancelDialog(
+        form=FORM,
+        prefix="bk",
+        title="Отмена брони",
+        confirm_label="Да, отменить бронь",
+        question=lambda b: (
+            f"Отменить бронь №{b['id']}: {b['project_name'] or ''}, дом {b['address'] or '—'}, "
+            f"помещение №{b['premise_number'] or b['premise_id']}, "
+            f"клиент {b['client_name'] or b['client_id']}? Помещение снова станет свободным."
+        ),
+        decision=lambda b: auth_session.booking_cancel_decision(conn, actor, b),
+        cancel=lambda booking_id: bookings.cancel(fp.context(actor), booking_id),
+    ),
+)

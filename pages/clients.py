@@ -37,22 +37,11 @@ def card(client: Client) -> None:
 
 search_tab, create_tab = st.tabs(["Поиск", "Новый клиент"])
 with search_tab:
-    with st.form("client_search_form", clear_on_submit=False):
-        st.text_input("Телефон или ФИО", key="cl_query")
-        fp.problem(SEARCH, "query")
-        searched = st.form_submit_button("Найти")
-    if searched:
-        fp.keep_outcome(SEARCH, clients.search(fp.context(actor), st.session_state.get("cl_query", "")))
-        st.rerun()
-    found = fp.show_outcome(SEARCH)
-    if found is not None and found.ok:
-        for item in found.result or []:
-            card(item)
+    fp.search_tab(SEARCH, "cl_query", "Телефон или ФИО", lambda q: clients.search(fp.context(actor), q), card)
 
 with create_tab:
     refusal = acting_refusal(actor)
-    if refusal:
-        st.warning(refusal, icon=":material/block:")
+    fp.refusal_banner(refusal)
     with st.form("client_form", clear_on_submit=False):
         st.text_input("ФИО (фамилия, имя, отчество)", key="cl_fullname")
         fp.problem(FORM, "fullname")
@@ -61,18 +50,17 @@ with create_tab:
         st.text_area("Комментарий", key="cl_comment")
         created = st.form_submit_button("Завести клиента", type="primary", disabled=refusal is not None)
     if created:
-        outcome = clients.create(
-            fp.context(actor),
-            clients.ClientInput(
-                fullname=st.session_state.get("cl_fullname", ""),
-                phone_number=st.session_state.get("cl_phone", ""),
-                comment=st.session_state.get("cl_comment", ""),
+        fp.submitted(
+            FORM,
+            clients.create(
+                fp.context(actor),
+                clients.ClientInput(
+                    fullname=st.session_state.get("cl_fullname", ""),
+                    phone_number=st.session_state.get("cl_phone", ""),
+                    comment=st.session_state.get("cl_comment", ""),
+                ),
             ),
         )
-        fp.keep_outcome(FORM, outcome)
-        if outcome.ok:
-            fp.changed()
-        st.rerun()  # so the fields' own messages (drawn above) show this outcome
     outcome = fp.show_outcome(FORM)
     if outcome is not None and outcome.ok and outcome.result is not None:
         card(outcome.result)

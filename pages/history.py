@@ -1,4 +1,6 @@
-"""История действий: every outbound action taken here, who did it and how it ended."""
+"""История действий: the outbound actions taken here that the acting user may see (their agency's for
+agents and heads of agency, everything for managers and administrators), who did them and how they
+ended."""
 
 from __future__ import annotations
 
@@ -6,10 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from kontur import actions
+from kontur.forms import history
 from kontur.forms import page as fp
 
 st.header("История действий")
-rows = actions.recent(fp.connection(), limit=500)
+actor = fp.actor_picker()
+shown, rows = history.rows(fp.connection(), actor, limit=500)
+st.caption(shown.caption)
 if not rows:
     st.info("Действий пока не было.")
     st.stop()

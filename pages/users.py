@@ -81,9 +81,5 @@ if chosen is not None:
         user = User.model_validate(
             {**full, "status": status, "role": role, "remaining_user_creation_limit": remaining}
         )
-        outcome = users.push(fp.context(actor), user)
-        fp.keep_outcome(FORM, outcome)
-        if outcome.ok:
-            fp.changed()
-        st.rerun()
+        fp.submitted(FORM, users.push(fp.context(actor), user))
 fp.show_outcome(FORM)

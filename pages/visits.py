@@ -1,5 +1,6 @@
 """Показы: a showing in a free slot of the project's calendar (visit and slot in one step), a slot
-booked alone, and the visits made here with cancelling (the slot is released)."""
+booked alone, a showing without a slot on a typed day and time, and the visits made here with
+cancelling (the slot is released)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,13 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from kontur import labels
 from kontur.auth import session as auth_session
 from kontur.forms import lookups, visits
 from kontur.forms import page as fp
 from kontur.forms.identity import acting_refusal
-from kontur.models import RequestStatus
 
 FORM = visits.FORM
-CONFIRM_KEY = "vs_confirm_cancel"
+FREE_FORM = "visit_free"  # its own outcome slot: its fields' messages are its own
 WEEKDAYS = ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс")
 MODES = {"visit": "Назначить показ в слот", "slot": "Только забронировать слот"}
 
@@ -24,8 +23,7 @@ st.header("Показы")
 actor = fp.actor_picker()
 conn = fp.connection()
 refusal = acting_refusal(actor)
-if refusal:
-    st.warning(refusal, icon=":material/block:")
+fp.refusal_banner(refusal)
 
 projects = {p["id"]: p["name"] for p in lookups.projects(conn)}
 project_id = fp.choose("Проект", projects, "vs_project")
@@ -64,75 +62,91 @@ def slot_label(slot: dict) -> str:
 
 query = st.text_input("Поиск клиента: телефон или ФИО", key="vs_client_query")
 client_rows = {c["id"]: c for c in lookups.local_clients(conn, query)}
-chosen_client = st.session_state.get("vs_client")
-if chosen_client is not None and chosen_client not in client_rows:
+# Keep the chosen clients selectable whatever the search box says now (same request on a resubmit).
+for chosen_client in (st.session_state.get("vs_client"), st.session_state.get("vs_free_client")):
+    if chosen_client is None or chosen_client in client_rows:
+        continue
     client_rows.update({c["id"]: c for c in lookups.local_clients(conn) if c["id"] == chosen_client})
+client_labels = {cid: f"{c['fullname']} · {c['phone_number']}" for cid, c in client_rows.items()}
 
-with st.form("visit_form", clear_on_submit=False):
-    mode = st.radio("Что сделать", list(MODES), format_func=MODES.get, key="vs_mode", horizontal=True)
-    client_labels = {cid: f"{c['fullname']} · {c['phone_number']}" for cid, c in client_rows.items()}
-    client_id = fp.choose("Клиент", client_labels, "vs_client")
-    fp.problem(FORM, "client_id")
-    slot_id = fp.choose("Свободный слот", {sid: slot_label(s) for sid, s in free.items()}, "vs_slot")
-    fp.problem(FORM, "time_slot_id", "date", "time")
-    submitted = st.form_submit_button("Записать", type="primary", disabled=refusal is not None)
+slot_tab, free_tab = st.tabs(["В слот календаря", "Без слота: дата и время"])
+with slot_tab:
+    with st.form("visit_form", clear_on_submit=False):
+        mode = st.radio("Что сделать", list(MODES), format_func=MODES.get, key="vs_mode", horizontal=True)
+        client_id = fp.choose("Клиент", client_labels, "vs_client")
+        fp.problem(FORM, "client_id")
+        slot_id = fp.choose("Свободный слот", {sid: slot_label(s) for sid, s in free.items()}, "vs_slot")
+        fp.problem(FORM, "time_slot_id", "date", "time")
+        submitted = st.form_submit_button("Записать", type="primary", disabled=refusal is not None)
+    if submitted:
+        ctx = fp.context(actor)
+        if mode == "slot":
+            outcome = visits.book_slot(ctx, slot_id, client_id)
+            if outcome.ok:
+                ctx.keys.forget(visits.SLOT_FORM)
+        else:
+            outcome = visits.create(
+                ctx, visits.VisitInput(project_id=project_id, client_id=client_id, time_slot_id=slot_id)
+            )
+        fp.submitted(FORM, outcome)
 
-if submitted:
-    ctx = fp.context(actor)
-    if mode == "slot":
-        outcome = visits.book_slot(ctx, slot_id, client_id)
-        if outcome.ok:
-            ctx.keys.forget(visits.SLOT_FORM)
-    else:
-        outcome = visits.create(
-            ctx, visits.VisitInput(project_id=project_id, client_id=client_id, time_slot_id=slot_id)
+with free_tab:
+    # A showing the project arranges outside its calendar: the day and time are typed, and checked
+    # not to be in the past before anything is sent.
+    with st.form("visit_free_form", clear_on_submit=False):
+        free_client = fp.choose("Клиент", client_labels, "vs_free_client")
+        fp.problem(FREE_FORM, "client_id", "project_id")
+        c1, c2 = st.columns(2)
+        with c1:
+            free_day = st.date_input(
+                "Дата показа", value=today + dt.timedelta(days=1), key="vs_free_date", format="DD.MM.YYYY"
+            )
+            fp.problem(FREE_FORM, "date")
+        with c2:
+            free_time = st.text_input("Время (ЧЧ:ММ)", value="12:00", key="vs_free_time")
+            fp.problem(FREE_FORM, "time")
+        free_submitted = st.form_submit_button(
+            "Назначить показ", type="primary", disabled=refusal is not None
         )
-    fp.keep_outcome(FORM, outcome)
-    if outcome.ok:
-        fp.changed()
-    st.rerun()
+    if free_submitted:
+        outcome = visits.create(
+            fp.context(actor),
+            visits.VisitInput(
+                project_id=project_id, client_id=free_client, time_slot_id=None, date=free_day, time=free_time
+            ),
+        )
+        fp.submitted(FREE_FORM, outcome)
+    fp.show_outcome(FREE_FORM)
 
 fp.show_outcome(FORM)
 
 
-@st.dialog("Отмена показа", on_dismiss=lambda: st.session_state.pop(CONFIRM_KEY, None))
-def confirm_cancel(visit: dict) -> None:
-    st.write(f"Отменить показ №{visit['id']} ({visit['date']:%d.%m.%Y} {visit['time']})? Слот освободится.")
-    yes, no = st.columns(2)
-    if yes.button("Да, отменить показ", type="primary", key="vs_confirm_yes"):
-        outcome = visits.cancel(fp.context(actor), int(visit["id"]))
-        fp.keep_outcome(FORM, outcome)
-        if outcome.ok:
-            fp.changed()
-        st.session_state.pop(CONFIRM_KEY, None)
-        st.rerun()
-    if no.button("Нет", key="vs_confirm_no"):
-        st.session_state.pop(CONFIRM_KEY, None)
-        st.rerun()
+def describe(visit: dict) -> str:
+    slot_text = f" · слот №{visit['time_slot_id']}" if visit["time_slot_id"] else " · без слота"
+    return (
+        f"**№{visit['id']}** · {visit['project_name'] or visit['project_id']} · "
+        f"{visit['client_name'] or 'клиент ' + str(visit['client_id'])} · "
+        f"{visit['date']:%d.%m.%Y} {visit['time']}{slot_text}"
+    )
 
 
 st.subheader("Показы, назначенные здесь")
 made_here = lookups.visits_here(conn)
 if not made_here:
     st.caption("Пока нет показов.")
-for visit in made_here:
-    cols = st.columns([5, 2, 2])
-    slot_text = f" · слот №{visit['time_slot_id']}" if visit["time_slot_id"] else ""
-    cols[0].markdown(
-        f"**№{visit['id']}** · {visit['project_name'] or visit['project_id']} · "
-        f"{visit['client_name'] or 'клиент ' + str(visit['client_id'])} · "
-        f"{visit['date']:%d.%m.%Y} {visit['time']}{slot_text}"
-    )
-    cols[1].markdown(f"Статус: **{labels.label_of(RequestStatus, visit['status'])}**")
-    is_open = visit["status"] == RequestStatus.OPEN
-    may_cancel = auth_session.visit_cancel_decision(conn, actor, visit)  # as the form checks it
-    if is_open and not may_cancel.allowed:
-        cols[2].caption(may_cancel.reason)
-    elif is_open and cols[2].button("Отменить", key=f"vs_cancel_{visit['id']}"):
-        st.session_state[CONFIRM_KEY] = visit["id"]
-
-pending = st.session_state.get(CONFIRM_KEY)
-if pending is not None:
-    match = [v for v in made_here if v["id"] == pending]
-    if match:
-        confirm_cancel(match[0])
+fp.cancellable_list(
+    made_here,
+    describe,
+    fp.CancelDialog(
+        form=FORM,
+        prefix="vs",
+        title="Отмена показа",
+        confirm_label="Да, отменить показ",
+        question=lambda v: (
+            f"Отменить показ №{v['id']} ({v['date']:%d.%m.%Y} {v['time']})?"
+            + (" Слот освободится." if v["time_slot_id"] else "")
+        ),
+        decision=lambda v: auth_session.visit_cancel_decision(conn, actor, v),
+        cancel=lambda visit_id: visits.cancel(fp.context(actor), visit_id),
+    ),
+)

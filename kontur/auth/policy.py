@@ -234,6 +234,13 @@ def require(user: Actor | None, action: Action | str, *, resource: Resource | No
     return decision
 
 
+def scope_of(user: Actor | None, action: Action | str) -> Scope | None:
+    """How far the user's permission reaches (to filter a list in one query rather than row by row);
+    None when `can` refuses it outright (no such permission, blocked, unknown role)."""
+    action = Action(action)
+    return _scope_of(user, action) if can(user, action).allowed else None
+
+
 def _scope_of(user: Actor | None, action: Action) -> Scope | None:
     role = None if user is None else _role(user)
     return None if role is None else POLICY.get(role, {}).get(action)

@@ -4,15 +4,19 @@ form modules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import streamlit as st
 
-from kontur import ui
+from kontur import labels, ui
 from kontur.auth import session as auth_session
+from kontur.auth.policy import Decision
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
+from kontur.models import RequestStatus
 from kontur.runtime import Runtime
 
 from . import lookups, users
@@ -151,3 +155,84 @@ def choose(
         placeholder=placeholder,
         **extra,
     )
+
+
+def submitted(form: str, outcome: Outcome[Any]) -> None:
+    """After a submission: keep its outcome for the next run, tell cached reads when something changed,
+    and rerun so the fields' own messages (drawn above the button) show it."""
+    keep_outcome(form, outcome)
+    if outcome.ok:
+        changed()
+    st.rerun()
+
+
+def refusal_banner(refusal: str | None) -> None:
+    """Why the acting user cannot use this form (the submit button is disabled alongside)."""
+    if refusal:
+        st.warning(refusal, icon=":material/block:")
+
+
+def search_tab(
+    form: str, key: str, label: str, search: Callable[[str], Outcome[Any]], card: Callable[[Any], None]
+) -> None:
+    """A search box over Brusnika (clients, agencies) with the cards of what it found."""
+    with st.form(f"{form}_form", clear_on_submit=False):
+        st.text_input(label, key=key)
+        problem(form, "query")
+        searched = st.form_submit_button("Найти")
+    if searched:
+        keep_outcome(form, search(st.session_state.get(key, "")))
+        st.rerun()
+    found = show_outcome(form)
+    if found is not None and found.ok:
+        for item in found.result or []:
+            card(item)
+
+
+@dataclass(frozen=True)
+class CancelDialog:
+    """The cancel button of a list of records made here, and its confirmation dialog."""
+
+    form: str  # whose outcome slot shows the result
+    prefix: str  # widget keys: {prefix}_cancel_<id>, {prefix}_confirm_yes / _no
+    title: str
+    confirm_label: str
+    question: Callable[[dict], str]
+    decision: Callable[[dict], Decision]  # as the form function will check it
+    cancel: Callable[[int], Outcome[Any]]
+
+    @property
+    def state_key(self) -> str:
+        return f"{self.prefix}_confirm_cancel"
+
+
+def cancellable_list(rows: list[dict], describe: Callable[[dict], str], spec: CancelDialog) -> None:
+    """Bookings or visits made here, each with its status and, while open, a cancel button behind a
+    confirmation (or the reason the acting user may not cancel it)."""
+
+    def confirm(row: dict) -> None:
+        st.write(spec.question(row))
+        yes, no = st.columns(2)
+        if yes.button(spec.confirm_label, type="primary", key=f"{spec.prefix}_confirm_yes"):
+            outcome = spec.cancel(int(row["id"]))
+            st.session_state.pop(spec.state_key, None)
+            submitted(spec.form, outcome)
+        if no.button("Нет", key=f"{spec.prefix}_confirm_no"):
+            st.session_state.pop(spec.state_key, None)
+            st.rerun()
+
+    dialog = st.dialog(spec.title, on_dismiss=lambda: st.session_state.pop(spec.state_key, None))(confirm)
+    for row in rows:
+        cols = st.columns([5, 2, 2])
+        cols[0].markdown(describe(row))
+        cols[1].markdown(f"Статус: **{labels.label_of(RequestStatus, row['status'])}**")
+        is_open = row["status"] == RequestStatus.OPEN
+        may_cancel = spec.decision(row)
+        if is_open and not may_cancel.allowed:
+            cols[2].caption(may_cancel.reason)
+        elif is_open and cols[2].button("Отменить", key=f"{spec.prefix}_cancel_{row['id']}"):
+            st.session_state[spec.state_key] = row["id"]
+    pending = st.session_state.get(spec.state_key)
+    match = [row for row in rows if row["id"] == pending] if pending is not None else []
+    if match:
+        dialog(match[0])
