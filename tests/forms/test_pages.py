@@ -307,3 +307,93 @@ def test_users_directory_and_push(app_env: Path, forms_sandbox: RunningSandbox) 
     with forms_sandbox.admin() as admin:
         pushed = next(u for u in admin.users() if u["id"] == target["id"])
     assert pushed["remaining_user_creation_limit"] == 7
+
+
+def _cache_names(seed: Path, premise_id: int) -> tuple[str, str, str]:
+    """The premise's number, its building's address and its project's name, as the cache has them."""
+    con = duckdb.connect(str(seed), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT p.number, b.address, pr.name FROM premises p JOIN buildings b ON b.id = p.building_id"
+            " JOIN projects pr ON pr.id = p.project_id WHERE p.id = ?",
+            [premise_id],
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return str(row[0]), str(row[1]), str(row[2])
+
+
+def test_bookings_list_names_project_building_and_premise(
+    app_env: Path, forms_sandbox: RunningSandbox, forms_cache_file: Path
+) -> None:
+    at = _app(forms_sandbox)
+    _create_client(at, "Данилова Юлия", "8 812 700 00 07")
+    premise_id = max(_free_in_sandbox(forms_sandbox) & _free_in_cache(forms_cache_file))
+    _preselect(at, premise_id)
+    _fill_booking(at, day=dt.date.today() + dt.timedelta(days=4), time="14:00")
+    _submit(at, "Забронировать")
+    assert at.success, _texts(at)
+    number, address, project = _cache_names(forms_cache_file, premise_id)
+    line = next(m.value for m in at.markdown if "помещение №" in str(m.value))
+    assert project in line
+    assert f"дом: {address}" in line
+    assert f"помещение №{number}" in line
+
+
+def test_visit_without_slot_checked_then_made(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app(forms_sandbox)
+    _create_client(at, "Ершов Павел", "8 812 700 00 08")
+    _page(at, "pages/visits.py")
+    at.selectbox(key="vs_project").select_index(0).run()
+    at.selectbox(key="vs_free_client").select_index(0)  # in a form: sent with the submit
+    past = dt.date.today() - dt.timedelta(days=2)
+    at.date_input(key="vs_free_date").set_value(past)
+    at.text_input(key="vs_free_time").input("10:40")
+    before = outbound_count(forms_sandbox, "visits")
+    _submit(at, "Назначить показ")
+    assert "Дата уже прошла" in _texts(at)
+    assert at.date_input(key="vs_free_date").value == past  # the form keeps what was typed
+    assert at.text_input(key="vs_free_time").value == "10:40"
+    assert outbound_count(forms_sandbox, "visits") == before
+
+    later = dt.date.today() + dt.timedelta(days=5)
+    at.date_input(key="vs_free_date").set_value(later)
+    _submit(at, "Назначить показ")
+    assert at.success, _texts(at)
+    assert f"назначен на {later:%d.%m.%Y} 10:40." in at.success[0].value
+    assert outbound_count(forms_sandbox, "visits") == before + 1
+    assert "без слота" in _texts(at)
+
+
+def test_history_lists_only_what_the_acting_user_may_see(
+    app_env: Path, forms_sandbox: RunningSandbox
+) -> None:
+    at = _app(forms_sandbox)
+    with forms_sandbox.admin() as admin:
+        directory = admin.users()
+    active = [u for u in directory if u["status"] == "active"]
+    agent = next(u for u in active if u["role"] == "AGENT")
+    stranger = next(u for u in active if u["role"] == "AGENT" and u["agency_id"] != agent["agency_id"])
+    manager = next(u for u in active if u["role"] == "MANAGER")
+    for user, fullname, phone in (
+        (agent, "Своя Клиентка", "8 812 700 00 09"),
+        (stranger, "Чужая Клиентка", "8 812 700 00 10"),
+    ):
+        at.session_state[ACTOR_STATE_KEY] = user["id"]
+        _create_client(at, fullname, phone)
+
+    def actors_seen(user: dict) -> set[str]:
+        at.session_state[ACTOR_STATE_KEY] = user["id"]
+        _page(at, "pages/history.py")
+        return set(at.dataframe[0].value["Кто"])
+
+    def tag(user: dict) -> str:
+        return f"{user['lastName']} {user['firstName']} (#{user['id']})"
+
+    seen = actors_seen(agent)
+    assert tag(agent) in seen
+    assert tag(stranger) not in seen
+    assert "Действия пользователей вашего агентства." in [c.value for c in at.caption]
+    assert tag(agent) not in actors_seen(stranger)
+    assert {tag(agent), tag(stranger)} <= actors_seen(manager)
