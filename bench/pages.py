@@ -33,6 +33,7 @@ from kontur.queries import (  # noqa: E402  # noqa: E402
     chessboard,
     leads,
     scope,
+    summaries,
     sync_health,
 )
 
@@ -176,6 +177,13 @@ def main(argv: list[str] | None = None) -> int:
 
     with Cache(path) as cache:
         cur = cache.reader()
+        if not summaries.usable(cur):
+            # a cache synced before the lead summaries existed: build them as the next sync would
+            start = time.perf_counter()
+            cur.execute("BEGIN TRANSACTION")
+            summaries.rebuild(cur)
+            cur.execute("COMMIT")
+            print(f"lead summaries built in {time.perf_counter() - start:.1f} s", flush=True)
         premises, leads_n = cur.execute(
             "SELECT (SELECT count(*) FROM premises), (SELECT count(*) FROM leads)"
         ).fetchone()

@@ -41,6 +41,7 @@ from pydantic import ValidationError
 from kontur.cache import Cache
 from kontur.checks import entity_checks
 from kontur.models import ENTITIES, feed_item_adapter
+from kontur.queries import summaries
 from kontur.schema import COLUMNS, TABLES
 
 logger = logging.getLogger("kontur.load")
@@ -280,7 +281,12 @@ class Staging:
             cur.execute("BEGIN TRANSACTION")
             try:
                 for entity, mode in modes.items():
+                    # The dashboard's lead summaries change in this same transaction (see
+                    # kontur.queries.summaries): old rows are read before the apply, new ones after.
+                    staged = self._entities[entity].table
+                    pending = summaries.before_apply(cur, entity, mode, staged)
                     results[entity] = self._apply(entity, mode, advance_state=advance_state)
+                    summaries.after_apply(cur, entity, mode, staged, pending)
                 if finish_run:
                     self._record_run(results)
                 if in_transaction is not None:

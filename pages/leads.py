@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -15,25 +17,38 @@ scope = ui.current_scope()
 if scope.building_id is not None:
     st.caption("Фильтр по зданию к сделкам не применяется: сделка относится к проекту.")
 
+ui.ensure_people_names()
 base = LeadFilters(city_id=scope.city_id, project_id=scope.project_id)
-agents = ui.read(leads.people_options, "agent_id", base)
-managers = ui.read(leads.people_options, "manager_id", base)
-agent_names = dict(zip(agents["id"].astype(int), agents["name"], strict=True))
-manager_names = dict(zip(managers["id"].astype(int), managers["name"], strict=True))
 dates = ui.read(leads.start_bounds)
+
+
+def person_filter(column: Any, role: str, label: str, everyone: str, key: str) -> list[int]:
+    """A searchable choice of agents/managers: at scale 10 there are 30,000 agents, so the list
+    offers the busiest ones and whoever matches the search box, never all of them at once."""
+    chosen = tuple(int(v) for v in st.session_state.get(key, ()))
+    search = column.text_input(
+        f"{label}: поиск",
+        key=f"{key}_search",
+        placeholder="фамилия или №",
+        help=f"Список показывает до {leads.PEOPLE_SHOWN} человек с наибольшим числом сделок; "
+        "остальных найдёт поиск по фамилии, имени или номеру.",
+    )
+    people = ui.read(leads.people_options, role, base, search, chosen)
+    names = dict(zip(people["id"].astype(int), people["name"], strict=True))
+    counts = dict(zip(people["id"].astype(int), people["leads"], strict=True))
+    return column.multiselect(
+        label,
+        list(names),
+        format_func=lambda v: f"{names.get(v, v)} ({ui.fmt_int(counts.get(v))})",
+        placeholder=everyone,
+        key=key,
+    )
+
 
 with st.expander("Фильтры", expanded=True, icon=":material/tune:"):
     c1, c2, c3, c4 = st.columns(4)
-    agent_ids = c1.multiselect(
-        "Агент", list(agent_names), format_func=agent_names.get, placeholder="Все агенты", key="ld_agents"
-    )
-    manager_ids = c2.multiselect(
-        "Менеджер",
-        list(manager_names),
-        format_func=manager_names.get,
-        placeholder="Все менеджеры",
-        key="ld_managers",
-    )
+    agent_ids = person_filter(c1, "agent_id", "Агент", "Все агенты", "ld_agents")
+    manager_ids = person_filter(c2, "manager_id", "Менеджер", "Все менеджеры", "ld_managers")
     states = c3.multiselect(
         "Состояние",
         [s.value for s in LeadState],
@@ -42,7 +57,7 @@ with st.expander("Фильтры", expanded=True, icon=":material/tune:"):
         key="ld_states",
     )
     period = c4.date_input(
-        "Дата начала",
+        "Дата начала сделки",
         value=dates or (),
         min_value=dates[0] if dates else None,
         max_value=dates[1] if dates else None,
@@ -113,10 +128,15 @@ with left:
             "Этап": stage_names,
             "Сейчас на этапе": fd["at_stage"],
             "Дошли до этапа": fd["reached"],
-            "Конверсия из предыдущего": fd["conversion"].astype(float),  # first stage: blank
+            # Russian percent text («83,9 %»); the first stage has no previous one: «—»
+            "Конверсия из предыдущего": [ui.fmt_pct(None if c != c else c) for c in fd["conversion"]],
         },
         hide_index=True,
-        column_config={"Конверсия из предыдущего": st.column_config.NumberColumn(format="percent")},
+        column_config={
+            "Сейчас на этапе": st.column_config.NumberColumn(format="localized"),
+            "Дошли до этапа": st.column_config.NumberColumn(format="localized"),
+            "Конверсия из предыдущего": ui.number_text(),
+        },
         key="ld_funnel_table",
     )
     st.caption("«Дошли до этапа» — сделки, которые сейчас на этом этапе или дальше по воронке.")
@@ -149,50 +169,59 @@ wfig.update_layout(
 st.plotly_chart(wfig, width="stretch", key="ld_weekly")
 
 st.subheader("Зависшие сделки")
-s1, s2 = st.columns([5, 7])
+st.caption("Сколько дней сделки ждут на открытых этапах воронки — с последней смены этапа.")
 summary = ui.read(leads.stale_summary, f)
-s1.dataframe(
+st.dataframe(
     {
         "Этап": [labels.label_of(LeadStage, s) for s in summary["stage"]],
         "Сделок": summary["n"],
-        "В среднем, дней": summary["avg_days"],
+        "В среднем, дней": [ui.fmt_num(v, 1) for v in summary["avg_days"]],
         "Дольше всех, дней": summary["max_days"],
     },
     hide_index=True,
+    column_config={
+        "Сделок": st.column_config.NumberColumn(format="localized"),
+        "В среднем, дней": ui.number_text(),
+    },
     key="ld_stale_summary",
 )
 stale = ui.read(leads.stale_leads, f)
-s2.dataframe(
+st.markdown(f"**Дольше всех ждут** — по {leads.STALE_PER_STAGE} сделок на каждом этапе")
+st.dataframe(
     {
-        "Сделка": stale["id"],
+        "Сделка": [f"№{i}" for i in stale["id"]],
         "Этап": [labels.label_of(LeadStage, s) for s in stale["stage"]],
         "Дней на этапе": stale["days"],
+        "С": stale["status_updated_at"].dt.strftime("%d.%m.%Y"),
         "Проект": stale["project"],
         "Агент": stale["agent"],
-        "Комиссия, ₽": stale["fee"],
+        "Комиссия": [ui.fmt_rub(v) for v in stale["fee"]],
     },
     hide_index=True,
-    column_config={"Комиссия, ₽": st.column_config.NumberColumn(format="%,d ₽")},
+    column_config={"Комиссия": ui.number_text()},
     key="ld_stale",
 )
 
 st.subheader("Рейтинг агентов")
 board = ui.read(leads.leaderboard, f)
+st.caption(f"Топ-{len(board)} агентов по выигранной комиссии.")
 st.dataframe(
     {
         "Агент": board["agent"],
         "Сделок": board["leads"],
         "Выиграно": board["won"],
-        "Конверсия": board["conversion"],
-        "Комиссия выиграна, ₽": board["fee_won"],
-        "Комиссия в работе, ₽": board["fee_pipeline"],
+        "Конверсия": [ui.fmt_pct(v) for v in board["conversion"]],
+        "Комиссия выиграна": [ui.fmt_rub(v) for v in board["fee_won"]],
+        "Комиссия в работе": [ui.fmt_rub(v) for v in board["fee_pipeline"]],
         "NPS пройден": board["nps_share"],
     },
     hide_index=True,
     column_config={
-        "Конверсия": st.column_config.NumberColumn(format="percent"),
-        "Комиссия выиграна, ₽": st.column_config.NumberColumn(format="%,d ₽"),
-        "Комиссия в работе, ₽": st.column_config.NumberColumn(format="%,d ₽"),
+        "Сделок": st.column_config.NumberColumn(format="localized"),
+        "Выиграно": st.column_config.NumberColumn(format="localized"),
+        "Конверсия": ui.number_text(),
+        "Комиссия выиграна": ui.number_text(),
+        "Комиссия в работе": ui.number_text(),
         "NPS пройден": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
     },
     key="ld_board",

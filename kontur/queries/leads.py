@@ -8,8 +8,9 @@ import pandas as pd
 
 from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES
 
+from . import summaries
 from ._db import Conn, frame
-from .filters import LeadFilters, lead_where
+from .filters import LeadFilters, Where, lead_where
 from .people import name_sql
 
 _FUNNEL = [s.value for s in FUNNEL_STAGES]
@@ -28,8 +29,31 @@ class Funnel:
     total: int
 
 
+def _project_only(f: LeadFilters) -> bool:
+    """Whether `f` narrows by city/project at most: what the per-project summaries can answer."""
+    return not (f.agent_ids or f.manager_ids or f.states or f.start_from or f.start_to)
+
+
+def _summary_where(f: LeadFilters, alias: str = "s") -> Where:
+    """City/project clauses over a summary table with `project_id`."""
+    where = Where()
+    if f.city_id is not None:
+        where.add(f"{alias}.project_id IN (SELECT id FROM projects WHERE city_id = ?)", f.city_id)  # noqa: S608
+    if f.project_id is not None:
+        where.add(f"{alias}.project_id = ?", f.project_id)
+    return where
+
+
 def stage_counts(con: Conn, f: LeadFilters) -> pd.DataFrame:
     """current_status, n over the matching leads."""
+    if _project_only(f) and summaries.usable(con):
+        sw = _summary_where(f)
+        return frame(
+            con,
+            f"SELECT s.current_status, sum(s.n)::BIGINT AS n FROM lead_stage_summary s "  # noqa: S608
+            f"WHERE {sw.sql} GROUP BY ALL",
+            sw.params,
+        )
     where = lead_where(f)
     return frame(
         con,
@@ -56,6 +80,14 @@ def funnel(con: Conn, f: LeadFilters) -> Funnel:
 
 def weekly_starts(con: Conn, f: LeadFilters) -> pd.DataFrame:
     """week (Monday), n — leads started per week."""
+    if _project_only(f) and summaries.usable(con):
+        sw = _summary_where(f)
+        return frame(
+            con,
+            f"SELECT s.week, sum(s.n)::BIGINT AS n FROM lead_week_summary s WHERE {sw.sql} "  # noqa: S608
+            "GROUP BY ALL ORDER BY week",
+            sw.params,
+        )
     where = lead_where(f)
     return frame(
         con,
@@ -76,6 +108,29 @@ _DAYS_SINCE = "floor((epoch(now()) - epoch({col})) / 86400)::INTEGER"
 
 def stale_summary(con: Conn, f: LeadFilters) -> pd.DataFrame:
     """Per open funnel stage: n, avg_days and max_days since status_updated_at."""
+    if _project_only(f) and summaries.usable(con):
+        sw = _summary_where(f)
+        # n and the mean stamp from the exact sums; the oldest from the per-group oldest lists
+        return frame(
+            con,
+            f"""
+            WITH g AS (
+                SELECT s.current_status AS stage, sum(s.n) AS n, sum(s.epoch_us) AS us
+                FROM lead_stage_summary s WHERE {sw.sql} GROUP BY ALL
+            ),
+            o AS (
+                SELECT s.current_status AS stage, min(s.status_updated_at) AS oldest
+                FROM lead_stage_oldest s WHERE {sw.sql} GROUP BY ALL
+            )
+            SELECT g.stage, g.n::BIGINT AS n,
+                   round((epoch(now()) - (g.us / g.n)::DOUBLE / 1e6) / 86400, 1) AS avg_days,
+                   {_DAYS_SINCE.format(col="o.oldest")} AS max_days
+            FROM g JOIN o USING (stage)
+            WHERE g.n > 0 AND list_contains(?, g.stage)
+            ORDER BY list_position(?, g.stage)
+            """,  # noqa: S608 -- constant clauses, parameterised values
+            [*sw.params, *sw.params, _OPEN_STAGES, _OPEN_STAGES],
+        )
     where = lead_where(f)
     return frame(
         con,
@@ -97,22 +152,41 @@ def stale_summary(con: Conn, f: LeadFilters) -> pd.DataFrame:
     )
 
 
-def stale_leads(con: Conn, f: LeadFilters, per_stage: int = 5) -> pd.DataFrame:
+# How many of the longest-waiting leads the page lists per stage.
+STALE_PER_STAGE = 5
+
+
+def stale_leads(con: Conn, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> pd.DataFrame:
     """The `per_stage` leads waiting longest at each open funnel stage. `min_by(id, t, n)` keeps n ids
     per stage in one pass, instead of ranking every lead with a window."""
-    where = lead_where(f)
     agent_expr, agent_join = name_sql(con, "ua", "l.agent_id", "Агент #")
+    if per_stage <= summaries.OLDEST_KEPT and _project_only(f) and summaries.usable(con):
+        sw = _summary_where(f)
+        # Every group's OLDEST_KEPT oldest are listed (with agent and fee), so the stage's oldest
+        # are among them and `leads` is not read at all.
+        picked = f"""
+            SELECT s.id, s.current_status, s.status_updated_at, s.project_id, s.agent_id, s.fee
+            FROM lead_stage_oldest s
+            WHERE {sw.sql} AND list_contains(?, s.current_status)
+            QUALIFY row_number() OVER (PARTITION BY s.current_status ORDER BY s.status_updated_at, s.id) <= ?
+        """  # noqa: S608 -- constant clauses, parameterised values
+        params = [*sw.params, _OPEN_STAGES, per_stage]
+    else:
+        where = lead_where(f)
+        picked = f"""
+            SELECT id, current_status, status_updated_at, project_id, agent_id, fee FROM leads
+            WHERE id IN (
+                SELECT unnest(min_by(l.id, l.status_updated_at, ?)) FROM leads l
+                WHERE {where.sql}
+                GROUP BY l.current_status
+                HAVING list_contains(?, l.current_status)
+            )
+        """  # noqa: S608 -- constant clauses, parameterised values
+        params = [per_stage, *where.params, _OPEN_STAGES]
     return frame(
         con,
         f"""
-        WITH picked AS (
-            SELECT unnest(min_by(l.id, l.status_updated_at, ?)) AS id
-            FROM leads l
-            WHERE {where.sql}
-            GROUP BY l.current_status
-            HAVING list_contains(?, l.current_status)
-        ),
-        l AS (SELECT * FROM leads WHERE id IN (SELECT id FROM picked))
+        WITH l AS ({picked})
         SELECT l.id, l.current_status AS stage, l.status_updated_at,
                {_DAYS_SINCE.format(col="l.status_updated_at")} AS days,
                pr.name AS project, {agent_expr} AS agent, l.fee
@@ -121,18 +195,32 @@ def stale_leads(con: Conn, f: LeadFilters, per_stage: int = 5) -> pd.DataFrame:
         {agent_join}
         ORDER BY list_position(?, l.current_status), l.status_updated_at, l.id
         """,  # noqa: S608 -- constant clauses and own aliases, parameterised values
-        [per_stage, *where.params, _OPEN_STAGES, _OPEN_STAGES],
+        [*params, _OPEN_STAGES],
     )
 
 
 def leaderboard(con: Conn, f: LeadFilters, limit: int = 50) -> pd.DataFrame:
     """Per agent: leads, won, conversion, fee_won, fee_pipeline, nps_share — best earners first."""
-    where = lead_where(f)
     agent_expr, agent_join = name_sql(con, "ua", "top.agent_id", "Агент #")
-    return frame(
-        con,
-        f"""
-        WITH top AS (
+    whole = f.city_id is None and f.project_id is None and not (f.agent_ids or f.manager_ids)
+    if whole and not (f.start_from or f.start_to) and summaries.usable(con):
+        # Per (agent, state) sums: 120k rows at scale 10 instead of 5M leads.
+        where = Where()
+        if f.states:
+            where.add("list_contains(?, s.state)", list(f.states))
+        top = f"""
+            SELECT s.agent_id, sum(s.n) AS leads,
+                   coalesce(sum(s.n) FILTER (WHERE s.state = 'Выиграна'), 0) AS won,
+                   coalesce(sum(s.fee) FILTER (WHERE s.state = 'Выиграна'), 0) AS fee_won,
+                   coalesce(sum(s.fee) FILTER (WHERE s.state = 'Активные'), 0) AS fee_pipeline,
+                   sum(s.nps_true) / nullif(sum(s.nps_known), 0) AS nps_share
+            FROM lead_agent_summary s WHERE {where.sql}
+            GROUP BY s.agent_id ORDER BY fee_won DESC, won DESC, s.agent_id
+            LIMIT ?
+        """  # noqa: S608 -- constant clauses, parameterised values
+    else:
+        where = lead_where(f)
+        top = f"""
             SELECT l.agent_id, count(*) AS leads,
                    count_if(l.state = 'Выиграна') AS won,
                    coalesce(sum(l.fee) FILTER (WHERE l.state = 'Выиграна'), 0) AS fee_won,
@@ -141,8 +229,13 @@ def leaderboard(con: Conn, f: LeadFilters, limit: int = 50) -> pd.DataFrame:
             FROM leads l WHERE {where.sql}
             GROUP BY l.agent_id ORDER BY fee_won DESC, won DESC, l.agent_id
             LIMIT ?
-        )
-        SELECT top.agent_id, {agent_expr} AS agent, top.leads, top.won, top.won / top.leads AS conversion,
+        """  # noqa: S608 -- constant clauses, parameterised values
+    return frame(
+        con,
+        f"""
+        WITH top AS ({top})
+        SELECT top.agent_id, {agent_expr} AS agent, top.leads::BIGINT AS leads, top.won::BIGINT AS won,
+               top.won / top.leads AS conversion,
                top.fee_won, top.fee_pipeline, top.nps_share
         FROM top {agent_join}
         ORDER BY top.fee_won DESC, top.won DESC, top.agent_id
@@ -151,21 +244,53 @@ def leaderboard(con: Conn, f: LeadFilters, limit: int = 50) -> pd.DataFrame:
     )
 
 
-def people_options(con: Conn, role_column: str, f: LeadFilters) -> pd.DataFrame:
-    """id, name of the agents (`agent_id`) or managers (`manager_id`) with leads in the city/project."""
-    column = {"agent_id": "l.agent_id", "manager_id": "l.manager_id"}[role_column]
+# The agent/manager pickers list this many people at most: at scale 10 there are 30,000 agents, and a
+# browser choice with all of them is slow to send and useless to scroll. The rest are found by search.
+PEOPLE_SHOWN = 50
+
+
+def people_options(
+    con: Conn,
+    role_column: str,
+    f: LeadFilters,
+    search: str = "",
+    chosen: tuple[int, ...] = (),
+    limit: int = PEOPLE_SHOWN,
+) -> pd.DataFrame:
+    """id, name, leads of the agents (`agent_id`) or managers (`manager_id`) with leads in the
+    city/project: those whose name or number matches `search` (all when empty), most leads first, at
+    most `limit`, plus every id in `chosen` (a picked person stays listed whatever the search)."""
+    column = {"agent_id": "agent_id", "manager_id": "manager_id"}[role_column]
     fallback = "Агент #" if role_column == "agent_id" else "Менеджер #"
-    where = lead_where(LeadFilters(city_id=f.city_id, project_id=f.project_id))
+    scope = LeadFilters(city_id=f.city_id, project_id=f.project_id)
+    if _project_only(scope) and scope.city_id is None and scope.project_id is None and summaries.usable(con):
+        table = "lead_agent_summary" if column == "agent_id" else "lead_manager_summary"
+        counts = f"SELECT {column} AS id, sum(n) AS leads FROM {table} WHERE {column} IS NOT NULL GROUP BY 1"  # noqa: S608
+        params: list[object] = []
+    else:
+        where = lead_where(scope)
+        counts = (
+            f"SELECT l.{column} AS id, count(*) AS leads FROM leads l "  # noqa: S608
+            f"WHERE l.{column} IS NOT NULL AND {where.sql} GROUP BY 1"
+        )
+        params = list(where.params)
     expr, join = name_sql(con, "u", "x.id", fallback)
+    text = search.strip()
     return frame(
         con,
         f"""
-        SELECT x.id, {expr} AS name
-        FROM (SELECT DISTINCT {column} AS id FROM leads l WHERE {column} IS NOT NULL AND {where.sql}) x
-        {join}
-        ORDER BY x.id
-        """,  # noqa: S608 -- column from the constant map above, own aliases, parameterised values
-        where.params,
+        WITH x AS ({counts}),
+        named AS (SELECT x.id, {expr} AS name, x.leads::BIGINT AS leads FROM x {join})
+        SELECT id, name, leads FROM (
+            (SELECT * FROM named
+             WHERE ? = '' OR name ILIKE '%' || ? || '%' OR id::VARCHAR = ?
+             ORDER BY leads DESC, id LIMIT ?)
+            UNION
+            (SELECT * FROM named WHERE list_contains(?, id))
+        )
+        ORDER BY leads DESC, id
+        """,  # noqa: S608 -- column/table from constant maps, own aliases, parameterised values
+        [*params, text, text, text, limit, list(chosen)],
     )
 
 

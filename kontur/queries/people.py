@@ -36,3 +36,10 @@ def name_sql(con: Conn, alias: str, id_sql: str, fallback: str) -> tuple[str, st
         f"'{fallback}' || {id_sql})"
     )
     return expr, f"LEFT JOIN users {alias} ON {alias}.id = {id_sql}"
+
+
+def directory_size(con: Conn) -> int:
+    """How many people the local users directory holds (0 when the table is missing)."""
+    if not has_table(con, "users"):
+        return 0
+    return int(frame(con, "SELECT count(*) AS n FROM users")["n"].iloc[0])

@@ -144,7 +144,7 @@ def fmt_int(value: float | int | None) -> str:
 
 
 def fmt_rub(value: float | int | None) -> str:
-    return "—" if value is None else f"{fmt_int(value)}{NBSP}₽"
+    return "—" if value is None or pd.isna(value) else f"{fmt_int(value)}{NBSP}₽"
 
 
 def fmt_mln(value: float | int | None) -> str:
@@ -154,8 +154,22 @@ def fmt_mln(value: float | int | None) -> str:
     return f"{value / 1e6:.1f}".replace(".", ",") + f"{NBSP}млн{NBSP}₽"
 
 
+def fmt_num(value: float | None, digits: int = 1) -> str:
+    """12345.67 → «12 345,7»: Russian grouping and decimal comma."""
+    if value is None or pd.isna(value):
+        return "—"
+    text = f"{value:,.{digits}f}".replace(",", NBSP).replace(".", ",")
+    return text
+
+
+def number_text(**kwargs: Any) -> Any:
+    """A column of numbers pre-formatted as Russian text (fmt_rub, fmt_pct, ...), right-aligned like
+    numbers: the browser's own number formats are English whatever the manager's language."""
+    return st.column_config.TextColumn(alignment="right", **kwargs)
+
+
 def fmt_pct(share: float | None) -> str:
-    if share is None:
+    if share is None or pd.isna(share):
         return "—"
     return f"{share * 100:.1f}".replace(".", ",") + f"{NBSP}%"
 
@@ -222,3 +236,15 @@ def fmt_age(seconds: float | None) -> str:
         if seconds < limit:
             return f"{int(seconds // size)}{NBSP}{unit}"
     return f"{int(seconds // 86400)}{NBSP}дн"
+
+
+def ensure_people_names() -> None:
+    """Demo mode: agents and managers are shown by name only once the local users directory is
+    filled; seed it from the sandbox (as the forms pages do) instead of showing «Агент #123»."""
+    from kontur.forms import page as forms_page  # the forms package imports this module
+    from kontur.queries import people
+
+    rt = runtime()
+    if not rt.demo or rt.sandbox is None or read(people.directory_size) > 0:
+        return
+    forms_page.ensure_directory(rt, forms_page.connection())

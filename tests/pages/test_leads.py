@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
 from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES
-from tests.pages.helpers import count, metric, no_exceptions, pick_scope, texts
+from tests.pages.helpers import NBSP, count, metric, no_exceptions, pick_scope, texts
 
 
 @pytest.fixture
@@ -54,8 +54,11 @@ def test_renders_funnel_and_outcomes(leads_page: AppTest, db: Cache) -> None:
     table = funnel_table(leads_page)
     conv = table["Конверсия из предыдущего"]
     reached = table["Дошли до этапа"]
+    assert conv.iloc[0] == "—"  # no stage before the first
     for i in range(1, len(table)):
-        assert conv.iloc[i] == pytest.approx(reached.iloc[i] / reached.iloc[i - 1])
+        # Russian percent text, one decimal: «83,9 %»
+        shown = float(conv.iloc[i].replace(NBSP, "").replace("%", "").replace(",", "."))
+        assert shown == pytest.approx(100 * reached.iloc[i] / reached.iloc[i - 1], abs=0.05)
     board = next(d.value for d in leads_page.dataframe if "Выиграно" in d.value.columns)
     top = board.iloc[0]
     agent_leads = count(
@@ -144,3 +147,26 @@ def _row(db: Cache, sql: str) -> tuple:
         cur.close()
     assert row is not None
     return row
+
+
+def test_agent_search_finds_people_beyond_the_list_and_keeps_the_choice(
+    leads_page: AppTest, db: Cache
+) -> None:
+    agents = count(db, "SELECT count(DISTINCT agent_id) FROM leads")
+    shown = leads_page.multiselect(key="ld_agents").options
+    assert 0 < len(shown) <= min(agents, 50)
+    # the agent with the fewest leads is not among the busiest shown by default
+    quiet = count(db, "SELECT agent_id FROM leads GROUP BY 1 ORDER BY count(*), 1 LIMIT 1")
+    if agents > 50:
+        assert not any(f"#{quiet} " in o for o in shown)
+    leads_page.text_input(key="ld_agents_search").set_value(str(quiet)).run()
+    no_exceptions(leads_page)
+    found = leads_page.multiselect(key="ld_agents").options
+    assert len(found) == 1
+    assert f"#{quiet} " in found[0]
+    leads_page.multiselect(key="ld_agents").set_value([quiet]).run()
+    # another search: the chosen agent stays chosen and still filters the page
+    leads_page.text_input(key="ld_agents_search").set_value("").run()
+    no_exceptions(leads_page)
+    assert leads_page.multiselect(key="ld_agents").value == [quiet]
+    check_against(leads_page, db, "agent_id = ?", [quiet])

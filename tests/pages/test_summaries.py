@@ -1,0 +1,137 @@
+"""The lead summaries (kontur.queries.summaries) against `leads` itself: after a full sync and after
+drift + an incremental sync, every summary-backed query returns what the raw query returns, and the
+summary tables equal a rebuild from scratch. Uses its own sandbox: drift would disturb the shared one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kontur.cache import Cache
+from kontur.config import Settings
+from kontur.queries import LeadFilters, leads, summaries
+from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sync import run_sync
+from tests.conftest import TEST_SCALE
+
+FINGERPRINT = "SELECT count(*), sum(hash(id, current_status, status_updated_at)) FROM leads"
+
+
+@pytest.fixture(scope="module")
+def own_sandbox() -> Iterator[RunningSandbox]:
+    running = start_sandbox(scale=TEST_SCALE, seed=11)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _sync(sandbox: RunningSandbox, path: Path) -> None:
+    settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path)
+    with Cache(path) as cache:
+        result = run_sync(cache, settings)
+    assert result.ok, result.error
+
+
+def _filters(cur) -> list[LeadFilters]:
+    city, project = cur.execute(
+        "SELECT pr.city_id, l.project_id FROM leads l JOIN projects pr ON pr.id = l.project_id "
+        "GROUP BY ALL ORDER BY count(*) DESC, 1, 2 LIMIT 1"
+    ).fetchone()
+    return [
+        LeadFilters(),
+        LeadFilters(city_id=city),
+        LeadFilters(project_id=project),
+        LeadFilters(states=("Активные",)),
+        LeadFilters(states=("Выиграна", "Проиграна")),
+    ]
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(
+        a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False, rtol=1e-9
+    )
+
+
+def _raw(monkeypatch: pytest.MonkeyPatch, fn, *args):
+    with monkeypatch.context() as m:
+        m.setattr(summaries, "usable", lambda con: False)
+        return fn(*args)
+
+
+def _compare_queries(cur, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert summaries.usable(cur)
+    for f in _filters(cur):
+        _same(leads.stage_counts(cur, f).sort_values("current_status"),
+              _raw(monkeypatch, leads.stage_counts, cur, f).sort_values("current_status"))  # fmt: skip
+        _same(leads.weekly_starts(cur, f), _raw(monkeypatch, leads.weekly_starts, cur, f))
+        _same(leads.stale_summary(cur, f), _raw(monkeypatch, leads.stale_summary, cur, f))
+        _same(leads.stale_leads(cur, f), _raw(monkeypatch, leads.stale_leads, cur, f))
+        _same(leads.leaderboard(cur, f), _raw(monkeypatch, leads.leaderboard, cur, f))
+        for role in ("agent_id", "manager_id"):
+            _same(leads.people_options(cur, role, f), _raw(monkeypatch, leads.people_options, cur, role, f))
+
+
+def _compare_tables(cur) -> None:
+    """The maintained tables equal what a rebuild computes from `leads` now."""
+    kept = {
+        s.table: cur.execute(f"SELECT * FROM {s.table} ORDER BY ALL").df()  # noqa: S608 -- own constants
+        for s in summaries.SUMMABLE
+    }
+    oldest = cur.execute("SELECT * FROM lead_stage_oldest ORDER BY ALL").df()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        summaries.rebuild(cur)
+        for table, before in kept.items():
+            _same(before, cur.execute(f"SELECT * FROM {table} ORDER BY ALL").df())  # noqa: S608
+        _same(oldest, cur.execute("SELECT * FROM lead_stage_oldest ORDER BY ALL").df())
+    finally:
+        cur.execute("ROLLBACK")
+
+
+def test_summaries_stay_exact_through_full_and_incremental_syncs(
+    own_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "kontur.duckdb"
+    _sync(own_sandbox, path)
+    with Cache(path) as cache:
+        cur = cache.reader()
+        _compare_queries(cur, monkeypatch)
+        _compare_tables(cur)
+        before = cur.execute(
+            "SELECT count(*), sum(hash(id, current_status, status_updated_at)) FROM leads"
+        ).fetchone()
+        cur.close()
+
+    drift = own_sandbox.admin().drift(600, seed=5)
+    assert drift, "the drift must change something for this test to mean anything"
+    _sync(own_sandbox, path)
+    with Cache(path) as cache:
+        cur = cache.reader()
+        after = cur.execute(
+            "SELECT count(*), sum(hash(id, current_status, status_updated_at)) FROM leads"
+        ).fetchone()
+        assert after != before, "the incremental sync changed no lead"
+        runs = cur.execute("SELECT mode FROM sync_runs ORDER BY id").fetchall()
+        assert runs[-1][0] == "incremental"
+        _compare_queries(cur, monkeypatch)
+        _compare_tables(cur)
+        cur.close()
+
+
+def test_a_cache_changed_behind_the_summaries_falls_back_to_leads(
+    own_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "kontur.duckdb"
+    _sync(own_sandbox, path)
+    with Cache(path) as cache:
+        cur = cache.reader()
+        assert summaries.usable(cur)
+        cur.execute("DELETE FROM leads WHERE id = (SELECT min(id) FROM leads)")  # not through the load path
+        assert not summaries.usable(cur)
+        raw_total = int(cur.execute("SELECT count(*) FROM leads").fetchone()[0])
+        assert int(leads.stage_counts(cur, LeadFilters())["n"].sum()) == raw_total
+        cur.close()
