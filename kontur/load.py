@@ -198,14 +198,19 @@ class Staging:
         page.path.unlink(missing_ok=True)
 
     def add_records(self, entity: str, items: Sequence[bytes], sources: Sequence[str]) -> None:
-        """Like `add_items`, for items the caller has checked are exactly one JSON object each (the
-        Kafka consumer parses every value first): staged one per line, which DuckDB parses several
-        times faster than one long list page."""
+        """Like `add_items`, for items the caller has checked are exactly one JSON object each (e.g.
+        Kafka message values): staged one per line, which DuckDB parses several times faster than one
+        long list page. Same as `write_records` followed by `add_record_file`."""
         if len(items) != len(sources):
             raise ValueError("items and sources differ in length")
         if not items:
             return
-        self._state(entity)
+        self.add_record_file(entity, self.write_records(items), items, sources)
+
+    def write_records(self, items: Sequence[bytes]) -> Path:
+        """Write single JSON objects as one NDJSON file now and return its path. Safe to call from
+        another thread (the Kafka fetch thread writes the next batch while this one is applied), so
+        the applying thread spends its time in DuckDB, not joining bytes under the GIL."""
         path = self._dir / f"{next(self._seq)}.json"
         # A raw newline cannot sit inside a JSON string, so newlines are whitespace: one item per line.
         # Items rarely hold one, so look at the joined bytes first (two C scans, no copy per item).
@@ -213,10 +218,34 @@ class Staging:
         if content.count(b"\n") != len(items) - 1 or b"\r" in content:
             content = b"\n".join(v.replace(b"\n", b" ").replace(b"\r", b" ") for v in items)
         path.write_bytes(content + b"\n")
+        return path
+
+    def add_record_file(
+        self, entity: str, path: Path, items: Sequence[bytes], sources: Sequence[str]
+    ) -> None:
+        """Stage a file from `write_records(items)`; `items` and `sources` name each line for the
+        per-record fallback and `rejected_records`. The file is removed once staged."""
+        if len(items) != len(sources):
+            raise ValueError("items and sources differ in length")
+        state = self._state(entity)
+        if not items:
+            path.unlink(missing_ok=True)
+            return
+        state.stats.pages += 1
         label = sources[0] if len(sources) == 1 else f"{sources[0]} .. {sources[-1]}"
         page = _Page(path, label, item_sources=sources, raw_items=items, lines=True)
-        self._load(entity, [page])
-        page.path.unlink(missing_ok=True)
+        try:
+            self._load(entity, [page])
+        finally:
+            path.unlink(missing_ok=True)
+
+    def reset(self) -> None:
+        """Empty every staging table and zero the per-entity figures after a `commit`, so one Staging
+        serves a whole Kafka session batch after batch (its tables are made once, then truncated:
+        creating them costs more than a small batch's data)."""
+        for state in self._entities.values():
+            self._cur.execute(f"TRUNCATE {state.table}")
+            state.stats = EntityStats()
 
     def reject(self, entity: str, items: Sequence[tuple[str, int | None, str]]) -> None:
         """Keep aside items the transport itself found unusable (e.g. a Kafka message whose value is
@@ -368,6 +397,9 @@ class Staging:
     def _load(self, entity: str, pages: Sequence[_Page], *, trusted: bool = False) -> None:
         state = self._entities[entity]
         checks = entity_checks(entity)
+        if len(pages) == 1 and pages[0].lines and pages[0].raw_items is not None and not state.stats.staged:
+            self._load_lines(entity, pages[0])
+            return
         try:
             self._read_batch(entity, pages)
         except _DATA_ERRORS as exc:
@@ -399,6 +431,34 @@ class Staging:
         by_path = {str(p.path): p for p in pages}
         for name in bad_files:
             self._fallback(entity, by_path[name])
+
+    def _load_lines(self, entity: str, page: _Page) -> None:
+        """One NDJSON page into an empty staging table in ONE statement: parse, check and cast, keep
+        the good rows. Most batches are clean, so this skips the separate parse table, the look for
+        bad rows and the copy into staging; when fewer rows arrive than the page has lines (a row
+        broke a rule), the page is taken out again and redone record by record like any bad page."""
+        state = self._entities[entity]
+        checks = entity_checks(entity)
+        assert page.raw_items is not None
+        columns = ", ".join(f"'{name}': '{sql_type}'" for name, sql_type in checks.wire_types)
+        try:
+            # The filter runs before the casts, so a bad row never reaches (and fails) a cast.
+            row = self._cur.execute(
+                f"INSERT INTO {state.table} SELECT {checks.casts}, coalesce(deleted, false) FROM "  # noqa: S608
+                f"read_json(?, format = 'newline_delimited', columns = {{{columns}, 'deleted': 'BOOLEAN'}}) "
+                f"WHERE {checks.reason_sql} IS NULL",
+                [str(page.path), *checks.params],
+            ).fetchone()
+        except _DATA_ERRORS:
+            self._fallback(entity, page)
+            return
+        inserted = int(row[0]) if row else 0
+        if inserted == len(page.raw_items):
+            state.stats.staged += inserted
+            state.stats.received += inserted
+            return
+        self._cur.execute(f"TRUNCATE {state.table}")
+        self._fallback(entity, page)
 
     def _fallback(self, entity: str, page: _Page) -> None:
         """Validate one page record by record with pydantic; stage the good, keep the bad aside."""
@@ -532,9 +592,13 @@ class Staging:
             return row[0] if row else None
 
         # Latest version per id wins (a record changed mid-crawl can appear twice). Deduplicate only
-        # when needed: on millions of rows the window costs more than the check.
-        staged = int(scalar(f"SELECT count(*) FROM {stage}"))  # noqa: S608
-        distinct = int(scalar(f"SELECT count(DISTINCT id) FROM {stage}"))  # noqa: S608
+        # when needed: on millions of rows the window costs more than the check. One scan for the
+        # three figures (each statement costs milliseconds, which add up over many small batches).
+        staged_row = cur.execute(
+            f"SELECT count(*), count(DISTINCT id), max(updated_at) FROM {stage}"  # noqa: S608
+        ).fetchone()
+        assert staged_row is not None
+        staged, distinct, high_water = int(staged_row[0]), int(staged_row[1]), staged_row[2]
         if distinct < staged:
             cur.execute(
                 f"CREATE OR REPLACE TEMP TABLE {stage}_dedup AS SELECT * FROM {stage} "  # noqa: S608
@@ -543,7 +607,6 @@ class Staging:
             source = f"{stage}_dedup"
         else:
             source = stage
-        high_water = scalar(f"SELECT max(updated_at) FROM {source}")  # noqa: S608
         if state.stats.rejected_high_water is not None and (
             high_water is None or state.stats.rejected_high_water > high_water
         ):
@@ -575,6 +638,15 @@ class Staging:
                 )
             )
             ignored = 0
+        elif staged == 0:
+            loaded = deleted = ignored = 0
+        elif not int(scalar(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)")):  # noqa: S608
+            # Nothing held yet (a new cache reading the topics from the start): every record is new,
+            # so append without joining; tombstones of records never held change nothing.
+            loaded = int(
+                scalar(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} WHERE NOT deleted")  # noqa: S608
+            )
+            deleted = ignored = 0
         else:
             # Rows where the incoming version is not older than what we hold (or is new to us).
             cur.execute(
@@ -582,13 +654,20 @@ class Staging:
                 f"FROM {source} s LEFT JOIN (SELECT id, updated_at FROM {table}) t ON t.id = s.id "
                 "WHERE t.id IS NULL OR s.updated_at >= t.updated_at"
             )
-            cur.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM _win WHERE existed)")  # noqa: S608
+            win_row = cur.execute(
+                "SELECT count(*), count(*) FILTER (WHERE existed), "
+                "count(*) FILTER (WHERE existed AND deleted) FROM _win"
+            ).fetchone()
+            assert win_row is not None
+            won, replaced, deleted = int(win_row[0]), int(win_row[1]), int(win_row[2])
+            if replaced:
+                # Only when some incoming record is already held: the DELETE scans the whole table,
+                # which a batch of records all new to us (the common case while catching up) skips.
+                cur.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM _win WHERE existed)")  # noqa: S608
             loaded = int(
                 scalar(f"INSERT INTO {table} ({cols}) SELECT {s_cols} FROM _win s WHERE NOT s.deleted")  # noqa: S608
             )
-            deleted = int(scalar("SELECT count(*) FROM _win WHERE deleted AND existed"))
-            won = int(scalar("SELECT count(*) FROM _win"))
-            ignored = (distinct if distinct < staged else staged) - won
+            ignored = distinct - won
 
         if advance_state and high_water is not None:
             cur.execute(

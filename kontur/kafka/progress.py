@@ -72,35 +72,50 @@ def record_batch(
             [messages.get(k, 0) for k in keys],
         ],
     )
-    for c in counts.values():
+    # Per-entity running totals, one statement for every entity of the batch.
+    rows = list(counts.values())
+    if rows:
         cur.execute(
             "INSERT INTO sync_run_entities (run_id, entity, mode, pages, received, loaded, deleted, "
-            "rejected, high_water) VALUES (?, ?, 'incremental', 1, ?, ?, ?, ?, ?) "
+            "rejected, high_water) SELECT ?, u.entity, 'incremental', 1, u.received, u.loaded, u.deleted, "
+            "u.rejected, u.high_water FROM (SELECT unnest(?::VARCHAR[]) AS entity, "
+            "unnest(?::BIGINT[]) AS received, unnest(?::BIGINT[]) AS loaded, unnest(?::BIGINT[]) AS deleted, "
+            "unnest(?::BIGINT[]) AS rejected, unnest(?::TIMESTAMPTZ[]) AS high_water) u "
             "ON CONFLICT (run_id, entity) DO UPDATE SET pages = sync_run_entities.pages + 1, "
             "received = sync_run_entities.received + excluded.received, "
             "loaded = sync_run_entities.loaded + excluded.loaded, "
             "deleted = sync_run_entities.deleted + excluded.deleted, "
             "rejected = sync_run_entities.rejected + excluded.rejected, "
             "high_water = greatest(sync_run_entities.high_water, excluded.high_water)",
-            [run_id, c.entity, c.received, c.loaded, c.deleted, c.rejected, c.high_water],
+            [
+                run_id,
+                [c.entity for c in rows],
+                [c.received for c in rows],
+                [c.loaded for c in rows],
+                [c.deleted for c in rows],
+                [c.rejected for c in rows],
+                [c.high_water for c in rows],
+            ],
         )
     cur.execute(
         "UPDATE sync_runs SET loaded = loaded + ?, deleted = deleted + ?, rejected = rejected + ? "
         "WHERE id = ?",
         [
-            sum(c.loaded for c in counts.values()),
-            sum(c.deleted for c in counts.values()),
-            sum(c.rejected for c in counts.values()),
+            sum(c.loaded for c in rows),
+            sum(c.deleted for c in rows),
+            sum(c.rejected for c in rows),
             run_id,
         ],
     )
     # A batch re-delivered after a crash rejects its poison messages again: keep the first record of
-    # each (a Kafka source names one message exactly: topic/partition@offset).
-    cur.execute(
-        "DELETE FROM rejected_records r WHERE r.run_id = ? AND EXISTS (SELECT 1 FROM rejected_records o "
-        "WHERE o.entity = r.entity AND o.source = r.source AND o.id < r.id)",
-        [run_id],
-    )
+    # each (a Kafka source names one message exactly: topic/partition@offset). Only a batch that
+    # rejected something can have added a duplicate.
+    if any(c.rejected for c in rows):
+        cur.execute(
+            "DELETE FROM rejected_records r WHERE r.run_id = ? AND EXISTS (SELECT 1 FROM rejected_records o "
+            "WHERE o.entity = r.entity AND o.source = r.source AND o.id < r.id)",
+            [run_id],
+        )
 
 
 def record_watermarks(cache: Cache, group_id: str, watermarks: Mapping[Partition, int]) -> None:

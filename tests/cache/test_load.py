@@ -202,3 +202,75 @@ def test_a_failure_inside_the_commit_rolls_every_entity_back(cache: Cache) -> No
     staging.close()
     assert rows(cache, "SELECT count(*) FROM cities") == [(0,)]
     assert rows(cache, "SELECT id FROM premises") == [(1,)]
+
+
+# --- the record path (one JSON object per line, as the Kafka consumer stages message values) --------
+def _records(*items: dict[str, Any]) -> list[bytes]:
+    return [orjson.dumps(item) for item in items]
+
+
+def test_records_with_a_rule_broken_keep_the_good_ones_and_reject_the_bad_one(cache: Cache) -> None:
+    # Valid JSON with the right types, so DuckDB parses it: only the SQL checks catch the bad row.
+    run_id = cache.start_run("kafka", "incremental")
+    with Staging(cache, run_id) as staging:
+        staging.add_records(
+            "premises",
+            _records(premise(1), premise(2, type="castle"), premise(3, updated_at="2026-01-10T12:00:00")),
+            ["t/0@1", "t/0@2", "t/0@3"],
+        )
+        counts = staging.commit({"premises": "incremental"}, max_rejected_share=1.0)
+    assert rows(cache, "SELECT id FROM premises") == [(1,)]
+    assert (counts["premises"].received, counts["premises"].loaded, counts["premises"].rejected) == (3, 1, 2)
+    rejected = sorted(rows(cache, "SELECT source, record_id FROM rejected_records"))
+    assert rejected == [("t/0@2", 2), ("t/0@3", 3)]
+
+
+def test_one_staging_serves_batch_after_batch(cache: Cache) -> None:
+    # The Kafka consumer keeps one Staging per session: commit, reset, stage the next batch.
+    run_id = cache.start_run("kafka", "incremental")
+    newer, older = "2026-02-01T00:00:00+00:00", "2025-12-01T00:00:00+00:00"
+    with Staging(cache, run_id) as staging:
+        # Into an empty table: duplicates in the batch (the newest wins), a tombstone of a record
+        # never held (changes nothing).
+        staging.add_records(
+            "premises",
+            _records(
+                premise(1, price=1),
+                premise(1, price=2, updated_at=newer),
+                premise(3),
+                {"id": 2, "deleted": True, "updated_at": newer},
+            ),
+            ["a", "b", "c", "d"],
+        )
+        first = staging.commit({"premises": "incremental"}, max_rejected_share=1.0, finish_run=False)[
+            "premises"
+        ]
+        staging.reset()
+        assert rows(cache, "SELECT id, price FROM premises ORDER BY id") == [(1, 2), (3, 7_500_000_000)]
+        assert (first.received, first.loaded, first.deleted, first.ignored_older) == (4, 2, 0, 0)
+        # Only new records: appended, nothing replaced.
+        staging.add_records("premises", _records(premise(4), premise(5)), ["e", "f"])
+        second = staging.commit({"premises": "incremental"}, max_rejected_share=1.0, finish_run=False)[
+            "premises"
+        ]
+        staging.reset()
+        assert (second.received, second.loaded, second.deleted, second.ignored_older) == (2, 2, 0, 0)
+        # A newer version, an older one, a tombstone: the usual rules on a held table.
+        staging.add_records(
+            "premises",
+            _records(
+                premise(4, price=40, updated_at=newer),
+                premise(5, price=50, updated_at=older),
+                {"id": 3, "deleted": True, "updated_at": newer},
+            ),
+            ["g", "h", "i"],
+        )
+        third = staging.commit({"premises": "incremental"}, max_rejected_share=1.0, finish_run=False)[
+            "premises"
+        ]
+    assert (third.received, third.loaded, third.deleted, third.ignored_older) == (3, 1, 1, 1)
+    assert rows(cache, "SELECT id, price FROM premises ORDER BY id") == [
+        (1, 2),
+        (4, 40),
+        (5, 7_500_000_000),
+    ]
