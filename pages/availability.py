@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -11,6 +12,8 @@ import streamlit as st
 from kontur import labels, ui
 from kontur.models import Feature, PremiseType, PurchaseOption
 from kontur.queries import PremiseFilters, availability
+
+BOOKINGS_PAGE = "pages/bookings.py"
 
 st.title("Наличие помещений")
 ui.stop_if_cache_empty()
@@ -212,10 +215,16 @@ for col, metric, title in ((d1, "price", "Распределение цены"),
 listing = ui.read(availability.premises_list, f)
 st.subheader("Подходящие помещения")
 if total > len(listing):
-    st.caption(f"Показаны {ui.fmt_int(len(listing))} самых доступных по цене из {ui.fmt_int(total)}.")
+    st.caption(
+        f"Показаны {ui.fmt_int(len(listing))} самых доступных по цене из {ui.fmt_int(total)}. "
+        "Выберите строку — откроется карточка помещения."
+    )
+else:
+    st.caption("Выберите строку — откроется карточка помещения.")
+photos = [ui.media_url(u) for u in listing["photo"]]
 shown = pd.DataFrame(
     {
-        "Фото": listing["photo"],
+        "Планировка": photos,
         "Город": listing["city"],
         "Проект": listing["project"],
         "Здание": listing["building"],
@@ -235,17 +244,21 @@ shown = pd.DataFrame(
         "Ссылка": listing["link"],
     }
 )
-st.dataframe(
+event = st.dataframe(
     shown,
     hide_index=True,
     column_config={
-        "Фото": st.column_config.ImageColumn(width="small"),
-        "Площадь, м²": st.column_config.NumberColumn(format="%.1f м²"),
-        "Цена, ₽": st.column_config.NumberColumn(format="%,d ₽"),
-        "Цена за м², ₽": st.column_config.NumberColumn(format="%,d ₽/м²"),
+        "Планировка": st.column_config.ImageColumn(width="small"),
+        # "localized": the manager's browser groups digits its own way (Russian: «6 250 000»)
+        "Площадь, м²": st.column_config.NumberColumn(format="%.1f"),
+        "Цена, ₽": st.column_config.NumberColumn(format="localized"),
+        "Цена за м², ₽": st.column_config.NumberColumn(format="localized"),
         "Ссылка": st.column_config.LinkColumn(display_text="Открыть"),
     },
     height=420,
+    row_height=56,  # room for the floor-plan thumbnail
+    on_select="rerun",
+    selection_mode="single-row",
     key="av_table",
 )
 st.download_button(
@@ -255,3 +268,39 @@ st.download_button(
     mime="text/csv",
     icon=":material/download:",
 )
+
+# --- the premise card -------------------------------------------------------------------------
+picked = event.selection.rows if event is not None else []
+if picked and picked[0] < len(listing):
+    row = listing.iloc[picked[0]]
+    with st.container(border=True, key="av_card"):
+        st.markdown(f"#### {ui.premise_caption(row)}")
+        plan, facts, project = st.columns([2, 3, 2])
+        if photos[picked[0]]:
+            plan.image(photos[picked[0]], caption="Планировка", width="stretch")
+        status = labels.PREMISE_STATUS[row.status]
+        section = "—" if pd.isna(row.section) else row.section
+        facts.markdown(
+            f"**Статус:** <span style='color:{ui.STATUS_COLORS[row.status]}'>●</span> {status}  \n"
+            f"**Цена:** {ui.fmt_rub(row.price)} · **за м²:** {ui.fmt_rub(row.price_per_m2)}  \n"
+            f"**Площадь:** {ui.fmt_area(row.size)} · **этаж:** {row.floor}  \n"
+            f"**Адрес:** {row.city}, {row.building}, секция {section}  \n"
+            f"**Особенности:** {', '.join(labels.label_of(Feature, x) for x in row.feature) or '—'}  \n"
+            f"**Способы покупки:** "
+            f"{', '.join(labels.label_of(PurchaseOption, x) for x in row.purchase_option) or '—'}",
+            unsafe_allow_html=True,
+        )
+        can_book = row.status == "free" and (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists()
+        book = (
+            facts.button("Забронировать", type="primary", icon=":material/event_available:", key="av_book")
+            if can_book
+            else False
+        )
+        if book:
+            st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(row.id)
+            st.switch_page(BOOKINGS_PAGE)
+        facade = ui.media_url(row.project_photo)
+        if facade:
+            project.image(facade, caption=f"Проект «{row.project}»", width="stretch")
+        if row.link:
+            project.link_button("Страница проекта", row.link, icon=":material/open_in_new:")

@@ -133,7 +133,7 @@ def premises_list(con: Conn, f: PremiseFilters, limit: int = LIST_LIMIT) -> pd.D
         SELECT p.id, c.name AS city, pr.name AS project, b.address AS building,
                s.number AS section, p.number, p.type, p.rooms, p.floor, p.size, p.price,
                round(p.price / p.size) AS price_per_m2, p.status,
-               p.feature, p.purchase_option, p.photo, pr.link AS link
+               p.feature, p.purchase_option, p.photo, pr.link AS link, pr.photo AS project_photo
         FROM p
         JOIN buildings b ON b.id = p.building_id
         JOIN projects pr ON pr.id = p.project_id

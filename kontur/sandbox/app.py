@@ -97,6 +97,9 @@ def build_app(state: SandboxState) -> Any:
         return {"status": "ok"}
 
     app.include_router(_admin_router(state, require_token))
+    from .media import add_media_routes
+
+    add_media_routes(app, state)  # unauthenticated pictures at /media/... (see media.py)
     return FaultMiddleware(app, state.faults, random.Random())
 
 

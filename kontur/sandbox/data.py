@@ -277,7 +277,7 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
             ),
             "description": f"Жилой квартал «{name}» от Брусники в городе {cities[city]['name']}.",
             "end_date": end.isoformat(),
-            "photo": f"https://media.brusnika.example/projects/{slug}/cover.jpg",
+            "photo": f"/media/projects/{p + 1}.svg",  # served by the sandbox: media.py
             "link": f"https://brusnika.example/projects/{slug}/",
             "_ts": past_us(700, 30),
             "_factor": rng.uniform(0.9, 1.18),

@@ -66,7 +66,7 @@ def premise_rows(world: World, idx: np.ndarray, ts: np.ndarray) -> Iterator[byte
                 "building_id": bld, "section_id": sec, "number": p.number[k],
                 "type": PREMISE_TYPES[typ], "rooms": rooms, "size": size, "price": price,
                 "floor": floor, "feature": feats[fe],
-                "photos": [f"https://media.brusnika.example/premises/{pid}/plan.png"],
+                "photos": [f"/media/premises/{pid}.svg"],  # served by the sandbox: media.py
                 "is_booked": status == BOOKED, "purchase_option": purch[pu], "is_sold": status == SOLD,
             }))
         yield from compact(out)

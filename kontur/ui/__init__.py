@@ -9,6 +9,7 @@ import importlib
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
 import pandas as pd
 import streamlit as st
@@ -63,6 +64,16 @@ def read(fn: Callable[..., T], *args: Any) -> T:
     """Run a `kontur.queries` function on a cursor, cached until the next sync changes the data."""
     rt = runtime()
     return _cached_read(str(rt.settings.cache_path), rt.data_version, fn.__module__, fn.__qualname__, args)
+
+
+def media_url(url: str | None) -> str | None:
+    """A photo URL the browser can load. The sandbox's records carry relative URLs
+    (`/media/premises/1.svg`, see kontur/sandbox/media.py): they are resolved against the API's
+    origin; an absolute URL (the real Brusnika's) comes back unchanged."""
+    if not url:
+        return None
+    base = runtime().settings.api_url
+    return urljoin(str(base), url) if base else url
 
 
 # --- sidebar scope -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -182,3 +183,28 @@ def test_empty_cache_shows_a_message(
     at.switch_page(page).run()
     no_exceptions(at)
     assert "Кэш пуст" in texts(at)
+
+
+def test_photos_resolve_to_the_sandbox_and_the_card_shows_the_picked_premise(
+    app: AppTest, db: Cache, sandbox: RunningSandbox
+) -> None:
+    listing = next(d.value for d in app.dataframe if "Цена, ₽" in d.value.columns)
+    first = listing.iloc[0]
+    # a relative record URL became one the browser can load from the sandbox, without a token
+    assert first["Планировка"].startswith(f"{sandbox.root_url}/media/premises/")
+    picture = httpx.get(first["Планировка"], timeout=30)
+    assert picture.status_code == 200
+    assert picture.headers["content-type"].startswith("image/svg+xml")
+    assert str(first["№"]) in picture.text
+
+    # pick the first row as a click in the table would; the card shows that premise and its project
+    app.session_state["av_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    app.run()
+    no_exceptions(app)
+    urls = [image.proto.imgs[0].url for image in app.get("image")]
+    assert first["Планировка"] in urls
+    project_id = count(
+        db, "SELECT project_id FROM premises WHERE id = ?", [int(first["Планировка"].rsplit("/", 1)[1][:-4])]
+    )
+    assert f"{sandbox.root_url}/media/projects/{project_id}.svg" in urls
+    assert f"№ {first['№']}" in " ".join(m.value for m in app.markdown)
