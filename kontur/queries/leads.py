@@ -167,10 +167,13 @@ def stale_leads(con: Conn, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> 
         picked = f"""
             SELECT s.id, s.current_status, s.status_updated_at, s.project_id, s.agent_id, s.fee
             FROM lead_stage_oldest s
-            WHERE {sw.sql} AND list_contains(?, s.current_status)
-            QUALIFY row_number() OVER (PARTITION BY s.current_status ORDER BY s.status_updated_at, s.id) <= ?
+            WHERE s.id IN (
+                SELECT unnest(min_by(s.id, s.status_updated_at, ?)) FROM lead_stage_oldest s
+                WHERE {sw.sql} AND list_contains(?, s.current_status)
+                GROUP BY s.current_status
+            )
         """  # noqa: S608 -- constant clauses, parameterised values
-        params = [*sw.params, _OPEN_STAGES, per_stage]
+        params = [per_stage, *sw.params, _OPEN_STAGES]
     else:
         where = lead_where(f)
         picked = f"""

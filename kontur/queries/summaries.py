@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
+
 from ._db import Conn, has_table, scalar
 
 # The oldest leads kept per (project, stage): the page shows 5 per stage; the margin means a group
@@ -87,11 +89,20 @@ _TABLES = (*(s.table for s in SUMMABLE), _OLDEST, _META)
 
 
 def usable(con: Conn) -> bool:
-    """Whether the summaries exist and describe the `leads` the reader sees."""
-    if not _current(con):
+    """Whether the summaries exist in this VERSION and describe the `leads` the reader sees. One
+    statement (pages call this before every summary read); a cache without the tables answers with
+    a catalog error, which only readers outside a transaction can afford, hence `_current` for the
+    load path."""
+    try:
+        row = con.execute(
+            f"SELECT (SELECT max(version) FROM {_META}), (SELECT max(leads) FROM {_META}), "  # noqa: S608
+            "(SELECT count(*) FROM leads)"
+        ).fetchone()
+    except duckdb.CatalogException:  # no summaries (an older cache), or no leads table at all
         return False
-    row = con.execute(f"SELECT (SELECT leads FROM {_META}), (SELECT count(*) FROM leads)").fetchone()  # noqa: S608
-    return row is not None and row[0] is not None and row[0] == row[1]
+    except duckdb.BinderException:  # a meta table of an older layout
+        return False
+    return row is not None and row[0] == VERSION and row[1] is not None and row[1] == row[2]
 
 
 def _current(con: Conn) -> bool:
