@@ -281,6 +281,7 @@ class Staging:
         *,
         max_rejected_share: float = DEFAULT_MAX_REJECTED_SHARE,
         advance_state: bool = True,
+        advance_high_water: bool = True,
         finish_run: bool = True,
         in_transaction: Callable[[duckdb.DuckDBPyConnection, Mapping[str, EntityCounts]], None] | None = None,
     ) -> dict[str, EntityCounts]:
@@ -293,6 +294,14 @@ class Staging:
         rows not newer than themselves, older arrivals are ignored.
         `in_transaction(cursor, counts)` runs last inside the same transaction (the Kafka consumer
         records its partition offsets there, so they commit together with the data).
+        `advance_high_water=False` (the Kafka consumer) records when each entity last changed but
+        leaves its high-water mark alone: that mark is where a REST incremental sync resumes, and
+        "the newest updated_at a stream batch held" is no promise that everything older is here
+        (other partitions may lag behind).
+
+        A full load is refused on a cache fed from Kafka (`kafka_offsets` has rows): the snapshot
+        would replace records the stream already delivered in newer versions, and delete those it
+        delivered after the snapshot was read, and the stream would not send them again.
         """
         share = self.rejected_share()
         if share > max_rejected_share:
@@ -309,12 +318,16 @@ class Staging:
         with self.cache.write_lock:
             cur.execute("BEGIN TRANSACTION")
             try:
+                if "full" in modes.values():
+                    refuse_full_if_kafka_fed(cur)
                 for entity, mode in modes.items():
                     # The dashboard's lead summaries change in this same transaction (see
                     # kontur.queries.summaries): old rows are read before the apply, new ones after.
                     staged = self._entities[entity].table
                     pending = summaries.before_apply(cur, entity, mode, staged)
-                    results[entity] = self._apply(entity, mode, advance_state=advance_state)
+                    results[entity] = self._apply(
+                        entity, mode, advance_state=advance_state, advance_high_water=advance_high_water
+                    )
                     summaries.after_apply(cur, entity, mode, staged, pending)
                 if finish_run:
                     self._record_run(results)
@@ -579,7 +592,9 @@ class Staging:
             cur.close()
 
     # --- commit ----------------------------------------------------------------------------------
-    def _apply(self, entity: str, mode: Mode, *, advance_state: bool) -> EntityCounts:
+    def _apply(
+        self, entity: str, mode: Mode, *, advance_state: bool, advance_high_water: bool
+    ) -> EntityCounts:
         state = self._entities[entity]
         cur = self._cur
         table = TABLES[entity]
@@ -669,7 +684,14 @@ class Staging:
             )
             ignored = distinct - won
 
-        if advance_state and high_water is not None:
+        if advance_state and not advance_high_water and staged:
+            cur.execute(
+                "INSERT INTO sync_state (entity, high_water, last_run_id, last_success_at) "
+                "VALUES (?, NULL, ?, current_timestamp) ON CONFLICT (entity) DO UPDATE SET "
+                "last_run_id = excluded.last_run_id, last_success_at = excluded.last_success_at",
+                [entity, self.run_id],
+            )
+        elif advance_state and high_water is not None:
             cur.execute(
                 "INSERT INTO sync_state (entity, high_water, last_run_id, last_success_at) "
                 "VALUES (?, ?, ?, current_timestamp) ON CONFLICT (entity) DO UPDATE SET "
@@ -719,6 +741,27 @@ class Staging:
                 sum(c.rejected for c in results.values()),
                 self.run_id,
             ],
+        )
+
+
+class KafkaFedCacheError(LoadError):
+    """A full REST load was asked of a cache that the Kafka consumer feeds."""
+
+
+def kafka_groups(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Consumer groups that have fed this cache from Kafka (none: the cache is REST-only)."""
+    rows = cur.execute("SELECT DISTINCT group_id FROM kafka_offsets ORDER BY 1").fetchall()
+    return [row[0] for row in rows]
+
+
+def refuse_full_if_kafka_fed(cur: duckdb.DuckDBPyConnection) -> None:
+    groups = kafka_groups(cur)
+    if groups:
+        raise KafkaFedCacheError(
+            f"this cache is fed from Kafka (consumer group {', '.join(groups)}): a full REST sync would "
+            "put back older versions of records the stream already updated and delete records it "
+            "delivered after the snapshot was read. Only incremental REST syncs may run on it (after a "
+            "REST full sync made before consuming); for a fresh snapshot use a new cache file."
         )
 
 

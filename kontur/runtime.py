@@ -16,13 +16,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from pydantic import SecretStr
 
 from kontur.cache import Cache
 from kontur.config import Settings
+
+if TYPE_CHECKING:
+    from kontur.kafka.background import BackgroundConsumer
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,8 @@ class Runtime:
     _version_lock: threading.Lock = field(default_factory=threading.Lock)
     _first_sync_claimed: bool = False
     sync: SyncRunner = field(init=False)
+    # The Kafka consumer feeding the cache, when KAFKA_BOOTSTRAP_SERVERS is configured.
+    kafka: BackgroundConsumer | None = None
 
     def claim_first_sync(self) -> bool:
         """True exactly once per runtime: the session that gets it decides on the first sync."""
@@ -149,6 +154,8 @@ class Runtime:
             cur.close()
 
     def close(self) -> None:
+        if self.kafka is not None:
+            self.kafka.stop(timeout=30)  # finishes and commits the batch in hand first
         self.sync.wait(timeout=30)
         try:
             self.cache.close()
@@ -179,7 +186,29 @@ def start_runtime(settings: Settings, *, sync_fn: SyncFn | None = None) -> Runti
         raise
     runtime = Runtime(settings=settings, demo=demo, cache=cache, sandbox=sandbox)
     runtime.sync = SyncRunner(runtime=runtime, sync_fn=sync_fn or rest_sync)
+    if settings.kafka_bootstrap_servers:
+        start_kafka(runtime)
     return runtime
+
+
+def start_kafka(runtime: Runtime) -> BackgroundConsumer:
+    """Feed the runtime's cache from Kafka in a daemon thread of this process (the one writer of the
+    file), bumping the data version after every committed batch so pages read fresh data."""
+    from kontur.kafka.background import BackgroundConsumer
+
+    if runtime.kafka is not None:
+        return runtime.kafka
+    consumer = BackgroundConsumer(
+        runtime.cache, runtime.settings, on_batch=lambda _batch: runtime.bump_version()
+    )
+    runtime.kafka = consumer
+    # The stream fills the cache: no automatic first REST sync (on a cache the stream feeds, a full
+    # REST sync is refused anyway, see kontur.load.Staging.commit).
+    runtime.claim_first_sync()
+    consumer.start()
+    # Stop it with the process, after the batch in hand is committed (before DuckDB's own atexit).
+    atexit.register(consumer.stop)
+    return consumer
 
 
 class SyncFailedError(RuntimeError):
@@ -208,6 +237,7 @@ def rest_sync(runtime: Runtime, report: Callable[[SyncProgress], None]) -> None:
             )
         )  # fmt: skip
 
+    _refuse_full_on_kafka_fed_cache(runtime)
     result = run_sync(runtime.cache, runtime.settings, progress=on_progress)
     if not result.ok:
         raise SyncFailedError(result.error or "синхронизация не удалась")
@@ -218,3 +248,19 @@ def rest_sync(runtime: Runtime, report: Callable[[SyncProgress], None]) -> None:
             started_at=started,
         )
     )  # fmt: skip
+
+
+def _refuse_full_on_kafka_fed_cache(runtime: Runtime) -> None:
+    """Say at once (not after fetching everything) that a REST sync that would be full is refused on
+    a cache the Kafka consumer feeds; the load path refuses it again inside its transaction."""
+    from kontur.load import KafkaFedCacheError, refuse_full_if_kafka_fed
+    from kontur.models import ENTITIES
+    from kontur.sync import resolve_modes
+
+    if "full" not in resolve_modes(runtime.cache, ENTITIES, None).values():
+        return
+    with runtime.cursor() as cur:
+        try:
+            refuse_full_if_kafka_fed(cur)
+        except KafkaFedCacheError as exc:
+            raise SyncFailedError(f"Синхронизация через REST не запущена: {exc}") from None

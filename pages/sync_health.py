@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from kontur import labels, ui
@@ -9,6 +11,13 @@ from kontur.kafka.progress import recorded_lag
 from kontur.queries import sync_health
 
 RUN_STATUS = {"succeeded": "Успешно", "failed": "Ошибка", "running": "Идёт"}
+KAFKA_STATE = {
+    "starting": "Запускается",
+    "catching up": "Догоняет топики",
+    "caught up": "Работает, догнал топики",
+    "error": "Ошибка",
+    "stopped": "Остановлен",
+}
 
 st.title("Синхронизация")
 rt = ui.runtime()
@@ -39,6 +48,34 @@ def progress_panel() -> None:
 
 
 progress_panel()
+
+
+@st.fragment(run_every=2.0)
+def kafka_panel() -> None:
+    """The background Kafka consumer (when KAFKA_BOOTSTRAP_SERVERS is set): its state, what it has
+    applied since the dashboard started, and the lag it recorded. Polls every 2 s; the lag table is
+    a cached read keyed by the data version, which every committed batch bumps."""
+    consumer = rt.kafka
+    if consumer is None:
+        return
+    status = consumer.status()
+    lag = ui.read(recorded_lag, consumer.group_id)
+    st.subheader("Kafka")
+    k = st.columns(4)
+    k[0].metric("Потребитель", KAFKA_STATE.get(status.state, status.state), border=True)
+    k[1].metric("Отставание, сообщений", ui.fmt_int(int(lag["lag"].sum())) if not lag.empty else "—",
+                border=True, help="Конец топиков минус применённое в кэш, по последнему пакету")  # fmt: skip
+    k[2].metric("Сообщений с запуска", ui.fmt_int(status.messages), border=True)
+    k[3].metric(
+        "Последний пакет",
+        ui.fmt_age(time.time() - status.last_batch_at) + " назад" if status.last_batch_at else "—",
+        border=True,
+    )
+    if status.error:
+        st.error(f"Потребитель Kafka остановился: {status.error}", icon=":material/error:")
+
+
+kafka_panel()
 
 table = ui.read(sync_health.entities)
 runs = ui.read(sync_health.runs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .consumer import BatchCallback, ConsumeOptions, ConsumeStats, KafkaIngest
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
     from kontur.config import Settings
 
 logger = logging.getLogger("kontur.kafka")
+
+
+@dataclass(frozen=True)
+class ConsumerStatus:
+    """What the sync health page shows about the background consumer (a snapshot)."""
+
+    state: str  # starting | catching up | caught up | error | stopped
+    messages: int
+    batches: int
+    rejected: int
+    last_batch_at: float | None  # time.time()
+    error: str | None
 
 
 class BackgroundConsumer:
@@ -42,6 +55,31 @@ class BackgroundConsumer:
     @property
     def stats(self) -> ConsumeStats:
         return self._ingest.stats
+
+    @property
+    def group_id(self) -> str:
+        return self._ingest.group_id
+
+    def status(self) -> ConsumerStatus:
+        stats = self._ingest.stats
+        if self.error is not None:
+            state = "error"
+        elif self._thread is None or not self.running:
+            state = "stopped"
+        elif stats.caught_up:
+            state = "caught up"
+        elif stats.batches == 0 and stats.run_id == 0:
+            state = "starting"
+        else:
+            state = "catching up"
+        return ConsumerStatus(
+            state=state,
+            messages=stats.messages,
+            batches=stats.batches,
+            rejected=stats.rejected,
+            last_batch_at=stats.last_batch_at,
+            error=self.error,
+        )
 
     def start(self) -> None:
         if self._thread is not None:

@@ -88,6 +88,9 @@ class ConsumeStats:
     seconds: float = 0.0
     stopped_by: str = ""  # signal | caught up | max messages | stop requested | error
     error: str | None = None
+    # Every assigned partition was read to its end as of the last batch applied (or idle fetch).
+    caught_up: bool = False
+    last_batch_at: float | None = None  # time.time() of the last batch committed
 
     def add(self, batch: BatchResult) -> None:
         self.batches += 1
@@ -182,9 +185,11 @@ class KafkaIngest:
                 if fetched is None:
                     continue
                 batch = self._apply(staging, fetched)
+                stats.caught_up = fetched.caught_up
                 if batch is not None:
                     fetcher.commit(batch.offsets)
                     stats.add(batch)
+                    stats.last_batch_at = time.time()
                     if self.on_batch is not None:
                         self.on_batch(batch)
                 elif time.monotonic() >= next_watermarks:
@@ -282,6 +287,7 @@ class KafkaIngest:
             dict.fromkeys(entities, "incremental"),
             max_rejected_share=1.0,
             finish_run=False,
+            advance_high_water=False,  # see Staging.commit: the mark is the REST sync's
             in_transaction=record,
         )
         staging.reset()
