@@ -132,11 +132,17 @@ with left:
     tabs = st.tabs(["По городам", "По проектам", "По зданиям"])
     for tab, level in zip(tabs, ("city", "project", "building"), strict=True):
         table = ui.read(availability.breakdown, f, level)
+        # whole percent on the bar: «66 %» reads the same in every language (no decimal separator)
+        table = table.assign(free_share=table["free_share"] * 100)
+        counts = ("Свободно", "Забронировано", "Продано", "Всего")
         tab.dataframe(
             table.rename(columns=labels.AVAILABILITY_COLUMNS),
             hide_index=True,
             column_config={
-                "Доля свободных": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                **{c: st.column_config.NumberColumn(format="localized") for c in counts},
+                "Доля свободных": st.column_config.ProgressColumn(
+                    format="%.0f %%", min_value=0, max_value=100
+                ),
             },
             height=320,
         )
@@ -153,7 +159,12 @@ with right:
                 y=cities["lat"],
                 mode="markers+text",
                 text=cities["name"],
-                textposition="top center",
+                # neighbouring cities (the Urals) alternate their labels above and below the marker
+                textposition=[
+                    "top center" if i % 2 == 0 else "bottom center"
+                    for i in cities["long"].rank(method="first").astype(int)
+                ],
+                textfont={"size": 11},
                 marker={
                     "size": 12 + 38 * (cities["free"] / size_ref) ** 0.5,
                     "color": ui.STATUS_COLORS["free"],
@@ -185,26 +196,33 @@ with right:
 
 # --- distributions --------------------------------------------------------------------------
 d1, d2 = st.columns(2)
-for col, metric, title in ((d1, "price", "Распределение цены"), (d2, "price_per_m2", "Цена за м²")):
+# metric -> (title, axis unit, divisor): prices in millions, prices per m² in thousands of roubles
+HISTOGRAMS = {
+    "price": (d1, "Распределение цены", "млн ₽", 1e6),
+    "price_per_m2": (d2, "Цена за м²", "тыс. ₽ за м²", 1e3),
+}
+for metric, (col, title, unit, div) in HISTOGRAMS.items():
     hist = ui.read(availability.distribution, f, metric)
     fig = go.Figure()
     for status in ("free", "booked", "sold"):
         part = hist[hist["status"] == status]
+        lo, hi = part["bin_start"] / div, part["bin_end"] / div
         fig.add_bar(
-            x=(part["bin_start"] + part["bin_end"]) / 2,
+            x=(lo + hi) / 2,
             y=part["n"],
-            width=(part["bin_end"] - part["bin_start"]),
+            width=hi - lo,
             name=labels.PREMISE_STATUS[status],
             marker_color=ui.STATUS_COLORS[status],
-            customdata=part[["bin_start", "bin_end"]],
-            hovertemplate="%{customdata[0]:,.0f} – %{customdata[1]:,.0f} ₽: %{y}<extra></extra>",
+            customdata=pd.concat([lo, hi], axis=1),
+            hovertemplate=f"%{{customdata[0]:,.1f}} – %{{customdata[1]:,.1f}} {unit}: "
+            "%{y:,}<extra></extra>",
         )
     fig.update_layout(
         title=title,
         barmode="stack",
         height=320,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis_title="₽" if metric == "price" else "₽ за м²",
+        xaxis_title=unit,
         yaxis_title="Помещений",
         separators=", ",
         legend={"orientation": "h", "y": -0.25},
@@ -231,7 +249,11 @@ shown = pd.DataFrame(
         "Секция": listing["section"],
         "№": listing["number"],
         "Тип": [labels.label_of(PremiseType, v) for v in listing["type"]],
-        "Комнат": listing["rooms"],
+        # rooms mean something for apartments only: «Студия», «2-комн.»; a parking space shows «—»
+        "Комнат": [
+            labels.rooms_label(int(r)) if t == "apartment" else "—"
+            for r, t in zip(listing["rooms"], listing["type"], strict=True)
+        ],
         "Этаж": listing["floor"],
         "Площадь, м²": listing["size"].round(1),
         "Цена, ₽": listing["price"],
@@ -250,7 +272,7 @@ event = st.dataframe(
     column_config={
         "Планировка": st.column_config.ImageColumn(width="small"),
         # "localized": the manager's browser groups digits its own way (Russian: «6 250 000»)
-        "Площадь, м²": st.column_config.NumberColumn(format="%.1f"),
+        "Площадь, м²": st.column_config.NumberColumn(format="localized"),
         "Цена, ₽": st.column_config.NumberColumn(format="localized"),
         "Цена за м², ₽": st.column_config.NumberColumn(format="localized"),
         "Ссылка": st.column_config.LinkColumn(display_text="Открыть"),
@@ -272,7 +294,8 @@ st.download_button(
 # --- the premise card -------------------------------------------------------------------------
 picked = event.selection.rows if event is not None else []
 if picked and picked[0] < len(listing):
-    row = listing.iloc[picked[0]]
+    # a named tuple, not a Series: `row.size` must be the premise's area, not Series.size
+    row = next(listing.iloc[[picked[0]]].itertuples(index=False))
     with st.container(border=True, key="av_card"):
         st.markdown(f"#### {ui.premise_caption(row)}")
         plan, facts, project = st.columns([2, 3, 2])

@@ -22,41 +22,45 @@ base = LeadFilters(city_id=scope.city_id, project_id=scope.project_id)
 dates = ui.read(leads.start_bounds)
 
 
-def person_filter(column: Any, role: str, label: str, everyone: str, key: str) -> list[int]:
+def person_filter(
+    search_col: Any, pick_col: Any, role: str, label: str, everyone: str, key: str
+) -> list[int]:
     """A searchable choice of agents/managers: at scale 10 there are 30,000 agents, so the list
     offers the busiest ones and whoever matches the search box, never all of them at once."""
     chosen = tuple(int(v) for v in st.session_state.get(key, ()))
-    search = column.text_input(
-        f"{label}: поиск",
+    search = search_col.text_input(
+        f"Найти: {label.lower()}",
         key=f"{key}_search",
-        placeholder="фамилия или №",
-        help=f"Список показывает до {leads.PEOPLE_SHOWN} человек с наибольшим числом сделок; "
-        "остальных найдёт поиск по фамилии, имени или номеру.",
+        placeholder="фамилия, имя или №",
+        help=f"Список справа — до {leads.PEOPLE_SHOWN} человек с наибольшим числом сделок; "
+        "остальных найдёт поиск.",
     )
     people = ui.read(leads.people_options, role, base, search, chosen)
     names = dict(zip(people["id"].astype(int), people["name"], strict=True))
     counts = dict(zip(people["id"].astype(int), people["leads"], strict=True))
-    return column.multiselect(
+    return pick_col.multiselect(
         label,
         list(names),
         format_func=lambda v: f"{names.get(v, v)} ({ui.fmt_int(counts.get(v))})",
         placeholder=everyone,
         key=key,
+        help="В скобках — число сделок.",
     )
 
 
 with st.expander("Фильтры", expanded=True, icon=":material/tune:"):
-    c1, c2, c3, c4 = st.columns(4)
-    agent_ids = person_filter(c1, "agent_id", "Агент", "Все агенты", "ld_agents")
-    manager_ids = person_filter(c2, "manager_id", "Менеджер", "Все менеджеры", "ld_managers")
-    states = c3.multiselect(
+    c1, c2, c3, c4 = st.columns([2, 3, 2, 3])
+    agent_ids = person_filter(c1, c2, "agent_id", "Агент", "Все агенты", "ld_agents")
+    manager_ids = person_filter(c3, c4, "manager_id", "Менеджер", "Все менеджеры", "ld_managers")
+    r1, r2, _ = st.columns([3, 3, 4])
+    states = r1.multiselect(
         "Состояние",
         [s.value for s in LeadState],
         format_func=lambda v: labels.label_of(LeadState, v),
         placeholder="Все",
         key="ld_states",
     )
-    period = c4.date_input(
+    period = r2.date_input(
         "Дата начала сделки",
         value=dates or (),
         min_value=dates[0] if dates else None,
@@ -103,7 +107,8 @@ with left:
         go.Funnel(
             y=stage_names,
             x=fd["reached"],
-            textinfo="value+percent initial",
+            # thousands grouped by the figure's separators: «7 456», then the share of the first stage
+            texttemplate="%{value:,}<br>%{percentInitial:.0%}",
             customdata=list(zip(fd["at_stage"], conv_text, strict=True)),
             hovertemplate="<b>%{y}</b><br>Дошли: %{x:,}<br>Сейчас на этапе: %{customdata[0]:,}<br>"
             "%{customdata[1]}<extra></extra>",

@@ -19,6 +19,12 @@ WAIT_MS = 60_000
 ICON = re.compile(r"[a-z_]+")  # generous: two shared cores
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    """A Russian browser, as the sales managers use: number columns follow its locale («1 202»)."""
+    return {**browser_context_args, "locale": "ru-RU", "timezone_id": "Asia/Yekaterinburg"}
+
+
 def idle(page: Page) -> None:
     """The app finished its run: no running indicator (absent = idle)."""
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
@@ -46,7 +52,28 @@ def test_every_page_through_the_navigation(
         f"{len(premises):,}".replace(",", "\u202f")
     )
     expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=WAIT_MS)
+    page.set_viewport_size({"width": 1440, "height": 3000})
+    # Click the first premise of the table (its selection box, left of the plan thumbnail): the card
+    # opens with the plan and the project facade, both loaded from the sandbox's /media/ in Chromium.
+    table = page.get_by_test_id("stDataFrame").filter(has_text="Планировка")
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 28)  # header row, then the middle of row 1
+    card = page.locator(".st-key-av_card")
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    images = card.locator("img")
+    expect(images).to_have_count(2, timeout=WAIT_MS)
+    for i in range(2):
+        src = images.nth(i).get_attribute("src") or ""
+        assert "/media/" in src
+        # naturalWidth is 0 for a picture that failed to load (the blank thumbnails of before)
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=images.nth(i).element_handle()
+        )
     page.screenshot(path=artifacts_dir / "pages-availability.png", full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 2200})
 
     # Chessboard: one cell per premise of the building it shows.
     goto(page, "Шахматка")
@@ -65,7 +92,10 @@ def test_every_page_through_the_navigation(
     expect(funnel).to_have_count(8, timeout=WAIT_MS)
     expect(page.get_by_text("Вне воронки")).to_be_visible()
     expect(page.get_by_test_id("stDateInput")).to_be_visible()
+    page.set_viewport_size({"width": 1440, "height": 3400})  # the whole page, down to the leaderboard
+    idle(page)
     page.screenshot(path=artifacts_dir / "pages-leads.png", full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 2200})
 
     # Sync health: one row per entity, the button.
     goto(page, "Синхронизация")

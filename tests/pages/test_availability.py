@@ -207,4 +207,8 @@ def test_photos_resolve_to_the_sandbox_and_the_card_shows_the_picked_premise(
         db, "SELECT project_id FROM premises WHERE id = ?", [int(first["Планировка"].rsplit("/", 1)[1][:-4])]
     )
     assert f"{sandbox.root_url}/media/projects/{project_id}.svg" in urls
-    assert f"№ {first['№']}" in " ".join(m.value for m in app.markdown)
+    card = " ".join(m.value for m in app.markdown)
+    assert f"№ {first['№']}" in card
+    area = count(db, "SELECT round(size * 10) FROM premises WHERE number = ? AND id = ?",
+                 [str(first["№"]), int(first["Планировка"].rsplit("/", 1)[1][:-4])])  # fmt: skip
+    assert f"{area / 10:.1f}".replace(".", ",") + "\u202fм²" in card  # the premise's own area
