@@ -197,7 +197,7 @@ st.dataframe(
         "Сделка": [f"№{i}" for i in stale["id"]],
         "Этап": [labels.label_of(LeadStage, s) for s in stale["stage"]],
         "Дней на этапе": stale["days"],
-        "С": stale["status_updated_at"].dt.strftime("%d.%m.%Y"),
+        "На этапе с": stale["status_updated_at"].dt.strftime("%d.%m.%Y"),
         "Проект": stale["project"],
         "Агент": stale["agent"],
         "Комиссия": [ui.fmt_rub(v) for v in stale["fee"]],

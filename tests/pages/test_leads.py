@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
 from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES
-from tests.pages.helpers import NBSP, count, metric, no_exceptions, pick_scope, texts
+from kontur.sandbox.server import RunningSandbox
+from tests.pages.helpers import (
+    APP,
+    NBSP,
+    configure,
+    count,
+    fill_cache,
+    metric,
+    no_exceptions,
+    pick_scope,
+    texts,
+)
 
 
 @pytest.fixture
@@ -170,3 +182,33 @@ def test_agent_search_finds_people_beyond_the_list_and_keeps_the_choice(
     no_exceptions(leads_page)
     assert leads_page.multiselect(key="ld_agents").value == [quiet]
     check_against(leads_page, db, "agent_id = ?", [quiet])
+
+
+def test_people_are_shown_by_name_from_the_users_directory(
+    monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """With the local users directory filled, the leaderboard, stale leads and the agent choice name
+    people («Фамилия Имя»), not «Агент #12»."""
+    path = tmp_path / "kontur.duckdb"
+    fill_cache(sandbox, path)
+    people = {u["id"]: f"{u['lastName']} {u['firstName']}" for u in sandbox.admin().users()}
+    with Cache(path) as cache:
+        cur = cache.cursor()
+        cur.executemany(
+            "INSERT INTO users (id, last_name, first_name) VALUES (?, ?, ?)",
+            [[uid, *name.split(" ", 1)] for uid, name in people.items()],
+        )
+        cur.close()
+    configure(monkeypatch, sandbox, path)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/leads.py").run()
+    no_exceptions(at)
+    board = next(d.value for d in at.dataframe if "Выиграно" in d.value.columns)
+    stale = next(d.value for d in at.dataframe if "Дней на этапе" in d.value.columns)
+    names = set(people.values())
+    assert set(board["Агент"]) <= names
+    assert set(stale["Агент"]) <= names
+    options = at.multiselect(key="ld_agents").options
+    assert options
+    assert all(o.rsplit(" (", 1)[0] in names for o in options)
