@@ -10,6 +10,8 @@ from kontur import labels, ui
 from kontur.kafka.progress import recorded_lag
 from kontur.queries import sync_health
 
+# Counts in the manager's browser locale («12 932» in a Russian one).
+LOCALIZED = st.column_config.NumberColumn(format="localized")
 RUN_STATUS = {"succeeded": "Успешно", "failed": "Ошибка", "running": "Идёт"}
 KAFKA_STATE = {
     "starting": "Запускается",
@@ -114,7 +116,10 @@ st.dataframe(
         "Отклонено": table["last_rejected"],
     },
     hide_index=True,
-    column_config={"Последняя успешная": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss")},
+    column_config={
+        "Последняя успешная": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss"),
+        **{c: LOCALIZED for c in ("Строк", "Загружено", "Отклонено")},
+    },
     key="sh_entities",
 )
 
@@ -145,7 +150,7 @@ else:
     st.dataframe(
         {
             "№": runs["id"],
-            "Канал": runs["transport"],
+            "Канал": runs["transport"].map({"rest": "REST", "kafka": "Kafka"}).fillna(runs["transport"]),
             "Режим": runs["mode"]
             .map({"full": "полная", "incremental": "инкрементальная"})
             .fillna(runs["mode"]),
@@ -155,12 +160,13 @@ else:
             "Загружено": runs["loaded"],
             "Удалено": runs["deleted"],
             "Отклонено": runs["rejected"],
-            "Ошибка": runs["error"],
+            "Ошибка": runs["error"].fillna("—"),
         },
         hide_index=True,
         column_config={
             "Начало": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss"),
-            "Длительность, с": st.column_config.NumberColumn(format="%.1f"),
+            "Длительность, с": st.column_config.NumberColumn(format="localized"),
+            **{c: LOCALIZED for c in ("Загружено", "Удалено", "Отклонено")},
         },
         key="sh_runs",
     )
