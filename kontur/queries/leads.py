@@ -153,17 +153,17 @@ def stale_summary(con: Conn, f: LeadFilters) -> pd.DataFrame:
 
 
 # How many of the longest-waiting leads the page lists per stage.
-STALE_PER_STAGE = 5
+STALE_PER_STAGE = summaries.OLDEST_SHOWN
 
 
 def stale_leads(con: Conn, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> pd.DataFrame:
     """The `per_stage` leads waiting longest at each open funnel stage. `min_by(id, t, n)` keeps n ids
     per stage in one pass, instead of ranking every lead with a window."""
     agent_expr, agent_join = name_sql(con, "ua", "l.agent_id", "Агент #")
-    if per_stage <= summaries.OLDEST_KEPT and _project_only(f) and summaries.usable(con):
+    if per_stage <= summaries.OLDEST_SHOWN and _project_only(f) and summaries.usable(con):
         sw = _summary_where(f)
-        # Every group's OLDEST_KEPT oldest are listed (with agent and fee), so the stage's oldest
-        # are among them and `leads` is not read at all.
+        # Every group lists at least its OLDEST_SHOWN oldest (with agent and fee), so the stage's
+        # oldest are among them and `leads` is not read at all.
         picked = f"""
             SELECT s.id, s.current_status, s.status_updated_at, s.project_id, s.agent_id, s.fee
             FROM lead_stage_oldest s

@@ -24,14 +24,16 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ._db import Conn, has_table, scalar
+from ._db import Conn, scalar
 
-# The oldest leads kept per (project, stage): the page shows 5 per stage; the margin means a group
-# rarely needs recomputing when one of its listed leads changes.
+# The oldest leads listed per (project, stage). A list always holds at least OLDEST_SHOWN of them (or
+# the whole group), which is what the page reads; up to OLDEST_KEPT are kept so that a list losing a
+# lead (it changed stage) rarely needs recomputing from `leads`.
 OLDEST_KEPT = 10
+OLDEST_SHOWN = 5
 # Bumped whenever a summary table's layout changes: summaries of another version are rebuilt by the
 # next load and ignored by readers until then.
-VERSION = 2
+VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,11 @@ _LEAD_COLUMNS = (
     "status_updated_at"
 )
 _OLDEST = "lead_stage_oldest"
+# Per (project, stage): `complete` (the list holds every lead of the group) or else the cut-off
+# (cut_at, cut_id): the list holds exactly the group's leads ordered at or before it.
+_GROUPS = "lead_stage_groups"
 _META = "lead_summary_meta"
-_TABLES = (*(s.table for s in SUMMABLE), _OLDEST, _META)
+_TABLES = (*(s.table for s in SUMMABLE), _OLDEST, _GROUPS, _META)
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -106,13 +111,14 @@ def usable(con: Conn) -> bool:
 
 
 def _current(con: Conn) -> bool:
-    """Whether the summary tables exist in this module's VERSION."""
-    if not has_table(con, _META):
-        return False
-    columns = scalar(
-        con, "SELECT list(column_name) FROM information_schema.columns WHERE table_name = ?", [_META]
+    """Whether the summary tables exist in this module's VERSION (safe inside a transaction)."""
+    has_version = scalar(
+        con,
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = 'version' "
+        "AND NOT internal",
+        [_META],
     )
-    if "version" not in (columns or []):
+    if not has_version:
         return False
     return scalar(con, f"SELECT max(version) FROM {_META}") == VERSION  # noqa: S608
 
@@ -130,6 +136,10 @@ def _create(con: Conn) -> None:
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {_OLDEST} (project_id BIGINT, current_status VARCHAR, id BIGINT, "
         "status_updated_at TIMESTAMPTZ, agent_id BIGINT, fee DOUBLE)"
+    )
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {_GROUPS} (project_id BIGINT, current_status VARCHAR, "
+        "complete BOOLEAN, cut_at TIMESTAMPTZ, cut_id BIGINT)"
     )
     con.execute(f"CREATE TABLE IF NOT EXISTS {_META} (leads BIGINT, version INTEGER)")
 
@@ -172,7 +182,25 @@ def rebuild(con: Conn) -> None:
         con.execute(f"INSERT INTO {s.table} {_aggregate_sql(s, 'leads')}")
     con.execute(f"DELETE FROM {_OLDEST}")  # noqa: S608
     con.execute(f"INSERT INTO {_OLDEST} {_oldest_sql('TRUE')}")
+    con.execute(f"DELETE FROM {_GROUPS}")  # noqa: S608
+    con.execute(f"INSERT INTO {_GROUPS} {_groups_sql('TRUE')}")
     _set_meta(con)
+
+
+def _groups_sql(where: str) -> str:
+    """The cut-off of every group's freshly computed list (groups matching `where`), from the lists
+    and the group sizes in lead_stage_summary."""
+    return f"""
+        SELECT s.project_id, s.current_status, s.n <= {OLDEST_KEPT} AS complete,
+               last.status_updated_at AS cut_at, last.id AS cut_id
+        FROM lead_stage_summary s
+        LEFT JOIN (
+            SELECT project_id, current_status, status_updated_at, id FROM {_OLDEST}
+            QUALIFY row_number() OVER (PARTITION BY project_id, current_status
+                                       ORDER BY status_updated_at DESC, id DESC) = 1
+        ) last USING (project_id, current_status)
+        WHERE {where}
+    """  # noqa: S608 -- constant text
 
 
 def before_apply(con: Conn, entity: str, mode: str, staged_table: str) -> bool:
@@ -249,37 +277,74 @@ _BROKEN = "(SELECT (project_id, current_status) FROM _summary_broken)"
 
 
 def _merge_oldest(con: Conn) -> None:
-    """Keep, per (project, stage), exactly the OLDEST_KEPT oldest leads (or all, if fewer).
+    """Keep every group's list a prefix of the group (ordered by status_updated_at, id).
 
-    A group none of whose listed leads changed stays a prefix when merged with the changed leads'
-    new rows: anything older than its last listed lead is either listed or new. A group that lost a
-    listed lead (changed, moved, deleted) may now miss one, so it is recomputed from `leads`."""
+    Changed leads leave their old lists; their new rows join a list when the group is complete or the
+    row orders at or before the group's cut-off (anything older than the cut-off is listed, so the
+    list stays a prefix). A list over OLDEST_KEPT is trimmed and its cut-off moves up. Only a list
+    that fell under OLDEST_SHOWN without holding its whole group is recomputed from `leads` — rare,
+    so a small batch (a Kafka poll) does not scan the table for it."""
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _summary_broken AS
-        SELECT DISTINCT o.project_id, o.current_status FROM {_OLDEST} o
-        WHERE o.id IN (SELECT id FROM _summary_old)
-        """  # noqa: S608
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _summary_oldest AS
-        SELECT project_id, current_status, id, status_updated_at, agent_id, fee FROM (
-            SELECT o.* FROM {_OLDEST} o
-            WHERE o.id NOT IN (SELECT id FROM _summary_old)
-              AND (o.project_id, o.current_status) NOT IN {_BROKEN}
+        CREATE OR REPLACE TEMP TABLE _summary_ranked AS
+        SELECT *, row_number() OVER w AS rk, count(*) OVER (PARTITION BY project_id, current_status) AS cnt
+        FROM (
+            SELECT o.* FROM {_OLDEST} o WHERE o.id NOT IN (SELECT id FROM _summary_old)
             UNION ALL
             SELECT n.project_id, n.current_status, n.id, n.status_updated_at, n.agent_id, n.fee
-            FROM _summary_new n
-            WHERE (n.project_id, n.current_status) NOT IN {_BROKEN}
-            UNION ALL
-            SELECT * FROM ({_oldest_sql(f"(project_id, current_status) IN {_BROKEN}")})
+            FROM _summary_new n LEFT JOIN {_GROUPS} g USING (project_id, current_status)
+            WHERE g.project_id IS NULL OR g.complete OR n.status_updated_at < g.cut_at
+               OR (n.status_updated_at = g.cut_at AND n.id <= g.cut_id)
         )
-        QUALIFY row_number() OVER (PARTITION BY project_id, current_status
-                                   ORDER BY status_updated_at, id) <= {OLDEST_KEPT}
+        WINDOW w AS (PARTITION BY project_id, current_status ORDER BY status_updated_at, id)
+        """  # noqa: S608 -- constant tables
+    )
+    # Every group's new state; a group with no listed lead left keeps its old state (cnt 0).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _summary_groups AS
+        WITH k AS (
+            SELECT project_id, current_status, max(cnt) AS cnt,
+                   max(status_updated_at) FILTER (WHERE rk = {OLDEST_KEPT}) AS kth_at,
+                   max(id) FILTER (WHERE rk = {OLDEST_KEPT}) AS kth_id
+            FROM _summary_ranked GROUP BY ALL
+        ),
+        merged AS (
+            SELECT coalesce(k.project_id, g.project_id) AS project_id,
+                   coalesce(k.current_status, g.current_status) AS current_status,
+                   coalesce(k.cnt, 0) AS cnt, k.kth_at, k.kth_id,
+                   g.project_id IS NULL AS new_group, g.complete, g.cut_at, g.cut_id
+            FROM k FULL JOIN {_GROUPS} g USING (project_id, current_status)
+        )
+        SELECT project_id, current_status,
+               CASE WHEN cnt > {OLDEST_KEPT} THEN false WHEN new_group THEN true
+                    ELSE complete END AS complete,
+               CASE WHEN cnt > {OLDEST_KEPT} THEN kth_at ELSE cut_at END AS cut_at,
+               CASE WHEN cnt > {OLDEST_KEPT} THEN kth_id ELSE cut_id END AS cut_id,
+               NOT (cnt > {OLDEST_KEPT} OR new_group OR complete) AND cnt < {OLDEST_SHOWN} AS refill
+        FROM merged
         """  # noqa: S608 -- constant tables
     )
     con.execute(f"DELETE FROM {_OLDEST}")  # noqa: S608
-    con.execute(f"INSERT INTO {_OLDEST} SELECT * FROM _summary_oldest")  # noqa: S608
-    con.execute("DROP TABLE _summary_broken")
-    con.execute("DROP TABLE _summary_oldest")
+    con.execute(
+        f"""
+        INSERT INTO {_OLDEST}
+        SELECT r.project_id, r.current_status, r.id, r.status_updated_at, r.agent_id, r.fee
+        FROM _summary_ranked r JOIN _summary_groups g USING (project_id, current_status)
+        WHERE r.rk <= {OLDEST_KEPT} AND NOT g.refill
+        """  # noqa: S608 -- constant tables
+    )
+    refill = (
+        "(project_id, current_status) IN "
+        "(SELECT (project_id, current_status) FROM _summary_groups r WHERE r.refill)"
+    )
+    if scalar(con, "SELECT count(*) FROM _summary_groups WHERE refill"):
+        con.execute(f"INSERT INTO {_OLDEST} {_oldest_sql(refill)}")
+    con.execute(f"DELETE FROM {_GROUPS}")  # noqa: S608
+    con.execute(
+        f"INSERT INTO {_GROUPS} SELECT project_id, current_status, complete, cut_at, cut_id "  # noqa: S608
+        "FROM _summary_groups WHERE NOT refill"
+    )
+    con.execute(f"INSERT INTO {_GROUPS} {_groups_sql(refill)}")
+    con.execute("DROP TABLE _summary_ranked")
+    con.execute("DROP TABLE _summary_groups")

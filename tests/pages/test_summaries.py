@@ -76,20 +76,41 @@ def _compare_queries(cur, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _compare_tables(cur) -> None:
-    """The maintained tables equal what a rebuild computes from `leads` now."""
+    """The maintained tables against what a rebuild computes from `leads` now: the sums equal; each
+    (project, stage) list is a prefix of the rebuilt one (the oldest leads, in order), at least
+    OLDEST_SHOWN long unless it holds the whole group."""
     kept = {
         s.table: cur.execute(f"SELECT * FROM {s.table} ORDER BY ALL").df()  # noqa: S608 -- own constants
         for s in summaries.SUMMABLE
     }
-    oldest = cur.execute("SELECT * FROM lead_stage_oldest ORDER BY ALL").df()
+    order = "ORDER BY project_id, current_status, status_updated_at, id"
+    oldest = cur.execute(f"SELECT * FROM lead_stage_oldest {order}").fetchall()  # noqa: S608
     cur.execute("BEGIN TRANSACTION")
     try:
         summaries.rebuild(cur)
         for table, before in kept.items():
             _same(before, cur.execute(f"SELECT * FROM {table} ORDER BY ALL").df())  # noqa: S608
-        _same(oldest, cur.execute("SELECT * FROM lead_stage_oldest ORDER BY ALL").df())
+        rebuilt = cur.execute(f"SELECT * FROM lead_stage_oldest {order}").fetchall()  # noqa: S608
+        sizes = dict(
+            ((p, st), n)
+            for p, st, n in cur.execute(
+                "SELECT project_id, current_status, n FROM lead_stage_summary"
+            ).fetchall()
+        )
     finally:
         cur.execute("ROLLBACK")
+
+    def lists(rows: list[tuple]) -> dict[tuple, list[tuple]]:
+        out: dict[tuple, list[tuple]] = {}
+        for row in rows:
+            out.setdefault((row[0], row[1]), []).append(row)
+        return out
+
+    mine, truth = lists(oldest), lists(rebuilt)
+    assert set(mine) == set(truth) == set(sizes)
+    for group, rows in mine.items():
+        assert rows == truth[group][: len(rows)], group
+        assert len(rows) >= min(sizes[group], summaries.OLDEST_SHOWN), group
 
 
 def test_summaries_stay_exact_through_full_and_incremental_syncs(
