@@ -42,7 +42,8 @@ if str(REPO) not in sys.path:
 
 from kontur.kafka.topics import TOPICS  # noqa: E402
 
-RESULTS = REPO / "bench" / "RESULTS-kafka.md"
+# A run writes this file; the curated RESULTS-kafka.md (figures plus where the time goes) is edited by hand.
+RESULTS = REPO / "bench" / "RESULTS-kafka.latest.md"
 
 
 def _peak_rss_mb() -> float:
@@ -86,14 +87,18 @@ def worker_bare(bootstrap: str, batch: int) -> dict[str, Any]:
     return {"messages": messages, "bytes": value_bytes, "seconds": seconds, "rss_mb": _peak_rss_mb()}
 
 
-def worker_ingest(bootstrap: str, batch: int, cache_path: str) -> dict[str, Any]:
+def worker_ingest(bootstrap: str, batch: int | None, cache_path: str) -> dict[str, Any]:
     from kontur.cache import Cache
     from kontur.config import Settings
     from kontur.kafka.consumer import ConsumeOptions, KafkaIngest
 
     settings = Settings(kafka_bootstrap_servers=bootstrap, kafka_group_id=f"bench-ingest-{os.getpid()}")
     with Cache(cache_path) as cache:
-        ingest = KafkaIngest(cache, settings, options=ConsumeOptions(batch_max=batch, until_caught_up=True))
+        # The consumer's own defaults (byte-bounded batches) unless --ingest-batch says otherwise.
+        options = ConsumeOptions(until_caught_up=True)
+        if batch:
+            options = ConsumeOptions(batch_max=batch, until_caught_up=True)
+        ingest = KafkaIngest(cache, settings, options=options)
         stats = ingest.run(threading.Event())
         cur = cache.reader()
         rows = {t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("premises", "leads")}  # noqa: S608
@@ -152,8 +157,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
-def _run_worker(kind: str, bootstrap: str, batch: int, cache_path: str | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--worker", kind, "--bootstrap", bootstrap, "--batch", str(batch)]
+def _run_worker(
+    kind: str, bootstrap: str, batch: int | None, cache_path: str | None = None
+) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--worker", kind, "--bootstrap", bootstrap]
+    if batch:
+        cmd += ["--batch" if kind == "bare" else "--ingest-batch", str(batch)]
     if cache_path:
         cmd += ["--cache", cache_path]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO).stdout
@@ -177,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=20_000, help="messages per consume() / transaction")
+    parser.add_argument("--batch", type=int, default=20_000, help="messages per consume() of the bare loop")
+    parser.add_argument(
+        "--ingest-batch", type=int, default=None,
+        help="messages per transaction at most (default: the consumer's own, bounded by bytes too)",
+    )  # fmt: skip
     parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS-kafka.md")
     parser.add_argument("--worker", choices=("bare", "ingest"), help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
@@ -188,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker_bare(args.bootstrap, args.batch)))
         return 0
     if args.worker == "ingest":
-        print(json.dumps(worker_ingest(args.bootstrap, args.batch, args.cache)))
+        print(json.dumps(worker_ingest(args.bootstrap, args.ingest_batch, args.cache)))
         return 0
 
     work = Path(tempfile.mkdtemp(prefix="kontur-bench-kafka-"))
@@ -199,10 +212,12 @@ def main(argv: list[str] | None = None) -> int:
               "including generating the world)", flush=True)  # fmt: skip
         bare: list[dict[str, Any]] = []
         ingest: list[dict[str, Any]] = []
+        loads: list[float] = []  # 1-minute load average after each round: the machine is shared
         for round_no in range(1, args.rounds + 1):
             bare.append(_run_worker("bare", bootstrap, args.batch))
             cache = work / f"cache-{round_no}.duckdb"
-            ingest.append(_run_worker("ingest", bootstrap, args.batch, str(cache)))
+            ingest.append(_run_worker("ingest", bootstrap, args.ingest_batch, str(cache)))
+            loads.append(os.getloadavg()[0])
             shutil.rmtree(cache.with_name(cache.name + ".staging"), ignore_errors=True)
             cache.unlink(missing_ok=True)
             b, i = bare[-1], ingest[-1]
@@ -225,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         "messages": published,
         "rounds": args.rounds,
         "batch": args.batch,
+        "ingest_batch": args.ingest_batch,
+        "load_avg": [round(x, 1) for x in loads],
         "bare_msgs_per_s": round(bare_rate),
         "ingest_msgs_per_s": round(ingest_rate),
         "ratio": round(ratio, 3),
@@ -249,8 +266,14 @@ def _write_results(summary: dict[str, Any], bare: list[dict[str, Any]], ingest: 
     )  # fmt: skip
     rows = "\n".join(
         f"| {n} | {b['messages'] / b['seconds']:,.0f} | {i['messages'] / i['seconds']:,.0f} | "
-        f"{i['messages'] / i['seconds'] / (b['messages'] / b['seconds']):.0%} | {i['batches']} |"
-        for n, (b, i) in enumerate(zip(bare, ingest, strict=True), start=1)
+        f"{i['messages'] / i['seconds'] / (b['messages'] / b['seconds']):.0%} | {i['batches']} | "
+        f"{i['rss_mb']:,.0f} MB | {load} |"
+        for n, (b, i, load) in enumerate(zip(bare, ingest, summary["load_avg"], strict=True), start=1)
+    )
+    batches = (
+        f"batches of up to {summary['ingest_batch']:,} messages"
+        if summary["ingest_batch"]
+        else "the consumer's default batches (up to 150,000 messages or 64 MB of values)"
     )
     anchor = (
         f"| bare consume loop (anchor) | {summary['bare_msgs_per_s']:,} | "
@@ -263,9 +286,9 @@ def _write_results(summary: dict[str, Any], bare: list[dict[str, Any]], ingest: 
     RESULTS.write_text(
         f"""# Kafka benchmark (`bench/kafka.py`)
 
-Scale {summary["scale"]} ({summary["messages"]:,} messages over the seven topics, 3 partitions each,
-published by the sandbox into a local noida-db broker), batches of up to {summary["batch"]:,}
-messages, {summary["rounds"]} rounds, medians. Machine: {os.cpu_count()} cores ({cpu}), shared.
+{time.strftime("%Y-%m-%d %H:%M")}. Scale {summary["scale"]} ({summary["messages"]:,} messages over the seven
+topics, 3 partitions each, published by the sandbox into a local noida-db broker), {batches},
+{summary["rounds"]} rounds, medians. Machine: {os.cpu_count()} cores ({cpu}), shared.
 
 | path | messages/s | wall time | peak RSS |
 |---|---|---|---|
@@ -274,11 +297,11 @@ messages, {summary["rounds"]} rounds, medians. Machine: {os.cpu_count()} cores (
 
 Ratio ingest / anchor: **{summary["ratio"]:.0%}** (target >= 50%).
 
-| round | bare msg/s | ingest msg/s | ratio | batches |
-|---|---|---|---|---|
+| round | bare msg/s | ingest msg/s | ratio | batches | ingest peak RSS | load avg (1 min) |
+|---|---|---|---|---|---|---|
 {rows}
 
-Reproduce: `.venv/bin/python bench/kafka.py` (`--scale`, `--rounds`, `--batch`).
+Reproduce: `.venv/bin/python bench/kafka.py` (`--scale`, `--rounds`, `--batch`, `--ingest-batch`).
 """,
         encoding="utf-8",
     )

@@ -200,44 +200,52 @@ class Staging:
     def add_records(self, entity: str, items: Sequence[bytes], sources: Sequence[str]) -> None:
         """Like `add_items`, for items the caller has checked are exactly one JSON object each (e.g.
         Kafka message values): staged one per line, which DuckDB parses several times faster than one
-        long list page. Same as `write_records` followed by `add_record_file`."""
+        long list page. Same as `write_records` followed by `add_record_files`."""
         if len(items) != len(sources):
             raise ValueError("items and sources differ in length")
         if not items:
             return
-        self.add_record_file(entity, self.write_records(items), items, sources)
+        self.add_record_files(entity, self.write_records(items), items, sources)
 
-    def write_records(self, items: Sequence[bytes]) -> Path:
-        """Write single JSON objects as one NDJSON file now and return its path. Safe to call from
-        another thread (the Kafka fetch thread writes the next batch while this one is applied), so
+    def write_records(self, items: Sequence[bytes], *, parts: int = 1) -> list[Path]:
+        """Write single JSON objects as NDJSON now, split into `parts` files of consecutive items (DuckDB
+        parses one such file on one thread, several in parallel), and return their paths. Safe to call
+        from another thread (the Kafka fetch thread writes the next batch while this one is applied), so
         the applying thread spends its time in DuckDB, not joining bytes under the GIL."""
-        path = self._dir / f"{next(self._seq)}.json"
-        # A raw newline cannot sit inside a JSON string, so newlines are whitespace: one item per line.
-        # Items rarely hold one, so look at the joined bytes first (two C scans, no copy per item).
-        content = b"\n".join(items)
-        if content.count(b"\n") != len(items) - 1 or b"\r" in content:
-            content = b"\n".join(v.replace(b"\n", b" ").replace(b"\r", b" ") for v in items)
-        path.write_bytes(content + b"\n")
-        return path
+        paths = []
+        for start, stop in _bounds(len(items), parts):
+            path = self._dir / f"{next(self._seq)}.json"
+            chunk = items[start:stop]
+            # A raw newline cannot sit inside a JSON string, so newlines are whitespace: one item per
+            # line. Items rarely hold one, so look at the joined bytes first (two C scans, no copy per item).
+            content = b"\n".join(chunk)
+            if content.count(b"\n") != len(chunk) - 1 or b"\r" in content:
+                content = b"\n".join(v.replace(b"\n", b" ").replace(b"\r", b" ") for v in chunk)
+            path.write_bytes(content + b"\n")
+            paths.append(path)
+        return paths
 
-    def add_record_file(
-        self, entity: str, path: Path, items: Sequence[bytes], sources: Sequence[str]
+    def add_record_files(
+        self, entity: str, paths: Sequence[Path], items: Sequence[bytes], sources: Sequence[str]
     ) -> None:
-        """Stage a file from `write_records(items)`; `items` and `sources` name each line for the
-        per-record fallback and `rejected_records`. The file is removed once staged."""
+        """Stage the files of `write_records(items, parts=len(paths))`; `items` and `sources` name each
+        line for the per-record fallback and `rejected_records`. The files are removed once staged."""
         if len(items) != len(sources):
             raise ValueError("items and sources differ in length")
         state = self._state(entity)
-        if not items:
-            path.unlink(missing_ok=True)
-            return
-        state.stats.pages += 1
-        label = sources[0] if len(sources) == 1 else f"{sources[0]} .. {sources[-1]}"
-        page = _Page(path, label, item_sources=sources, raw_items=items, lines=True)
+        pages = []
+        for path, (start, stop) in zip(paths, _bounds(len(items), len(paths)), strict=True):
+            part_sources = _Slice(sources, start, stop)
+            label = part_sources[0] if stop - start == 1 else f"{part_sources[0]} .. {part_sources[-1]}"
+            part = items[start:stop]
+            pages.append(_Page(path, label, item_sources=part_sources, raw_items=part, lines=True))
+        state.stats.pages += len(pages)
         try:
-            self._load(entity, [page])
+            if items:
+                self._load(entity, pages)
         finally:
-            path.unlink(missing_ok=True)
+            for path in paths:
+                path.unlink(missing_ok=True)
 
     def reset(self) -> None:
         """Empty every staging table and zero the per-entity figures after a `commit`, so one Staging
@@ -410,8 +418,8 @@ class Staging:
     def _load(self, entity: str, pages: Sequence[_Page], *, trusted: bool = False) -> None:
         state = self._entities[entity]
         checks = entity_checks(entity)
-        if len(pages) == 1 and pages[0].lines and pages[0].raw_items is not None and not state.stats.staged:
-            self._load_lines(entity, pages[0])
+        if all(p.lines and p.raw_items is not None for p in pages) and not state.stats.staged:
+            self._load_lines(entity, pages)
             return
         try:
             self._read_batch(entity, pages)
@@ -445,33 +453,37 @@ class Staging:
         for name in bad_files:
             self._fallback(entity, by_path[name])
 
-    def _load_lines(self, entity: str, page: _Page) -> None:
-        """One NDJSON page into an empty staging table in ONE statement: parse, check and cast, keep
-        the good rows. Most batches are clean, so this skips the separate parse table, the look for
-        bad rows and the copy into staging; when fewer rows arrive than the page has lines (a row
-        broke a rule), the page is taken out again and redone record by record like any bad page."""
+    def _load_lines(self, entity: str, pages: Sequence[_Page]) -> None:
+        """NDJSON pages into an empty staging table in ONE statement: parse, check and cast, keep the
+        good rows. Most batches are clean, so this skips the separate parse table, the look for bad
+        rows and the copy into staging; when fewer rows arrive than the pages have lines (a row broke
+        a rule), they are taken out again and each page is redone on the general path."""
         state = self._entities[entity]
         checks = entity_checks(entity)
-        assert page.raw_items is not None
         columns = ", ".join(f"'{name}': '{sql_type}'" for name, sql_type in checks.wire_types)
+        expected = sum(len(p.raw_items or ()) for p in pages)
         try:
             # The filter runs before the casts, so a bad row never reaches (and fails) a cast.
             row = self._cur.execute(
                 f"INSERT INTO {state.table} SELECT {checks.casts}, coalesce(deleted, false) FROM "  # noqa: S608
                 f"read_json(?, format = 'newline_delimited', columns = {{{columns}, 'deleted': 'BOOLEAN'}}) "
                 f"WHERE {checks.reason_sql} IS NULL",
-                [str(page.path), *checks.params],
+                [[str(p.path) for p in pages], *checks.params],
             ).fetchone()
+            inserted = int(row[0]) if row else 0
         except _DATA_ERRORS:
-            self._fallback(entity, page)
-            return
-        inserted = int(row[0]) if row else 0
-        if inserted == len(page.raw_items):
+            inserted = -1  # DuckDB cannot read one of them: nothing was inserted
+        if inserted == expected:
             state.stats.staged += inserted
             state.stats.received += inserted
             return
-        self._cur.execute(f"TRUNCATE {state.table}")
-        self._fallback(entity, page)
+        if inserted > 0:
+            self._cur.execute(f"TRUNCATE {state.table}")
+        if len(pages) == 1:
+            self._fallback(entity, pages[0])
+            return
+        for page in pages:  # the general path finds the page with the bad row; the others load
+            self._load(entity, [page])
 
     def _fallback(self, entity: str, page: _Page) -> None:
         """Validate one page record by record with pydantic; stage the good, keep the bad aside."""
@@ -763,6 +775,33 @@ def refuse_full_if_kafka_fed(cur: duckdb.DuckDBPyConnection) -> None:
             "delivered after the snapshot was read. Only incremental REST syncs may run on it (after a "
             "REST full sync made before consuming); for a fresh snapshot use a new cache file."
         )
+
+
+def _bounds(count: int, parts: int) -> list[tuple[int, int]]:
+    """[start, stop) of `parts` consecutive slices of `count` items, as even as can be. Slicing again
+    into as many parts as this returned gives the same slices (so a reader recomputes them)."""
+    size = -(-count // max(parts, 1)) if count else 0
+    return [(start, min(start + size, count)) for start in range(0, count, size)] if size else [(0, 0)]
+
+
+class _Slice(Sequence[str]):
+    """A window on a sequence of sources, without building them (a Kafka batch's sources are made
+    only for the records the load path rejects)."""
+
+    def __init__(self, sources: Sequence[str], start: int, stop: int) -> None:
+        self._sources, self._start, self._stop = sources, start, stop
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._sources[self._start + index]
 
 
 @dataclass(frozen=True)

@@ -274,3 +274,26 @@ def test_one_staging_serves_batch_after_batch(cache: Cache) -> None:
         (4, 40),
         (5, 7_500_000_000),
     ]
+
+
+def test_records_split_over_files_with_a_bad_row_in_one_of_them(cache: Cache) -> None:
+    # The Kafka consumer writes a big batch as several files (parsed in parallel): a bad row in one
+    # file leaves the good rows of every file loaded, each rejection named by its own source.
+    run_id = cache.start_run("kafka", "incremental")
+    items = [
+        *_records(*(premise(i) for i in range(1, 6))),
+        b'{"id": 6, "updated_at": ',
+        orjson.dumps(premise(7)),
+    ]
+    items[2] = orjson.dumps(premise(3, type="castle"))
+    sources = [f"t/0@{i}" for i in range(1, 8)]
+    with Staging(cache, run_id) as staging:
+        paths = staging.write_records(items, parts=3)
+        assert len(paths) == 3
+        staging.add_record_files("premises", paths, items, sources)
+        counts = staging.commit({"premises": "incremental"}, max_rejected_share=1.0)["premises"]
+        assert not any(p.exists() for p in paths)
+    assert rows(cache, "SELECT id FROM premises ORDER BY id") == [(1,), (2,), (4,), (5,), (7,)]
+    assert (counts.received, counts.loaded, counts.rejected) == (7, 5, 2)
+    rejected = sorted(rows(cache, "SELECT source, record_id FROM rejected_records"))
+    assert rejected == [("t/0@3", 3), ("t/0@6", None)]
