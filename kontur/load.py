@@ -674,6 +674,13 @@ class Staging:
                 scalar(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} WHERE NOT deleted")  # noqa: S608
             )
             deleted = ignored = 0
+        elif not int(scalar(f"SELECT count(*) FROM {source} s SEMI JOIN {table} t ON t.id = s.id")):  # noqa: S608
+            # No incoming id is held yet (the common case while a new cache catches up on the topics):
+            # a semi-join's count says so without building the merge table; append as is.
+            loaded = int(
+                scalar(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} WHERE NOT deleted")  # noqa: S608
+            )
+            deleted = ignored = 0
         else:
             # Rows where the incoming version is not older than what we hold (or is new to us).
             cur.execute(
