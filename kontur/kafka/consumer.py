@@ -392,25 +392,32 @@ class _Fetcher(threading.Thread):
                 self.consumer.close()
 
     def _fetch_batch(self) -> _Fetched:
-        """One batch: `consume()` in chunks until `batch_max` messages or `batch_bytes` of values,
-        `linger` seconds, or every partition at its end; then each entity's values are written as
-        one NDJSON file here, so the applying thread only runs DuckDB."""
+        """One batch: `consume()` in chunks until `batch_max` messages or `batch_bytes` of values, or
+        every partition at its end, or `linger` seconds have passed and the messages stopped coming
+        in full chunks; then each entity's values are written as NDJSON files here, so the applying
+        thread only runs DuckDB. While a backlog flows, batches fill up (a batch cut at `linger`
+        would be smaller than DuckDB's row group, which costs a second write of its rows through
+        the WAL); a live trickle is applied within `linger`, a flood within `_MAX_LINGERS` of it."""
         options = self.options
         builder = _Builder()
-        deadline = time.monotonic() + options.linger
+        started = time.monotonic()
         # The first batch is small, so applying starts while the next ones are fetched (the applier
         # would otherwise idle through the whole first fetch).
         limit = options.batch_max if self._batches else min(options.batch_max, _CHUNK)
         self._batches += 1
+        flowing = False  # the last consume() returned all it was asked for: more is waiting
         while not self._closing.is_set():
             wanted = min(limit - builder.messages, _CHUNK)
-            remaining = deadline - time.monotonic()
-            if wanted <= 0 or remaining <= 0:
+            elapsed = time.monotonic() - started
+            if wanted <= 0 or (elapsed >= options.linger and not flowing):
                 break
-            chunk = self.consumer.consume(wanted, remaining)
+            if elapsed >= options.linger * _MAX_LINGERS:
+                break
+            chunk = self.consumer.consume(wanted, max(options.linger - elapsed, 0.0))
             if not chunk:
                 break
             self._sort(chunk, builder)
+            flowing = len(chunk) == wanted
             if builder.bytes >= options.batch_bytes or self._caught_up():
                 break
         return builder.finish(self)
@@ -555,6 +562,9 @@ def _unset(_value: object) -> None:  # pragma: no cover - never called, see _sor
 # A big batch of one entity is written as this many files: DuckDB parses one NDJSON file on one thread,
 # several in parallel (measured: two files of 75k leads parse in ~75% of the time of one of 150k).
 _PARSE_PARTS = 2
+
+# A batch whose messages keep coming in full chunks may grow for this many lingers at most.
+_MAX_LINGERS = 4
 
 # consume() asks for at most this many messages at a time, so the byte bound is looked at in between.
 _CHUNK = 20_000
