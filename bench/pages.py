@@ -118,6 +118,15 @@ def query_cases(cur: Any) -> list[tuple[str, str, Callable[[], Any]]]:
         ("Сделки", "stale_summary (all)", lambda: leads.stale_summary(cur, lf_all)),
         ("Сделки", "stale_leads (all)", lambda: leads.stale_leads(cur, lf_all)),
         ("Сделки", "leaderboard (all)", lambda: leads.leaderboard(cur, lf_all)),
+        # filters the summaries do not answer: the raw path over `leads`
+        ("Сделки", "leaderboard (city + state + agent)", lambda: leads.leaderboard(cur, lf)),
+        ("Сделки", "stale_leads (city + state + agent)", lambda: leads.stale_leads(cur, lf)),
+        ("Сделки", "stale_summary (city)", lambda: leads.stale_summary(cur, LeadFilters(city_id=city))),
+        (
+            "Сделки",
+            "people_options agents (search)",
+            lambda: leads.people_options(cur, "agent_id", lf_all, "77"),
+        ),
         ("Сделки", "people_options agents (all)", lambda: leads.people_options(cur, "agent_id", lf_all)),
         ("Сделки", "people_options managers (all)", lambda: leads.people_options(cur, "manager_id", lf_all)),
         ("Сделки", "start_bounds", lambda: leads.start_bounds(cur)),
@@ -175,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         records, seconds = fill(args.scale, path)
         fill_note = f"{records:,} records synced in {seconds:.0f} s"
 
+    load_start = os.getloadavg()[0]
     with Cache(path) as cache:
         cur = cache.reader()
         if not summaries.usable(cur):
@@ -205,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         f"## Page benchmark (scale {args.scale:g}: {premises:,} premises, {leads_n:,} leads)\n",
         f"`.venv/bin/python bench/pages.py --scale {args.scale:g}` on this machine (2 shared cores); cache "
         f"filled by the real REST sync from the sandbox ({fill_note}). Medians of {args.runs} runs after one "
-        f"warm-up. Load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other "
+        f"warm-up, {time.strftime('%Y-%m-%d %H:%M')}. Load average (1 min) at the start {load_start:.1f}, "
+        f"at the end {os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores (other "
         "engineers' suites share the machine, so the figures carry that noise).\n",
         f"- slowest query: **{worst_q[1]}** {worst_q[2]:.1f} ms (target < {QUERY_TARGET_MS} ms): "
         + ("**met**" if worst_q[2] < QUERY_TARGET_MS else "**missed**"),
@@ -221,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         *[f"| {p} | {c:.2f} | {w:.2f} |" for p, c, w in renders],
         "",
     ]
+    # Hand-written notes below the marker survive a rerun.
+    marker = "<!-- notes: kept by bench/pages.py -->"
+    previous = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if marker in previous:
+        lines += [marker + previous.split(marker, 1)[1].rstrip("\n"), ""]
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print(f"\nwritten to {RESULTS.relative_to(REPO)}")
     return 0

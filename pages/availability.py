@@ -239,7 +239,7 @@ if total > len(listing):
     )
 else:
     st.caption("Выберите строку — откроется карточка помещения.")
-photos = [ui.media_url(u) for u in listing["photo"]]
+photos = ui.media_urls(listing["photo"])
 shown = pd.DataFrame(
     {
         "Планировка": photos,

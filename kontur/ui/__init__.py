@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
@@ -66,14 +66,17 @@ def read(fn: Callable[..., T], *args: Any) -> T:
     return _cached_read(str(rt.settings.cache_path), rt.data_version, fn.__module__, fn.__qualname__, args)
 
 
-def media_url(url: str | None) -> str | None:
-    """A photo URL the browser can load. The sandbox's records carry relative URLs
+def media_urls(urls: Iterable[str | None]) -> list[str | None]:
+    """Photo URLs the browser can load. The sandbox's records carry relative URLs
     (`/media/premises/1.svg`, see kontur/sandbox/media.py): they are resolved against the API's
-    origin; an absolute URL (the real Brusnika's) comes back unchanged."""
-    if not url:
-        return None
+    origin; an absolute URL (the real Brusnika's) comes back unchanged. One settings read for the
+    whole list: a table shows a thousand photos."""
     base = runtime().settings.api_url
-    return urljoin(str(base), url) if base else url
+    return [None if not u else urljoin(str(base), u) if base else u for u in urls]
+
+
+def media_url(url: str | None) -> str | None:
+    return media_urls([url])[0]
 
 
 # --- sidebar scope -----------------------------------------------------------------------------
