@@ -12,7 +12,7 @@
 Both run in their own processes (so peak RSS is each one's own), alternately, `--rounds` times; the
 medians are reported, and their ratio (target: ingest >= 50% of the anchor).
 
-    .venv/bin/python bench/kafka.py                # scale 1, 3 rounds, writes bench/RESULTS-kafka.md
+    .venv/bin/python bench/kafka.py                # scale 1, 3 rounds, writes bench/RESULTS-kafka.latest.md
     .venv/bin/python bench/kafka.py --scale 0.1 --rounds 1 --no-write
 """
 
@@ -42,7 +42,7 @@ if str(REPO) not in sys.path:
 
 from kontur.kafka.topics import TOPICS  # noqa: E402
 
-# A run writes this file; the curated RESULTS-kafka.md (figures plus where the time goes) is edited by hand.
+# A run writes this file; the curated RESULTS-kafka.md (figures, where the time goes) is edited by hand.
 RESULTS = REPO / "bench" / "RESULTS-kafka.latest.md"
 
 
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ingest-batch", type=int, default=None,
         help="messages per transaction at most (default: the consumer's own, bounded by bytes too)",
     )  # fmt: skip
-    parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS-kafka.md")
+    parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS-kafka.latest.md")
     parser.add_argument("--worker", choices=("bare", "ingest"), help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
