@@ -292,6 +292,7 @@ class Staging:
         advance_high_water: bool = True,
         finish_run: bool = True,
         in_transaction: Callable[[duckdb.DuckDBPyConnection, Mapping[str, EntityCounts]], None] | None = None,
+        maintain_summaries: bool = True,
     ) -> dict[str, EntityCounts]:
         """Apply every entity in `modes` in ONE transaction; with `finish_run`, the run is marked
         succeeded in that same transaction (so its row never disagrees with the tables).
@@ -306,6 +307,9 @@ class Staging:
         leaves its high-water mark alone: that mark is where a REST incremental sync resumes, and
         "the newest updated_at a stream batch held" is no promise that everything older is here
         (other partitions may lag behind).
+        `maintain_summaries=False` (the Kafka consumer) leaves the dashboard's lead summaries stale
+        but marked so (`summaries.invalidate`, readers fall back to `leads`); the consumer rebuilds
+        them once it has caught up (`refresh_summaries`).
 
         A full load is refused on a cache fed from Kafka (`kafka_offsets` has rows): the snapshot
         would replace records the stream already delivered in newer versions, and delete those it
@@ -332,7 +336,9 @@ class Staging:
                     # The dashboard's lead summaries change in this same transaction (see
                     # kontur.queries.summaries): old rows are read before the apply, new ones after.
                     staged = self._entities[entity].table
-                    pending = summaries.before_apply(cur, entity, mode, staged)
+                    if not maintain_summaries and entity == "leads":
+                        summaries.invalidate(cur)
+                    pending = maintain_summaries and summaries.before_apply(cur, entity, mode, staged)
                     results[entity] = self._apply(
                         entity, mode, advance_state=advance_state, advance_high_water=advance_high_water
                     )
@@ -346,6 +352,20 @@ class Staging:
                 cur.execute("ROLLBACK")
                 raise
         return results
+
+    def refresh_summaries(self) -> bool:
+        """Rebuild the lead summaries in their own transaction if a deferring `commit` left them
+        stale; returns whether it rebuilt."""
+        cur = self._cur
+        with self.cache.write_lock:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                rebuilt = summaries.refresh(cur)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return rebuilt
 
     def close(self) -> None:
         """Drop staging and batch files. The transaction (if any) is already over."""
