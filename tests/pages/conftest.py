@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kontur.sandbox.server import RunningSandbox
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
+from kontur.sandbox.server import RunningSandbox
 from tests.pages.helpers import APP, configure, fill_cache
 
 
