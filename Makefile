@@ -23,3 +23,4 @@ bench:
 	scripts/install.sh bench
 	.venv/bin/python bench/sync.py
 	.venv/bin/python bench/pages.py
+	.venv/bin/python bench/kafka.py

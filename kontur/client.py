@@ -30,6 +30,7 @@ from kontur.errors import (
     from_response,
 )
 from kontur.models import (
+    ENTITIES,
     Agency,
     AgencyCreate,
     Booking,
@@ -55,17 +56,9 @@ from kontur.retry import IDEMPOTENCY_HEADER, RetryPolicy, RetryTransport
 
 logger = logging.getLogger("kontur.client")
 
-# Entity name -> path segment under /api/v1. Entity names are the models' (`time-slots`); the
-# Python spelling `time_slots` is accepted too.
-ENTITY_PATHS: dict[str, str] = {
-    "cities": "cities",
-    "projects": "projects",
-    "buildings": "buildings",
-    "sections": "sections",
-    "premises": "premises",
-    "leads": "leads",
-    "time-slots": "time-slots",
-}
+# Entity name -> path segment under /api/v1: the models' entity names are the contract's path segments
+# (`time-slots`); the Python spelling `time_slots` is accepted too.
+ENTITY_PATHS: dict[str, str] = {entity: entity for entity in ENTITIES}
 
 # `"next_cursor": null` or `"next_cursor": "..."` as the last member of the top-level object. Anchored
 # at the very end (one closing brace), so a `next_cursor` inside an item (followed by `}]}`) or inside

@@ -47,8 +47,8 @@ class Scope(StrEnum):
 
 A, S, R = Action, Scope, UserRole
 
-# The policy. A missing (role, action) pair means "not allowed". Documented in docs/auth.md: change
-# both together.
+# The policy. A missing (role, action) pair means "not allowed". Documented in README
+# ("Sign-in and roles"): change both together.
 POLICY: Mapping[UserRole, Mapping[Action, Scope]] = {
     R.ADMIN: {action: S.ALL for action in Action},
     R.MANAGER: {action: S.ALL for action in Action if action is not A.MANAGE_USERS},
