@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import secrets
 import selectors
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kontur.processes import stop_process_group
 
 from .admin import SandboxAdmin
 
@@ -40,16 +41,10 @@ class RunningSandbox:
     def stop(self) -> None:
         """Terminate the process group and wait for it (SIGKILL if it does not leave in 10 s)."""
         proc = self.process
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+            stop_process_group(proc)
         finally:
             if proc.stdout is not None:
                 proc.stdout.close()

@@ -3,9 +3,7 @@ the session sandbox and a cache filled by the real sync. Other page owners reuse
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+from kontur.processes import stop_process_group
 
 if TYPE_CHECKING:
     from kontur.sandbox.server import RunningSandbox
@@ -68,14 +68,7 @@ def start_app(
 
 def stop_app(proc: subprocess.Popen) -> None:
     """Kill the whole process group (streamlit and anything it started)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    stop_process_group(proc)
 
 
 @pytest.fixture(scope="session")

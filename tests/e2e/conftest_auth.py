@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from kontur.processes import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 120.0  # generous: two shared cores, other engineers' suites running
@@ -45,19 +46,6 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} not ready after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
 
 
 @dataclass(frozen=True)
@@ -89,7 +77,7 @@ def run_oidc_provider(tmp: Path, users: Sequence[Mapping[str, Any]] = ()) -> Ite
         _wait_http(provider.metadata_url, proc, log, STARTUP_TIMEOUT)
         yield provider
     finally:
-        _stop(proc)
+        stop_process_group(proc)
 
 
 def auth_secrets_toml(
@@ -149,7 +137,7 @@ def run_streamlit(
         _wait_http(app.url + "/_stcore/health", proc, log, timeout)
         yield app
     finally:
-        _stop(proc)
+        stop_process_group(proc)
 
 
 @pytest.fixture(scope="session")
