@@ -41,6 +41,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from kontur.kafka.topics import TOPICS  # noqa: E402
+from kontur.processes import free_port  # noqa: E402
 
 # A run writes this file; the curated RESULTS-kafka.md (figures, where the time goes) is edited by hand.
 RESULTS = REPO / "bench" / "RESULTS-kafka.latest.md"
@@ -114,12 +115,6 @@ def worker_ingest(bootstrap: str, batch: int | None, cache_path: str) -> dict[st
 
 
 # --- orchestration ---------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_broker(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     import noida_db
     from confluent_kafka.admin import AdminClient
@@ -127,7 +122,7 @@ def _start_broker(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     binary = Path(noida_db.__file__).with_name("noida-db")
     if not os.access(binary, os.X_OK):
         binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(binary), "start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", str(port),
          "--data-dir", str(data_dir)],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 
 
@@ -22,3 +23,10 @@ def stop_process_group(proc: subprocess.Popen, *, grace: float = 10.0) -> None:
         proc.wait(timeout=grace)
     except ProcessLookupError:
         proc.wait(timeout=grace)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on `host` right now, for a child server to listen on."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

@@ -4,7 +4,6 @@ the session sandbox and a cache filled by the real sync. Other page owners reuse
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from kontur.processes import stop_process_group
+from kontur.processes import free_port, stop_process_group
 
 if TYPE_CHECKING:
     from kontur.sandbox.server import RunningSandbox
@@ -30,17 +29,11 @@ class AppServer:
     cache_path: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_app(
     env_overrides: dict[str, str], log_path: Path, timeout: float = 90
 ) -> tuple[subprocess.Popen, str]:
     """Start streamlit in its own process group and wait until `/_stcore/health` answers."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **env_overrides}
     log = log_path.open("wb")
     proc = subprocess.Popen(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,16 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from kontur.processes import stop_process_group
+from kontur.processes import free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 120.0  # generous: two shared cores, other engineers' suites running
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:

@@ -27,6 +27,7 @@ from confluent_kafka.admin import AdminClient
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.kafka.topics import TOPICS
+from kontur.processes import free_port
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.schema import TABLES
 from kontur.sync import run_sync
@@ -36,12 +37,6 @@ KAFKA_SEED = 20261127
 DRIFT_CHANGES = 400
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap address of a broker on 127.0.0.1. The binary itself, not the pip wrapper (which
@@ -49,7 +44,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = Path(noida_db.__file__).with_name("noida-db")
     if not os.access(binary, os.X_OK):
         binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path_factory.mktemp("kafka-data")
     log = (data_dir.parent / "noida.log").open("wb")
     proc = subprocess.Popen(
