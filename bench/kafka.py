@@ -152,6 +152,23 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
+def _broker_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _wait_broker_idle(pid: int, timeout: float = 60.0) -> None:
+    """Wait until the broker has used no CPU for 2 s: each worker starts against a quiet broker.
+    noida-db rewrites its whole data file (~6 s of a core at scale 1) after an offset commit, and the
+    ingest commits at its end: without this wait that rewrite would run into the next worker's time."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 4 and time.monotonic() < deadline:
+        before = _broker_cpu(pid)
+        time.sleep(0.5)
+        quiet = quiet + 1 if _broker_cpu(pid) - before < 0.03 else 0
+
+
 def _run_worker(
     kind: str, bootstrap: str, batch: int | None, cache_path: str | None = None
 ) -> dict[str, Any]:
@@ -209,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         ingest: list[dict[str, Any]] = []
         loads: list[float] = []  # 1-minute load average after each round: the machine is shared
         for round_no in range(1, args.rounds + 1):
+            _wait_broker_idle(broker.pid)
             bare.append(_run_worker("bare", bootstrap, args.batch))
             cache = work / f"cache-{round_no}.duckdb"
+            _wait_broker_idle(broker.pid)
             ingest.append(_run_worker("ingest", bootstrap, args.ingest_batch, str(cache)))
             loads.append(os.getloadavg()[0])
             shutil.rmtree(cache.with_name(cache.name + ".staging"), ignore_errors=True)

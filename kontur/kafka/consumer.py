@@ -63,6 +63,14 @@ class ConsumeOptions:
     batch_bytes: int = 64 * 1024 * 1024
     linger: float = 0.5  # seconds a batch waits for more messages before it is applied
     metadata_every: float = 30.0  # seconds between looks for new topics / partitions
+    # Seconds between offset commits to the consumer group once caught up, and while catching up on
+    # a backlog; always at the end of the session. The cache's own `kafka_offsets`, written in each
+    # batch's transaction, is where a restart resumes: the group's offsets serve lag tooling, so they
+    # need not follow every batch, and a catch-up is not slowed by commits. A commit is cheap on Kafka
+    # but not on every broker: noida-db (the test broker) rewrites its whole data file, a core for
+    # ~6 s at scale 1.
+    commit_every: float = 5.0
+    commit_every_backlog: float = 60.0
     watermarks_every: float = 5.0  # seconds between lag refreshes while idle
     until_caught_up: bool = False  # stop once every partition is read to its end
     max_messages: int | None = None  # stop after about this many messages (tests, benchmarks)
@@ -353,6 +361,8 @@ class _Fetcher(threading.Thread):
         self._at_end: set[Partition] = set()
         self._closed = False
         self._batches = 0
+        self._uncommitted: dict[Partition, int] = {}
+        self._last_commit = time.monotonic()
 
     # --- called from the applying thread --------------------------------------------------------
     def take(self, timeout: float) -> _Fetched | None:
@@ -380,7 +390,7 @@ class _Fetcher(threading.Thread):
         if self.is_alive():
             self.join(timeout=60)
         else:
-            self._drain_commits()
+            self._drain_commits(final=True)
             self.consumer.close()
 
     # --- the fetch thread -----------------------------------------------------------------------
@@ -406,37 +416,41 @@ class _Fetcher(threading.Thread):
                 logger.error("Kafka fetch thread failed: %s", _describe(exc))
         finally:
             try:
-                self._drain_commits()
+                self._drain_commits(final=True)
             finally:
                 self.consumer.close()
 
     def _fetch_batch(self) -> _Fetched:
-        """One batch: `consume()` in chunks until `batch_max` messages or `batch_bytes` of values, or
-        every partition at its end, or `linger` seconds have passed and the messages stopped coming
-        in full chunks; then each entity's values are written as NDJSON files here, so the applying
-        thread only runs DuckDB. While a backlog flows, batches fill up (a batch cut at `linger`
-        would be smaller than DuckDB's row group, which costs a second write of its rows through
-        the WAL); a live trickle is applied within `linger`, a flood within `_MAX_LINGERS` of it."""
+        """One batch: messages until `batch_max` of them or `batch_bytes` of values, or every
+        partition at its end, or `linger` seconds have passed with nothing more waiting in the
+        client; then each entity's values are written as NDJSON files here, so the applying thread
+        only runs DuckDB. While a backlog flows, batches fill up (a batch cut at `linger` would be
+        smaller than DuckDB's row group, which costs a second write of its rows through the WAL); a
+        live trickle is applied within `linger`, a flood within `_MAX_LINGERS` of it."""
         options = self.options
         builder = _Builder()
         started = time.monotonic()
-        # The first batch is small, so applying starts while the next ones are fetched (the applier
-        # would otherwise idle through the whole first fetch).
-        limit = options.batch_max if self._batches else min(options.batch_max, _CHUNK)
+        # The first batches are small and grow, so applying starts while the next ones are fetched
+        # (the applier would otherwise idle through the whole first fetch).
+        limit = min(options.batch_max, _CHUNK << min(self._batches, 8))
         self._batches += 1
-        flowing = False  # the last consume() returned all it was asked for: more is waiting
         while not self._closing.is_set():
             wanted = min(limit - builder.messages, _CHUNK)
             elapsed = time.monotonic() - started
-            if wanted <= 0 or (elapsed >= options.linger and not flowing):
+            if wanted <= 0 or elapsed >= options.linger * _MAX_LINGERS:
                 break
-            if elapsed >= options.linger * _MAX_LINGERS:
-                break
-            chunk = self.consumer.consume(wanted, max(options.linger - elapsed, 0.0))
+            # What the client already holds, without waiting: `consume(n, timeout)` blocks until it
+            # has all n or the timeout passed, which at the end of a backlog would idle a full linger.
+            chunk = self.consumer.consume(wanted, 0)
             if not chunk:
-                break
+                if elapsed >= options.linger:
+                    break
+                # Nothing queued: wait for the next message (returns as soon as one arrives), in
+                # short steps so that `close` is not kept waiting a whole linger.
+                chunk = self.consumer.consume(1, min(options.linger - elapsed, _WAIT_STEP))
+                if not chunk:
+                    continue
             self._sort(chunk, builder)
-            flowing = len(chunk) == wanted
             if builder.bytes >= options.batch_bytes or self._caught_up():
                 break
         return builder.finish(self)
@@ -444,8 +458,10 @@ class _Fetcher(threading.Thread):
     def _caught_up(self) -> bool:
         return bool(self._assigned) and self._at_end >= set(self._assigned)
 
-    def _drain_commits(self) -> None:
-        merged: dict[Partition, int] = {}
+    def _drain_commits(self, *, final: bool = False) -> None:
+        """Collect the offsets the applier asked to commit; commit them to the group every
+        `commit_every` seconds, and at the end (`final`)."""
+        merged = self._uncommitted
         while True:
             try:
                 offsets = self._commits.get_nowait()
@@ -455,7 +471,10 @@ class _Fetcher(threading.Thread):
                 merged[tp] = max(merged.get(tp, 0), offset)
         if not merged:
             return
-        # Only now, with the batch durable in DuckDB, tell the group. If this fails the cache still
+        every = self.options.commit_every if self._caught_up() else self.options.commit_every_backlog
+        if not final and time.monotonic() - self._last_commit < every:
+            return
+        # Only now, with the batches durable in DuckDB, tell the group. If this fails the cache still
         # knows its offsets (kafka_offsets), and a re-delivery would change nothing anyway.
         try:
             self.consumer.commit(
@@ -463,6 +482,8 @@ class _Fetcher(threading.Thread):
             )
         except KafkaException as exc:
             logger.warning("offsets applied to the cache but not committed to the group: %s", exc)
+        merged.clear()
+        self._last_commit = time.monotonic()
 
     def assign(self, *, first: bool) -> None:
         """Assign every partition of the seven topics not yet assigned (new topics and partitions
@@ -483,6 +504,11 @@ class _Fetcher(threading.Thread):
             return
         starts = self.ingest.start_offsets(self.consumer, new)
         self._assigned.update(starts)
+        # The group learns where this cache stands even on partitions with nothing new (an earlier
+        # session may have applied batches and died before its next group commit).
+        for tp, offset in starts.items():
+            if offset >= 0:
+                self._uncommitted[tp] = max(self._uncommitted.get(tp, 0), offset)
         self.consumer.incremental_assign([TopicPartition(t, p, o) for (t, p), o in starts.items()])
         logger.info("consuming %d partitions of %d topics (group %s)", len(self._assigned),
                     len({t for t, _ in self._assigned}), self.ingest.group_id)  # fmt: skip
@@ -584,6 +610,9 @@ _PARSE_PARTS = 2
 
 # A batch whose messages keep coming in full chunks may grow for this many lingers at most.
 _MAX_LINGERS = 4
+
+# Seconds of one blocking wait for the next message (the fetch thread looks at `close` in between).
+_WAIT_STEP = 0.05
 
 # consume() asks for at most this many messages at a time, so the byte bound is looked at in between.
 _CHUNK = 20_000
