@@ -359,6 +359,9 @@ class _Fetcher(threading.Thread):
         self._closing = threading.Event()
         self._assigned: dict[Partition, int] = {}
         self._at_end: set[Partition] = set()
+        # Partitions paused at their end (see _pause_ended) and when they are to be fetched again.
+        self._paused: set[Partition] = set()
+        self._resume_at = 0.0
         self._closed = False
         self._batches = 0
         self._uncommitted: dict[Partition, int] = {}
@@ -439,21 +442,55 @@ class _Fetcher(threading.Thread):
             elapsed = time.monotonic() - started
             if wanted <= 0 or elapsed >= options.linger * _MAX_LINGERS:
                 break
+            self._resume_paused(idle=False)
             # What the client already holds, without waiting: `consume(n, timeout)` blocks until it
             # has all n or the timeout passed, which at the end of a backlog would idle a full linger.
             chunk = self.consumer.consume(wanted, 0)
             if not chunk:
                 if elapsed >= options.linger:
                     break
+                self._resume_paused(idle=True)
                 # Nothing queued: wait for the next message (returns as soon as one arrives), in
                 # short steps so that `close` is not kept waiting a whole linger.
                 chunk = self.consumer.consume(1, min(options.linger - elapsed, _WAIT_STEP))
                 if not chunk:
                     continue
             self._sort(chunk, builder)
+            self._pause_ended(builder)
             if builder.bytes >= options.batch_bytes or self._caught_up():
                 break
         return builder.finish(self)
+
+    def _pause_ended(self, batch: _Builder) -> None:
+        """Pause partitions read to their end, and fetch them again later (`_resume_paused`).
+        Kafka holds a fetch at the end of a partition until data arrives (`fetch.wait.max.ms`), but
+        some brokers answer at once (noida-db, our test broker, does): librdkafka then asks again
+        and again, which kept half a core of ours and of the broker's busy for nothing, while the
+        other partitions of a backlog were still being read, and all the time a caught-up consumer
+        sat idle. A message arriving on a paused partition waits at most `_END_POLL` longer (up to
+        `_END_POLL_BUSY` while a backlog on other partitions is being read)."""
+        if not batch.ended:
+            return
+        ended = [tp for tp in batch.ended if tp in self._at_end and tp not in self._paused]
+        batch.ended.clear()
+        if not ended:
+            return
+        self.consumer.pause([TopicPartition(t, p) for t, p in ended])
+        if not self._paused:
+            self._resume_at = time.monotonic() + _END_POLL
+        self._paused.update(ended)
+
+    def _resume_paused(self, *, idle: bool) -> None:
+        """Fetch the paused partitions again: when nothing else is waiting in the client (`idle`),
+        `_END_POLL` after they were paused; while a backlog keeps us busy, every `_END_POLL_BUSY`
+        (a resumed partition at its end spins again until it is paused at its next end event, and
+        a busy fetch thread may not see that event for a while)."""
+        if not self._paused:
+            return
+        due = self._resume_at if idle else self._resume_at - _END_POLL + _END_POLL_BUSY
+        if time.monotonic() >= due:
+            self.consumer.resume([TopicPartition(t, p) for t, p in self._paused])
+            self._paused.clear()
 
     def _caught_up(self) -> bool:
         return bool(self._assigned) and self._at_end >= set(self._assigned)
@@ -551,7 +588,9 @@ class _Fetcher(threading.Thread):
                         last[run_tp] = run_last
                         counts[run_tp] = counts.get(run_tp, 0) + run_count
                         run_tp, run_count = None, 0
-                    at_end.add((message.topic(), message.partition()))
+                    ended = (message.topic(), message.partition())
+                    at_end.add(ended)
+                    batch.ended.append(ended)
                     continue
                 if error.fatal():
                     raise KafkaException(error)
@@ -611,6 +650,10 @@ _PARSE_PARTS = 2
 # A batch whose messages keep coming in full chunks may grow for this many lingers at most.
 _MAX_LINGERS = 4
 
+# Seconds a partition read to its end stays paused before it is fetched again (see _pause_ended).
+_END_POLL = 0.25
+_END_POLL_BUSY = 5.0
+
 # Seconds of one blocking wait for the next message (the fetch thread looks at `close` in between).
 _WAIT_STEP = 0.05
 
@@ -628,6 +671,7 @@ class _Builder:
     last: dict[Partition, int] = field(default_factory=dict)
     counts: dict[Partition, int] = field(default_factory=dict)
     messages: int = 0  # including end-of-partition events: only bounds the batch
+    ended: list[Partition] = field(default_factory=list)  # end-of-partition events, to pause
     bytes: int = 0
 
     def finish(self, fetcher: _Fetcher) -> _Fetched:

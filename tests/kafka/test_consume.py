@@ -3,11 +3,16 @@ messages, out-of-order versions, null-value tombstones, offsets and lag."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import orjson
 
+from kontur.cache import Cache
+from kontur.kafka.consumer import ConsumeOptions, KafkaIngest
 from kontur.kafka.lag import live_lag
 from kontur.kafka.progress import recorded_lag
 from kontur.kafka.topics import TOPICS
@@ -170,3 +175,53 @@ def test_older_versions_are_ignored_and_null_tombstones_delete(
     assert _query(path, "SELECT count(*) FROM cities WHERE id = ?", [city]) == [(0,)]
     assert table_differences(path, kafka_world.reference) == {}
     assert all(t.lag == 0 for t in live_lag(kafka_world.settings(group)))
+
+
+def test_a_caught_up_consumer_applies_what_is_published_later(
+    kafka_world: KafkaWorld, tmp_path: Path
+) -> None:
+    """Partitions read to their end are paused and fetched again now and then (a broker that answers
+    a fetch at the end at once would otherwise keep client and broker spinning): what arrives later
+    on them still reaches the cache, on a partition that has been paused, within seconds."""
+    path = tmp_path / "live.duckdb"
+    city = 77_000_020
+    key = str(city).encode()
+    with Cache(path) as cache:
+        ingest = KafkaIngest(cache, kafka_world.settings("t-live", path), options=ConsumeOptions(linger=0.2))
+        stop = threading.Event()
+        thread = threading.Thread(target=ingest.run, args=(stop,), daemon=True)
+        thread.start()
+
+        def wait_for(condition: Callable[[], bool], what: str, seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while not condition():
+                assert thread.is_alive(), ingest.stats.error
+                assert time.monotonic() < deadline, f"{what}: {ingest.stats}"
+                time.sleep(0.1)
+
+        def cities(sql: str) -> list[tuple]:
+            reader = cache.reader()
+            try:
+                return reader.execute(sql, [city]).fetchall()
+            finally:
+                reader.close()
+
+        try:
+            wait_for(lambda: ingest.stats.caught_up, "caught up", 120)
+            time.sleep(1.0)  # idle past the pause: every partition is paused at its end by now
+            later = _city(city, "2030-02-01T00:00:00Z", "Позже")
+            produce(kafka_world.bootstrap, [{"topic": "brusnika.cities", "key": key, "value": later}])
+            wait_for(lambda: cities("SELECT name FROM cities WHERE id = ?") == [("Позже",)], "upsert", 30)
+            # And its tombstone (so the topics end as the sandbox's snapshot for the other tests).
+            produce(
+                kafka_world.bootstrap,
+                [{"topic": "brusnika.cities", "key": key, "value": None,
+                  "headers": [("updated_at", b"2030-02-02T00:00:00+00:00")]}],
+            )  # fmt: skip
+            wait_for(lambda: cities("SELECT count(*) FROM cities WHERE id = ?") == [(0,)], "tombstone", 30)
+        finally:
+            stop.set()
+            thread.join(timeout=60)
+    assert ingest.stats.stopped_by == "stop requested"
+    assert ingest.stats.error is None
+    assert table_differences(path, kafka_world.reference) == {}
