@@ -52,7 +52,13 @@ def _peak_rss_mb() -> float:
 
 
 # --- workers (each in its own process) -------------------------------------------------------------
-def worker_bare(bootstrap: str, batch: int) -> dict[str, Any]:
+def worker_bare(bootstrap: str, batch: int, *, pause_at_end: bool = True) -> dict[str, Any]:
+    """The anchor: consume every partition to its end, touching each value, nothing else. As strong
+    as a plain loop gets on this broker: it takes what the client holds without waiting
+    (`consume(n, timeout)` blocks until it has n messages or the timeout passed, which would idle
+    at the end) and, with `pause_at_end`, pauses each partition at its end, as KafkaIngest does
+    (noida-db answers a fetch at the end at once, so an unpaused ended partition is re-fetched in
+    a loop that takes CPU from the rest)."""
     from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     consumer = Consumer(
@@ -74,11 +80,14 @@ def worker_bare(bootstrap: str, batch: int) -> dict[str, Any]:
     at_end: set[tuple[str, int]] = set()
     messages = value_bytes = 0
     while len(at_end) < len(parts):
-        for message in consumer.consume(batch, 0.5):
+        chunk = consumer.consume(batch, 0) or consumer.consume(1, 0.05)
+        for message in chunk:
             error = message.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:
                     at_end.add((message.topic(), message.partition()))
+                    if pause_at_end:
+                        consumer.pause([TopicPartition(message.topic(), message.partition())])
                 continue
             messages += 1
             value = message.value()

@@ -221,7 +221,9 @@ class Staging:
             content = b"\n".join(chunk)
             if content.count(b"\n") != len(chunk) - 1 or b"\r" in content:
                 content = b"\n".join(v.replace(b"\n", b" ").replace(b"\r", b" ") for v in chunk)
-            path.write_bytes(content + b"\n")
+            with path.open("wb") as file:  # two writes: `content + b"\n"` would copy it all once more
+                file.write(content)
+                file.write(b"\n")
             paths.append(path)
         return paths
 

@@ -107,6 +107,29 @@ def test_a_malformed_record_is_kept_aside_and_the_rest_of_its_page_loads(
     assert reason_part in rejected[3]
 
 
+def test_list_enums_accept_empty_lists_and_reject_any_bad_item(cache: Cache) -> None:
+    counts = load(
+        cache,
+        "full",
+        [
+            page(
+                premise(1, feature=[], purchase_option=[]),
+                premise(2, feature=["sign_balcony"] * 3),
+                premise(3, purchase_option=["full_payment", "barter"]),  # the last item is bad
+                premise(4, feature=["sign_jacuzzi", "sign_balcony"]),  # the first item is bad
+            )
+        ],
+    )
+    assert (counts["premises"].loaded, counts["premises"].rejected) == (2, 2)
+    assert rows(cache, "SELECT id, feature, purchase_option FROM premises ORDER BY id") == [
+        (1, [], []),
+        (2, ["sign_balcony"] * 3, ["mortage", "full_payment"]),
+    ]
+    reasons = dict(rows(cache, "SELECT record_id, reason FROM rejected_records"))
+    assert reasons[3].startswith("purchase_option")
+    assert reasons[4].startswith("feature")
+
+
 def test_rejected_share_over_threshold_fails_and_changes_nothing(cache: Cache) -> None:
     load(cache, "full", [page(premise(1), premise(2))])
     before = rows(cache, "SELECT * FROM premises ORDER BY id")
