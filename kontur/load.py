@@ -356,18 +356,9 @@ class Staging:
         return results
 
     def refresh_summaries(self) -> bool:
-        """Rebuild the lead summaries in their own transaction if a deferring `commit` left them
-        stale; returns whether it rebuilt."""
-        cur = self._cur
-        with self.cache.write_lock:
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                rebuilt = summaries.refresh(cur)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-        return rebuilt
+        """Rebuild the lead summaries if a deferring `commit` left them stale (`refresh_summaries`
+        on this Staging's cursor); returns whether it rebuilt."""
+        return refresh_summaries(self.cache, self._cur)
 
     def close(self) -> None:
         """Drop staging and batch files. The transaction (if any) is already over."""
@@ -783,6 +774,26 @@ class Staging:
                 self.run_id,
             ],
         )
+
+
+def refresh_summaries(cache: Cache, cur: duckdb.DuckDBPyConnection | None = None) -> bool:
+    """Rebuild the lead summaries in their own transaction if a deferring `Staging.commit` left them
+    stale; returns whether it rebuilt. On `cur`, else on a cursor of its own."""
+    own = cur is None
+    cursor = cache.cursor() if cur is None else cur
+    try:
+        with cache.write_lock:
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                rebuilt = summaries.refresh(cursor)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+    finally:
+        if own:
+            cursor.close()
+    return rebuilt
 
 
 class KafkaFedCacheError(LoadError):

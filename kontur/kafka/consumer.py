@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import queue
+import shutil
 import signal
 import sys
 import threading
@@ -39,7 +40,7 @@ from confluent_kafka import (
 )
 
 from kontur.cache import Cache, CacheLockedError
-from kontur.load import EntityCounts, Staging
+from kontur.load import EntityCounts, Staging, refresh_summaries
 
 from . import progress
 from .messages import Item, MessageSources, Poison, convert
@@ -172,37 +173,61 @@ class KafkaIngest:
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> ConsumeStats:
-        """Consume until `stop` is set (or the options' end condition). Two threads: a fetcher owns
-        the librdkafka consumer (consume, convert, assignment, and the offset commits asked of it),
-        while this thread applies batches to DuckDB, so fetching the next batch overlaps loading
-        this one (DuckDB releases the GIL while it works)."""
+        """Consume until `stop` is set (or the options' end condition). Three threads, so each stage
+        overlaps the others: a fetcher owns the librdkafka consumer (consume, sort, NDJSON files,
+        assignment, and the offset commits asked of it); a stager parses each batch's files into a
+        free Staging (DuckDB read_json and the checks, into that Staging's own tables); this thread
+        applies the staged batch in one transaction. DuckDB releases the GIL while it works, and
+        parsing the next batch runs beside the single-threaded parts of applying this one (the
+        INSERT into the cache's table, COMMIT)."""
         stats = self._stats = ConsumeStats(run_id=self.cache.start_run("kafka", "incremental"))
         started = time.perf_counter()
         fetcher: _Fetcher | None = None
-        # One Staging for the whole session: its tables are made once and truncated after each batch.
-        staging = Staging(self.cache, stats.run_id)
+        stager: _Stager | None = None
+        # Two Stagings for the whole session (one being parsed into while the other is applied):
+        # their tables are made once and truncated after each batch. Each its own batch directory.
+        run_dir = self.cache.staging_dir / f"run-{stats.run_id}"
+        stagings = [Staging(self.cache, stats.run_id, batch_dir=run_dir / part) for part in ("a", "b")]
+
+        def shut_down() -> None:
+            # Stager first (it takes from the fetcher), then the fetcher (it makes the commits asked
+            # for so far), then the Stagings nobody uses any more.
+            if stager is not None:
+                stager.close()
+            if fetcher is not None:
+                fetcher.close()
+            for staging in stagings:
+                staging.close()
+            shutil.rmtree(run_dir, ignore_errors=True)
+
         try:
             consumer = Consumer(self._config, logger=logger)
-            fetcher = _Fetcher(self, consumer, staging)
+            fetcher = _Fetcher(self, consumer, stagings[0])
             fetcher.assign(first=True)
             fetcher.start()
+            stager = _Stager(self, fetcher, stagings)
+            stager.start()
             next_watermarks = time.monotonic() + self.options.watermarks_every
             # Whether the dashboard's lead summaries may be stale: batches that catch up on a backlog
-            # skip their maintenance (see _apply). True at first: an earlier session may have left
+            # skip their maintenance (see _commit). True at first: an earlier session may have left
             # them so (checked once, on the first idle fetch: cheap when they are fine).
             self._summaries_stale = True
             while not stop.is_set():
                 if self._limit_reached(stats):
                     break
-                fetched = fetcher.take(timeout=0.2)
-                if fetched is None:
+                staged = stager.take(timeout=0.2)
+                if staged is None:
                     continue
-                batch = self._apply(staging, fetched)
+                fetched = staged.fetched
+                batch = None
+                if staged.staging is not None:
+                    batch = self._commit(staged.staging, fetched, staged.entities)
+                    stager.release(staged.staging)
                 stats.caught_up = fetched.caught_up
                 if self._summaries_stale and (batch is None or fetched.caught_up):
                     # Caught up (by a batch without leads) or idle: nothing is waiting, so now is the
                     # time to rebuild them once.
-                    staging.refresh_summaries()
+                    refresh_summaries(self.cache)
                     self._summaries_stale = False
                 if batch is not None:
                     fetcher.commit(batch.offsets)
@@ -222,15 +247,11 @@ class KafkaIngest:
             stats.stopped_by = "error"
             stats.error = _describe(exc)
             logger.error("Kafka consumer run %d failed: %s", stats.run_id, stats.error)
-            if fetcher is not None:
-                fetcher.close()
-            staging.close()
+            shut_down()
             progress.finish_run(self.cache, stats.run_id, error=stats.error)
             raise
         else:
-            # Commits asked for so far are made before the consumer closes.
-            fetcher.close()
-            staging.close()
+            shut_down()
             progress.finish_run(self.cache, stats.run_id)
         finally:
             stats.seconds = time.perf_counter() - started
@@ -275,11 +296,10 @@ class KafkaIngest:
         return starts
 
     # --- one batch -------------------------------------------------------------------------------
-    def _apply(self, staging: Staging, fetched: _Fetched) -> BatchResult | None:
-        """Stage one fetched batch (its NDJSON files are already written), apply it with its offsets
-        in ONE transaction."""
-        if not fetched.next_offsets:
-            return None
+    def stage(self, staging: Staging, fetched: _Fetched) -> list[str]:
+        """Parse one fetched batch (its NDJSON files are already written) into `staging`: checks,
+        per-record fallback, poison and rejects kept aside. Runs in the stager thread; returns the
+        entities the batch touches."""
         entities = sorted(set(fetched.files) | set(fetched.poison))
         for entity in entities:
             if entity in fetched.files:
@@ -287,6 +307,13 @@ class KafkaIngest:
                     entity, fetched.files[entity], fetched.values[entity], fetched.sources[entity]
                 )
             staging.reject(entity, fetched.poison.get(entity, []))
+        # The values were only kept for the fallback and the rejects' sources: free them now.
+        fetched.values.clear()
+        fetched.sources.clear()
+        return entities
+
+    def _commit(self, staging: Staging, fetched: _Fetched, entities: Sequence[str]) -> BatchResult:
+        """Apply one staged batch with its offsets in ONE transaction."""
 
         def record(cur: Any, counts: Mapping[str, EntityCounts]) -> None:
             progress.record_batch(
@@ -317,13 +344,97 @@ class KafkaIngest:
         )
         if "leads" in entities:
             self._summaries_stale = not maintain
-        staging.reset()
         return BatchResult(
             messages=sum(fetched.per_partition.values()),
             rejected_by_transport=sum(len(p) for p in fetched.poison.values()),
             counts=counts,
             offsets=fetched.next_offsets,
         )
+
+
+@dataclass
+class _Staged:
+    """A fetched batch parsed into `staging` (None: an idle fetch, nothing to apply)."""
+
+    fetched: _Fetched
+    staging: Staging | None
+    entities: list[str] = field(default_factory=list)
+
+
+class _Stager(threading.Thread):
+    """Between the fetcher and the applier: parses each fetched batch into a free Staging, so the
+    next batch is parsed while the previous one is applied. A Staging is used by one thread at a
+    time (a DuckDB connection is not for concurrent use): here until handed over, then by the
+    applier until it `release`s it."""
+
+    def __init__(self, ingest: KafkaIngest, fetcher: _Fetcher, stagings: Sequence[Staging]) -> None:
+        super().__init__(name="kontur-kafka-stage", daemon=True)
+        self.ingest = ingest
+        self.fetcher = fetcher
+        self._free: queue.Queue[Staging] = queue.Queue()
+        for staging in stagings:
+            self._free.put(staging)
+        self._out: queue.Queue[_Staged | BaseException] = queue.Queue(maxsize=1)
+        self._closing = threading.Event()
+
+    # --- called from the applying thread --------------------------------------------------------
+    def take(self, timeout: float) -> _Staged | None:
+        try:
+            item = self._out.get(timeout=timeout)
+        except queue.Empty:
+            if not self.is_alive() and self._out.empty():
+                raise RuntimeError("the Kafka stage thread stopped") from None
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def release(self, staging: Staging) -> None:
+        """The applier is done with `staging` (committed): empty it for the next batch."""
+        staging.reset()
+        self._free.put(staging)
+
+    def close(self) -> None:
+        """Stop staging; a batch staged but not applied is dropped uncommitted (read again later)."""
+        self._closing.set()
+        if self.is_alive():
+            self.join(timeout=60)
+
+    # --- the stage thread -----------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            while not self._closing.is_set():
+                fetched = self.fetcher.take(timeout=0.2)
+                if fetched is None:
+                    continue
+                staged = _Staged(fetched, None)
+                if fetched.next_offsets:
+                    staging = self._free_staging()
+                    if staging is None:
+                        break
+                    staged.staging = staging
+                    staged.entities = self.ingest.stage(staging, fetched)
+                self._hand_over(staged)
+        except BaseException as exc:
+            self._hand_over(exc)
+
+    def _free_staging(self) -> Staging | None:
+        while not self._closing.is_set():
+            try:
+                return self._free.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return None
+
+    def _hand_over(self, item: _Staged | BaseException) -> None:
+        while not self._closing.is_set():
+            try:
+                self._out.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        if isinstance(item, BaseException):
+            logger.error("Kafka stage thread failed: %s", _describe(item))
 
 
 @dataclass
@@ -438,7 +549,7 @@ class _Fetcher(threading.Thread):
         limit = min(options.batch_max, _CHUNK << min(self._batches, 8))
         self._batches += 1
         while not self._closing.is_set():
-            wanted = min(limit - builder.messages, _CHUNK)
+            wanted = min(limit - builder.messages, _CONSUME)
             elapsed = time.monotonic() - started
             if wanted <= 0 or elapsed >= options.linger * _MAX_LINGERS:
                 break
@@ -657,8 +768,16 @@ _END_POLL_BUSY = 5.0
 # Seconds of one blocking wait for the next message (the fetch thread looks at `close` in between).
 _WAIT_STEP = 0.05
 
-# consume() asks for at most this many messages at a time, so the byte bound is looked at in between.
+# The first batch's size (later ones double up to `batch_max`), and the least messages of one entity
+# worth splitting into `_PARSE_PARTS` files.
 _CHUNK = 20_000
+
+# consume() asks for at most this many messages at a time. Small on purpose: librdkafka's Message
+# objects are tracked by Python's garbage collector, and the ones still alive when a collection
+# runs are moved to an older generation. With 20,000 per call, a 620k-message catch-up spent ~0.9 s
+# in full collections (each walks every object of the process, holding the GIL); with a few
+# thousand, the messages are gone before they grow old and no full collection is triggered.
+_CONSUME = 500
 
 
 @dataclass
