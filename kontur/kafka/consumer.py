@@ -2,16 +2,21 @@
 
 Shape of one batch: `consume()` up to `batch_max` messages (or whatever arrived within `linger`),
 convert each (`messages.convert`), stage them per entity through the REST sync's load path
-(`kontur.load.Staging.add_records`: the same checks, the same per-record pydantic fallback, the same
-rejects), apply them in ONE DuckDB transaction (incremental mode: upserts where the incoming
+(`kontur.load.Staging.add_record_files`: the same checks, the same per-record pydantic fallback, the
+same rejects), apply them in ONE DuckDB transaction (incremental mode: upserts where the incoming
 `updated_at` is not older, tombstones, older arrivals ignored) together with the partitions' next
-offsets (`kafka_offsets`); only then commit those offsets to the consumer group. A crash anywhere
-re-delivers from the last commit, and re-delivery changes nothing.
+offsets (`kafka_offsets`); only after that transaction are offsets committed to the consumer group
+(every `commit_every` seconds and at the end: the cache's own offsets are where a restart resumes).
+A crash anywhere re-delivers from what the cache recorded, and re-delivery changes nothing.
+
+Three threads, each stage overlapping the others: the fetcher (librdkafka, sorting, NDJSON files),
+the stager (DuckDB parses a batch into a free Staging), the applier (one transaction per batch).
 
 Partitions are assigned manually (`assign()` of every partition of the seven topics) rather than
 through a dynamic group: each cache materialises every partition anyway, and a restarted consumer
 resumes at once instead of waiting for the broker to evict its dead predecessor. The group id still
-names where offsets are committed (so standard lag tooling sees this consumer).
+names where offsets are committed (so standard lag tooling sees this consumer). Partitions read to
+their end are paused and fetched again every `_END_POLL` seconds (see `_Fetcher._pause_ended`).
 """
 
 from __future__ import annotations
