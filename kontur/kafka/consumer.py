@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("kontur.kafka")
 
 Partition = tuple[str, int]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -384,15 +385,7 @@ class _Stager(threading.Thread):
 
     # --- called from the applying thread --------------------------------------------------------
     def take(self, timeout: float) -> _Staged | None:
-        try:
-            item = self._out.get(timeout=timeout)
-        except queue.Empty:
-            if not self.is_alive() and self._out.empty():
-                raise RuntimeError("the Kafka stage thread stopped") from None
-            return None
-        if isinstance(item, BaseException):
-            raise item
-        return item
+        return _take(self, self._out, timeout)
 
     def release(self, staging: Staging) -> None:
         """The applier is done with `staging` (committed): empty it for the next batch."""
@@ -485,15 +478,7 @@ class _Fetcher(threading.Thread):
 
     # --- called from the applying thread --------------------------------------------------------
     def take(self, timeout: float) -> _Fetched | None:
-        try:
-            item = self._out.get(timeout=timeout)
-        except queue.Empty:
-            if not self.is_alive() and self._out.empty():
-                raise RuntimeError("the Kafka fetch thread stopped") from None
-            return None
-        if isinstance(item, BaseException):
-            raise item
-        return item
+        return _take(self, self._out, timeout)
 
     def commit(self, offsets: dict[Partition, int]) -> None:
         """Ask for a commit of offsets whose batch is durable in DuckDB (made before the next fetch)."""
@@ -815,6 +800,20 @@ class _Builder:
             starts={tp: o for tp, o in fetcher._assigned.items() if o >= 0},
             caught_up=fetcher._caught_up(),
         )
+
+
+def _take(thread: threading.Thread, out: queue.Queue[_T | BaseException], timeout: float) -> _T | None:
+    """The next item `thread` handed over on `out` (None if none came within `timeout`); an exception
+    it handed over is raised here, in the taking thread; an error if it stopped without one."""
+    try:
+        item = out.get(timeout=timeout)
+    except queue.Empty:
+        if not thread.is_alive() and out.empty():
+            raise RuntimeError(f"the Kafka thread {thread.name} stopped") from None
+        return None
+    if isinstance(item, BaseException):
+        raise item
+    return item
 
 
 def _describe(exc: BaseException) -> str:
