@@ -7,17 +7,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pytest
 
 from kontur.cache import Cache
 from kontur.kafka.background import BackgroundConsumer
-from kontur.kafka.consumer import ConsumeOptions
+from kontur.kafka.consumer import ConsumeOptions, ConsumeStats, KafkaIngest
 from kontur.kafka.lag import live_lag
 
 from .conftest import KafkaWorld, duplicate_ids, table_differences, topic_end_offsets
+from .helpers import consume_to_end
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -137,3 +141,57 @@ def test_background_consumer_feeds_the_process_cache(kafka_world: KafkaWorld, tm
         assert background.stats.stopped_by == "stop requested"
     assert table_differences(path, kafka_world.reference) == {}
     assert _runs(path) == [("kafka", "succeeded", None)]
+
+
+def test_a_failure_while_staging_fails_the_run_cleanly_and_the_next_session_recovers(
+    kafka_world: KafkaWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage thread's error reaches the applier: the run fails with it (no hang, threads and
+    Stagings closed, the run marked failed), batches applied before stay, and the next session on
+    the same cache ends equal to the sandbox with no duplicates."""
+    path = tmp_path / "kafka.duckdb"
+    real_stage = KafkaIngest.stage
+    calls: list[int] = []
+
+    def failing_stage(self: KafkaIngest, staging: Any, fetched: Any) -> list[str]:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("staging failed on purpose")
+        return real_stage(self, staging, fetched)
+
+    monkeypatch.setattr(KafkaIngest, "stage", failing_stage)
+    outcome: list[BaseException | ConsumeStats] = []
+    with Cache(path) as cache:
+        ingest = KafkaIngest(
+            cache,
+            kafka_world.settings("t-stage-fail", path),
+            options=ConsumeOptions(batch_max=500, until_caught_up=True),
+        )
+
+        def run() -> None:
+            try:
+                outcome.append(ingest.run(threading.Event()))
+            except BaseException as exc:  # the test looks at it
+                outcome.append(exc)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "the run hung after the stage thread failed"
+        # The session's batch files and Staging directories are gone (checked before the cache
+        # closes, which would clear them anyway).
+        assert not list(cache.staging_dir.glob("run-*"))
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], RuntimeError), outcome
+    assert "staging failed on purpose" in str(outcome[0])
+    assert ingest.stats.stopped_by == "error"
+    assert ingest.stats.batches == 2  # the two staged before the failure were applied, no more
+    runs = _runs(path)
+    assert [(t, s) for t, s, _ in runs] == [("kafka", "failed")]
+    assert "staging failed on purpose" in (runs[0][2] or "")
+
+    monkeypatch.setattr(KafkaIngest, "stage", real_stage)
+    stats = consume_to_end(kafka_world, "t-stage-fail", path)
+    assert stats.stopped_by == "caught up"
+    assert table_differences(path, kafka_world.reference) == {}
+    assert duplicate_ids(path) == {}
