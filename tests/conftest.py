@@ -25,11 +25,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 def sandbox() -> Iterator[RunningSandbox]:
     """A real sandbox server on 127.0.0.1, shared by the session. Tests that mutate its data in ways
     others would notice (faults, drift) use their own instance instead, or reset it when done."""
-    running = start_sandbox(scale=TEST_SCALE, seed=TEST_SEED)
-    try:
+    with start_sandbox(scale=TEST_SCALE, seed=TEST_SEED) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -37,11 +37,8 @@ class CountingTransport(httpx.BaseTransport):
 @pytest.fixture(scope="module")
 def box() -> Iterator[RunningSandbox]:
     # Its own sandbox: these tests book premises, which other folders' tests would notice.
-    running = start_sandbox(scale=0.02, seed=SEED)
-    try:
+    with start_sandbox(scale=0.02, seed=SEED) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -80,11 +80,8 @@ def counting() -> CountingTransport:
 @pytest.fixture(scope="module")
 def private_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox of this module's own: faults and drift here must not leak into the shared one."""
-    running = start_sandbox(scale=0.01, seed=4242)
-    try:
+    with start_sandbox(scale=0.01, seed=4242) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

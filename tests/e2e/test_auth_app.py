@@ -42,11 +42,8 @@ SEED = 515151
 
 @pytest.fixture(scope="module")
 def box() -> Iterator[RunningSandbox]:
-    running = start_sandbox(scale=0.02, seed=SEED)
-    try:
+    with start_sandbox(scale=0.02, seed=SEED) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def _active(box: RunningSandbox, role: str, **where: object) -> dict:

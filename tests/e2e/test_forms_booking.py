@@ -26,11 +26,8 @@ SEED = 5150
 @pytest.fixture(scope="module")
 def box() -> Iterator[RunningSandbox]:
     # Its own sandbox: these tests book premises, which other tests' counts would notice.
-    running = start_sandbox(scale=0.02, seed=SEED)
-    try:
+    with start_sandbox(scale=0.02, seed=SEED) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -29,11 +29,8 @@ ONE_ATTEMPT = RetryPolicy(max_attempts=1, backoff_base=0.0, backoff_cap=0.0, max
 
 @pytest.fixture(scope="session")
 def forms_sandbox() -> Iterator[RunningSandbox]:
-    running = start_sandbox(scale=0.02, seed=FORMS_SEED)
-    try:
+    with start_sandbox(scale=0.02, seed=FORMS_SEED) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

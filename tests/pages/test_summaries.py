@@ -22,11 +22,8 @@ FINGERPRINT = "SELECT count(*), sum(hash(id, current_status, status_updated_at))
 
 @pytest.fixture(scope="module")
 def own_sandbox() -> Iterator[RunningSandbox]:
-    running = start_sandbox(scale=TEST_SCALE, seed=11)
-    try:
+    with start_sandbox(scale=TEST_SCALE, seed=11) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def _sync(sandbox: RunningSandbox, path: Path) -> None:

@@ -17,11 +17,8 @@ SCALE = 0.02
 def own_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox of this module alone: its tests mutate data and switch faults, which the shared
     session sandbox must not see."""
-    running = start_sandbox(scale=SCALE, seed=11)
-    try:
+    with start_sandbox(scale=SCALE, seed=11) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -91,22 +91,13 @@ def test_unknown_route_has_the_error_body(api, error_of):
 
 def test_same_seed_and_scale_give_the_same_data():
     args = ("--today", "2026-03-02")
-    first = start_sandbox(scale=0.01, seed=5, extra_args=args)
-    try:
-        second = start_sandbox(scale=0.01, seed=5, extra_args=args)
-        try:
+    with start_sandbox(scale=0.01, seed=5, extra_args=args) as first:
+        with start_sandbox(scale=0.01, seed=5, extra_args=args) as second:
             for entity in ENTITIES:
                 assert first.admin().records(entity) == second.admin().records(entity), entity
             assert first.admin().users() == second.admin().users()
-        finally:
-            second.stop()
-        other = start_sandbox(scale=0.01, seed=6, extra_args=args)
-        try:
+        with start_sandbox(scale=0.01, seed=6, extra_args=args) as other:
             assert other.admin().records("premises") != first.admin().records("premises")
-        finally:
-            other.stop()
-    finally:
-        first.stop()
 
 
 def test_generated_world_looks_like_brusnika(sandbox):

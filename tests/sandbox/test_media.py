@@ -47,8 +47,7 @@ def test_unknown_pictures_are_404_and_media_is_not_in_the_api_document(sandbox: 
 
 
 def test_pictures_are_the_same_in_another_process(sandbox: RunningSandbox) -> None:
-    other = start_sandbox(scale=0.005, seed=20261126)
-    try:
+    with start_sandbox(scale=0.005, seed=20261126) as other:
         premise = other.admin().records("premises")[0]
         mine = {p["id"]: p for p in sandbox.admin().records("premises")}
         first = _get(other, premise["photos"][0])
@@ -58,5 +57,3 @@ def test_pictures_are_the_same_in_another_process(sandbox: RunningSandbox) -> No
         if same is not None and all(same[k] == premise[k] for k in ("type", "rooms", "size", "number")):
             assert _get(sandbox, same["photos"][0]).text == first.text
         assert _get(other, premise["photos"][0]).text == first.text
-    finally:
-        other.stop()

@@ -16,11 +16,8 @@ from kontur.sandbox.server import RunningSandbox, start_sandbox
 @pytest.fixture(scope="module")
 def fuzzed_sandbox() -> Iterator[RunningSandbox]:
     # Its own instance: the fuzzer books premises and creates clients at random.
-    running = start_sandbox(scale=0.01, seed=3)
-    try:
+    with start_sandbox(scale=0.01, seed=3) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

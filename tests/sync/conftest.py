@@ -27,11 +27,8 @@ PRIVATE_SEED = 4242
 def private_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox of our own, so drift and faults never disturb the shared session sandbox.
     Small: every test here reads all of it several times."""
-    running = start_sandbox(scale=0.01, seed=PRIVATE_SEED)
-    try:
+    with start_sandbox(scale=0.01, seed=PRIVATE_SEED) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
