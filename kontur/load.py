@@ -356,9 +356,9 @@ class Staging:
         return results
 
     def refresh_summaries(self) -> bool:
-        """Rebuild the lead summaries if a deferring `commit` left them stale (`refresh_summaries`
-        on this Staging's cursor); returns whether it rebuilt."""
-        return refresh_summaries(self.cache, self._cur)
+        """Rebuild the lead summaries if a deferring `commit` left them stale (`refresh_summaries`);
+        returns whether it rebuilt."""
+        return refresh_summaries(self.cache)
 
     def close(self) -> None:
         """Drop staging and batch files. The transaction (if any) is already over."""
@@ -776,23 +776,21 @@ class Staging:
         )
 
 
-def refresh_summaries(cache: Cache, cur: duckdb.DuckDBPyConnection | None = None) -> bool:
-    """Rebuild the lead summaries in their own transaction if a deferring `Staging.commit` left them
-    stale; returns whether it rebuilt. On `cur`, else on a cursor of its own."""
-    own = cur is None
-    cursor = cache.cursor() if cur is None else cur
+def refresh_summaries(cache: Cache) -> bool:
+    """Rebuild the lead summaries in their own transaction (on a cursor of their own, so any thread
+    may call this) if a deferring `Staging.commit` left them stale; returns whether it rebuilt."""
+    cur = cache.cursor()
     try:
         with cache.write_lock:
-            cursor.execute("BEGIN TRANSACTION")
+            cur.execute("BEGIN TRANSACTION")
             try:
-                rebuilt = summaries.refresh(cursor)
-                cursor.execute("COMMIT")
+                rebuilt = summaries.refresh(cur)
+                cur.execute("COMMIT")
             except BaseException:
-                cursor.execute("ROLLBACK")
+                cur.execute("ROLLBACK")
                 raise
     finally:
-        if own:
-            cursor.close()
+        cur.close()
     return rebuilt
 
 
