@@ -26,7 +26,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
 import socket
 import stat
 import statistics
@@ -43,7 +42,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from kontur.kafka.topics import TOPICS  # noqa: E402
-from kontur.processes import free_port  # noqa: E402
+from kontur.processes import free_port, stop_process_group  # noqa: E402
 
 # A run writes this file; the curated RESULTS-kafka.md (figures, where the time goes) is edited by hand.
 RESULTS = REPO / "bench" / "RESULTS-kafka.latest.md"
@@ -153,16 +152,6 @@ def _start_broker(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, bootstrap
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 def _broker_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
@@ -254,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             if b["messages"] != published or i["messages"] != published or i["rejected"]:
                 raise RuntimeError(f"counts disagree: published {published}, bare {b}, ingest {i}")
     finally:
-        _stop(broker)
+        stop_process_group(broker)
         shutil.rmtree(work, ignore_errors=True)
 
     bare_rate = statistics.median(r["messages"] / r["seconds"] for r in bare)

@@ -10,7 +10,6 @@ tombstoned again before the test ends.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import stat
 import subprocess
@@ -27,7 +26,7 @@ from confluent_kafka.admin import AdminClient
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.kafka.topics import TOPICS
-from kontur.processes import free_port
+from kontur.processes import free_port, stop_process_group
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.schema import TABLES
 from kontur.sync import run_sync
@@ -68,13 +67,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30)
         yield bootstrap
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_process_group(proc)
         log.close()
 
 
