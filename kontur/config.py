@@ -17,6 +17,9 @@ from kontur.retry import RetryPolicy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE_PATH = REPO_ROOT / "data" / "kontur.duckdb"
+# Kontur's own records (users, audit, what was booked through Kontur) when no database URL is set:
+# an embedded SQLite file beside the cache, never inside it (the cache can be deleted at any time).
+DEFAULT_OPS_PATH = REPO_ROOT / "data" / "kontur-ops.sqlite"
 
 # Setting name -> (environment variable, secrets section, key inside the section).
 # The secrets layout (`.streamlit/secrets.toml`) is sectioned, lower-case keys:
@@ -40,6 +43,16 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "retry_backoff_cap": ("BRUSNIKA_RETRY_BACKOFF_CAP", "brusnika", "retry_backoff_cap"),
     "retry_max_retry_after": ("BRUSNIKA_RETRY_MAX_RETRY_AFTER", "brusnika", "retry_max_retry_after"),
     "cache_path": ("KONTUR_CACHE_PATH", "kontur", "cache_path"),
+    "database_url": ("KONTUR_DATABASE_URL", "kontur", "database_url"),
+    "demo_scale": ("KONTUR_DEMO_SCALE", "kontur", "demo_scale"),
+    "auto_sync": ("KONTUR_AUTO_SYNC", "kontur", "auto_sync"),
+    "sync_interval": ("KONTUR_SYNC_INTERVAL", "kontur", "sync_interval"),
+    "full_sync_every": ("KONTUR_FULL_SYNC_EVERY", "kontur", "full_sync_every"),
+    "full_sync_at": ("KONTUR_FULL_SYNC_AT", "kontur", "full_sync_at"),
+    "stale_after": ("KONTUR_STALE_AFTER", "kontur", "stale_after"),
+    "interactive_budget": ("KONTUR_INTERACTIVE_BUDGET", "kontur", "interactive_budget"),
+    "insecure_dev_picker": ("KONTUR_INSECURE_DEV_PICKER", "kontur", "insecure_dev_picker"),
+    "email_verified_optional": ("KONTUR_EMAIL_VERIFIED_OPTIONAL", "kontur", "email_verified_optional"),
     "kafka_bootstrap_servers": ("KAFKA_BOOTSTRAP_SERVERS", "kafka", "bootstrap_servers"),
     "kafka_group_id": ("KAFKA_GROUP_ID", "kafka", "group_id"),
     "kafka_security_protocol": ("KAFKA_SECURITY_PROTOCOL", "kafka", "security_protocol"),
@@ -74,6 +87,26 @@ class Settings(BaseModel):
     # rather than a dashboard frozen for an hour.
     retry_max_retry_after: float = Field(default=120.0, ge=0)
     cache_path: Path = DEFAULT_CACHE_PATH
+    # SQLAlchemy URL of Kontur's operational store (e.g. `postgresql+psycopg://user:pw@host/db`); None:
+    # the embedded SQLite file `DEFAULT_OPS_PATH`. A secret: it may carry the database password.
+    database_url: SecretStr | None = None
+    # Size of the embedded sandbox in demo mode (1 = 100,000 premises).
+    demo_scale: float = Field(default=0.1, gt=0)
+    # Fill an empty cache at start: None = only in demo mode; True/False force it.
+    auto_sync: bool | None = None
+    # The runtime's schedule: an incremental REST sync every `sync_interval` seconds (0 = off) and a
+    # full reconciling one every `full_sync_every` seconds, at `full_sync_at` ("HH:MM", local time).
+    sync_interval: float = Field(default=60.0, ge=0)
+    full_sync_every: float = Field(default=86400.0, ge=0)
+    full_sync_at: str | None = None
+    # Older than this (seconds) the data is shown as stale on every page.
+    stale_after: float = Field(default=600.0, gt=0)
+    # How long a person waits for a form's call to Brusnika, retries included (seconds).
+    interactive_budget: float = Field(default=10.0, gt=0)
+    # Development only: the «act as» picker against a configured API without sign-in (red banner).
+    insecure_dev_picker: bool = False
+    # Accept sign-ins whose provider never sends `email_verified` (an explicit false is still refused).
+    email_verified_optional: bool = False
     kafka_bootstrap_servers: str | None = None
     kafka_group_id: str = "kontur-dashboard"
     kafka_security_protocol: str = "PLAINTEXT"
@@ -94,6 +127,19 @@ class Settings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("full_sync_at")
+    @classmethod
+    def _check_hhmm(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        hours, sep, minutes = value.partition(":")
+        if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+            raise ValueError("must be HH:MM")
+        if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+            raise ValueError("must be a time of day, HH:MM")
+        return f"{int(hours):02d}:{minutes}"
+
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
@@ -102,8 +148,10 @@ class Settings(BaseModel):
 
         `secrets` uses sections: `[brusnika]` (api_url, api_token, connect_timeout, read_timeout,
         retry_max_attempts, retry_backoff_base, retry_backoff_cap, retry_max_retry_after),
-        `[kontur]` (cache_path) and `[kafka]` (bootstrap_servers, group_id, security_protocol,
-        sasl_mechanism, sasl_username, sasl_password, ssl_ca_location). Empty strings count as unset.
+        `[kontur]` (cache_path, database_url, demo_scale, auto_sync, sync_interval, full_sync_every,
+        full_sync_at, stale_after, interactive_budget, insecure_dev_picker, email_verified_optional)
+        and `[kafka]` (bootstrap_servers, group_id, security_protocol, sasl_mechanism, sasl_username,
+        sasl_password, ssl_ca_location). Empty strings count as unset.
         """
         if env is None:
             import os
@@ -130,6 +178,12 @@ class Settings(BaseModel):
     def uses_sandbox(self) -> bool:
         """True when no Brusnika URL is configured and the embedded sandbox should serve instead."""
         return self.api_url is None
+
+    def ops_database_url(self) -> str:
+        """The operational store's SQLAlchemy URL in clear (it may hold a password: never log it)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{DEFAULT_OPS_PATH}"
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

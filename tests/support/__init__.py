@@ -1,0 +1,1 @@
+"""Helpers shared by the whole test suite (import them from the submodules)."""
