@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from kontur.auth.scopes import ReadScope  # noqa: E402
 from kontur.cache import Cache  # noqa: E402
 from kontur.queries import (  # noqa: E402  # noqa: E402
     Filters,
@@ -82,6 +83,13 @@ def query_cases(cur: Any) -> list[tuple[str, str, Callable[[], Any]]]:
         "SELECT building_id FROM premises GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
     ).fetchone()[0]
     agent = cur.execute("SELECT agent_id FROM leads GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    # A scoped reader (an agent or head of agency): the leads of 30 agents, through `leads` itself.
+    agency = ReadScope(
+        frozenset(
+            r[0] for r in cur.execute("SELECT DISTINCT agent_id FROM leads ORDER BY 1 LIMIT 30").fetchall()
+        )
+    )
+    everyone = ReadScope.everyone()
     every = Filters()
     in_city = Filters(city_id=city)
     pf_all = PremiseFilters()
@@ -112,24 +120,39 @@ def query_cases(cur: Any) -> list[tuple[str, str, Callable[[], Any]]]:
         ("Наличие", "city_map (all)", lambda: availability.city_map(cur, pf_all)),
         ("Шахматка", "sections (largest building)", lambda: chessboard.sections(cur, building)),
         ("Шахматка", "cells (largest building, filters)", lambda: chessboard.cells(cur, building, cb)),
-        ("Сделки", "funnel (all)", lambda: leads.funnel(cur, lf_all)),
-        ("Сделки", "funnel (city + state + agent)", lambda: leads.funnel(cur, lf)),
-        ("Сделки", "weekly_starts (all)", lambda: leads.weekly_starts(cur, lf_all)),
-        ("Сделки", "stale_summary (all)", lambda: leads.stale_summary(cur, lf_all)),
-        ("Сделки", "stale_leads (all)", lambda: leads.stale_leads(cur, lf_all)),
-        ("Сделки", "leaderboard (all)", lambda: leads.leaderboard(cur, lf_all)),
+        ("Сделки", "funnel (all)", lambda: leads.funnel(cur, everyone, lf_all)),
+        ("Сделки", "funnel (city + state + agent)", lambda: leads.funnel(cur, everyone, lf)),
+        ("Сделки", "weekly_starts (all)", lambda: leads.weekly_starts(cur, everyone, lf_all)),
+        ("Сделки", "stale_summary (all)", lambda: leads.stale_summary(cur, everyone, lf_all)),
+        ("Сделки", "stale_leads (all)", lambda: leads.stale_leads(cur, everyone, lf_all)),
+        ("Сделки", "leaderboard (all)", lambda: leads.leaderboard(cur, everyone, lf_all)),
         # filters the summaries do not answer: the raw path over `leads`
-        ("Сделки", "leaderboard (city + state + agent)", lambda: leads.leaderboard(cur, lf)),
-        ("Сделки", "stale_leads (city + state + agent)", lambda: leads.stale_leads(cur, lf)),
-        ("Сделки", "stale_summary (city)", lambda: leads.stale_summary(cur, LeadFilters(city_id=city))),
+        ("Сделки", "leaderboard (city + state + agent)", lambda: leads.leaderboard(cur, everyone, lf)),
+        ("Сделки", "stale_leads (city + state + agent)", lambda: leads.stale_leads(cur, everyone, lf)),
+        (
+            "Сделки",
+            "stale_summary (city)",
+            lambda: leads.stale_summary(cur, everyone, LeadFilters(city_id=city)),
+        ),
         (
             "Сделки",
             "people_options agents (search)",
-            lambda: leads.people_options(cur, "agent_id", lf_all, "77"),
+            lambda: leads.people_options(cur, everyone, "agent_id", lf_all, "77"),
         ),
-        ("Сделки", "people_options agents (all)", lambda: leads.people_options(cur, "agent_id", lf_all)),
-        ("Сделки", "people_options managers (all)", lambda: leads.people_options(cur, "manager_id", lf_all)),
-        ("Сделки", "start_bounds", lambda: leads.start_bounds(cur)),
+        (
+            "Сделки",
+            "people_options agents (all)",
+            lambda: leads.people_options(cur, everyone, "agent_id", lf_all),
+        ),
+        (
+            "Сделки",
+            "people_options managers (all)",
+            lambda: leads.people_options(cur, everyone, "manager_id", lf_all),
+        ),
+        ("Сделки", "start_bounds", lambda: leads.start_bounds(cur, everyone)),
+        ("Сделки", "funnel (agency scope)", lambda: leads.funnel(cur, agency, lf_all)),
+        ("Сделки", "stale_leads (agency scope)", lambda: leads.stale_leads(cur, agency, lf_all)),
+        ("Сделки", "leaderboard (agency scope)", lambda: leads.leaderboard(cur, agency, lf_all)),
         ("Синхронизация", "entities", lambda: sync_health.entities(cur)),
         ("Синхронизация", "runs", lambda: sync_health.runs(cur)),
         ("Синхронизация", "rejected", lambda: sync_health.rejected(cur)),

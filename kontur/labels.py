@@ -123,6 +123,20 @@ USER_STATUS: dict[UserStatus, str] = {
     UserStatus.BLOCKED: "Заблокирован",
 }
 
+# Chessboard cells are 46 px wide: the shortest readable names of the premise types.
+PREMISE_TYPE_SHORT: dict[PremiseType, str] = {
+    PremiseType.APARTMENT: "кв.",
+    PremiseType.STOREROOM: "клад.",
+    PremiseType.PARKING: "м/м",
+    PremiseType.COMMERCIAL: "комм.",
+}
+
+
+def rooms_short(rooms: int) -> str:
+    """«ст.» for a studio, «2к» for two rooms: an apartment's rooms in a chessboard cell."""
+    return "ст." if rooms == 0 else f"{rooms}к"
+
+
 PREMISE_STATUS: dict[str, str] = {
     "free": "Свободно",
     "booked": "Забронировано",

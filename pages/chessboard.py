@@ -10,6 +10,8 @@ from kontur import labels, ui
 from kontur.models import Feature, PremiseType
 from kontur.queries import PremiseFilters, chessboard, scope
 from kontur.ui import chessboard as board
+from kontur.ui.fmt import list_labels
+from kontur.ui.safe import md, plain
 
 BOOKINGS_PAGE = "pages/bookings.py"
 
@@ -21,7 +23,9 @@ buildings = ui.read(scope.buildings, current.project_id, current.city_id)
 if buildings.empty:
     ui.no_results("зданий")
     st.stop()
-addresses = dict(zip(buildings["id"].astype(int), buildings["address"], strict=True))
+addresses = dict(
+    zip(buildings["id"].astype(int), [plain(a, limit=120) for a in buildings["address"]], strict=True)
+)
 
 
 def _pick_building() -> None:
@@ -71,12 +75,13 @@ if f != PremiseFilters():
         f"Под фильтры подходит {ui.fmt_int(matching)} из {ui.fmt_int(len(cells))}; остальные приглушены."
     )
 
-free = cells[(cells["status"] == "free") & cells["matches"]]
+# named tuples, not Series: `row.size` must be the premise's area, not Series.size
+free = {int(r.id): r for r in cells[(cells["status"] == "free") & cells["matches"]].itertuples(index=False)}
 choice = st.selectbox(
     "Свободное помещение",
-    list(free["id"].astype(int)),
+    list(free),
     index=None,
-    format_func=lambda i: ui.premise_caption(free[free["id"] == i].iloc[0]),
+    format_func=lambda i: ui.premise_caption(free[i]),
     placeholder="Выберите свободное помещение, чтобы забронировать",
     key=f"cb_choice_{building_id}",
 )
@@ -85,11 +90,11 @@ st.html(board.legend())
 st.html(board.render(sections, cells, selected_id=choice))
 
 if choice is not None:
-    row = free[free["id"] == choice].iloc[0]
+    row = free[choice]
     with st.container(border=True):
         st.markdown(
-            f"**{ui.premise_caption(row)}**  \nЗа м²: {ui.fmt_rub(row.price_per_m2)} · "
-            f"Особенности: {', '.join(labels.label_of(Feature, x) for x in row.feature) or '—'}"
+            f"**{md(ui.premise_caption(row), limit=None)}**  \nЗа м²: {md(ui.fmt_rub(row.price_per_m2))} · "
+            f"Особенности: {md(list_labels(Feature, row.feature) or '—', limit=None)}"
         )
         if st.button("Забронировать", type="primary", icon=":material/event_available:", key="cb_book"):
             st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(choice)

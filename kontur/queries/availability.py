@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ._db import Conn, frame
-from .filters import STATUS_SQL, Filters, PremiseFilters, premise_where, scope_where
+from .filters import PRICE_PER_M2, STATUS_SQL, Filters, PremiseFilters, premise_where, scope_where
 
 # Breakdown level -> (grouping columns, their display aliases). Identifiers only, from this table.
 BREAKDOWN_LEVELS: dict[str, tuple[str, ...]] = {
@@ -37,7 +37,7 @@ def bounds(con: Conn, scope: Filters) -> Bounds | None:
     row = con.execute(
         f"""
         SELECT min(price), max(price), min(size), max(size), min(floor), max(floor),
-               list(DISTINCT rooms ORDER BY rooms)
+               list(DISTINCT rooms ORDER BY rooms) FILTER (WHERE rooms IS NOT NULL)
         FROM premises p WHERE {where.sql}
         """,  # noqa: S608 -- clauses are constant text from filters.py; values are parameters
         where.params,
@@ -48,7 +48,7 @@ def bounds(con: Conn, scope: Filters) -> Bounds | None:
         price=(int(row[0]), int(row[1])),
         size=(float(row[2]), float(row[3])),
         floor=(int(row[4]), int(row[5])),
-        rooms=tuple(int(r) for r in row[6]),
+        rooms=tuple(int(r) for r in row[6] or ()),
     )
 
 
@@ -97,7 +97,11 @@ def breakdown(con: Conn, f: PremiseFilters, level: str) -> pd.DataFrame:
 
 
 # Distribution metric -> SQL expression over `premises p`.
-METRICS: dict[str, str] = {"price": "p.price::DOUBLE", "price_per_m2": "p.price / p.size"}
+# A premise of zero size has no price per m² (NULL), so it stays out of that histogram.
+METRICS: dict[str, str] = {
+    "price": "p.price::DOUBLE",
+    "price_per_m2": "CASE WHEN p.size > 0 THEN p.price / p.size END",
+}
 
 
 def distribution(con: Conn, f: PremiseFilters, metric: str, bins: int = 30) -> pd.DataFrame:
@@ -108,7 +112,10 @@ def distribution(con: Conn, f: PremiseFilters, metric: str, bins: int = 30) -> p
     return frame(
         con,
         f"""
-        WITH m AS (SELECT {expr} AS v, {STATUS_SQL} AS status FROM premises p WHERE {where.sql}),
+        WITH m AS (
+            SELECT * FROM (SELECT {expr} AS v, {STATUS_SQL} AS status FROM premises p WHERE {where.sql})
+            WHERE v IS NOT NULL
+        ),
              r AS (SELECT min(v) AS lo, greatest(max(v) - min(v), 1) / ? AS w FROM m)
         SELECT lo + bin * w AS bin_start, lo + (bin + 1) * w AS bin_end, status, count(*) AS n
         FROM (SELECT least(floor((v - lo) / w), ? - 1) AS bin, status, lo, w FROM m, r)
@@ -132,7 +139,7 @@ def premises_list(con: Conn, f: PremiseFilters, limit: int = LIST_LIMIT) -> pd.D
         )
         SELECT p.id, c.name AS city, pr.name AS project, b.address AS building,
                s.number AS section, p.number, p.type, p.rooms, p.floor, p.size, p.price,
-               round(p.price / p.size) AS price_per_m2, p.status,
+               {PRICE_PER_M2} AS price_per_m2, p.status,
                p.feature, p.purchase_option, p.photo, pr.link AS link, pr.photo AS project_photo
         FROM p
         JOIN buildings b ON b.id = p.building_id

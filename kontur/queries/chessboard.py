@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ._db import Conn, frame
-from .filters import STATUS_SQL, PremiseFilters, Where, premise_where
+from .filters import PRICE_PER_M2, STATUS_SQL, PremiseFilters, Where, premise_where
 
 
 def sections(con: Conn, building_id: int) -> pd.DataFrame:
@@ -28,8 +28,8 @@ def cells(con: Conn, building_id: int, f: PremiseFilters) -> pd.DataFrame:
         con,
         f"""
         SELECT p.id, p.section_id, p.number, p.type, p.rooms, p.floor, p.size, p.price,
-               round(p.price / p.size) AS price_per_m2, {STATUS_SQL} AS status, p.feature,
-               ({match.sql}) AS matches
+               {PRICE_PER_M2} AS price_per_m2, {STATUS_SQL} AS status, p.feature,
+               coalesce(({match.sql}), false) AS matches
         FROM premises p
         WHERE p.building_id = ?
         ORDER BY p.section_id, p.floor DESC, regexp_replace(p.number, '[0-9]', '', 'g'),

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 # A premise's status as managers see it: sold wins over booked (a sold premise may keep its flag).
 STATUS_SQL = "CASE WHEN p.is_sold THEN 'sold' WHEN p.is_booked THEN 'booked' ELSE 'free' END"
 STATUSES: tuple[str, ...] = ("free", "booked", "sold")
+# Roubles per m², rounded; NULL for a premise of zero (or missing) size rather than infinity.
+PRICE_PER_M2 = "CASE WHEN p.size > 0 THEN round(p.price / p.size) END"
+
+
+class RowScope(Protocol):
+    """Whose rows a reader may see: `kontur.auth.scopes.ReadScope` fits (queries sit below auth in
+    the layers, so they take it by shape, not by import)."""
+
+    @property
+    def everything(self) -> bool: ...
+
+    def predicate(self, column: str) -> tuple[str, list[Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -106,9 +118,12 @@ def premise_where(f: PremiseFilters, *, with_scope: bool = True) -> Where:
     return where
 
 
-def lead_where(f: LeadFilters) -> Where:
-    """Clauses over `leads l`."""
+def lead_where(f: LeadFilters, scope: RowScope) -> Where:
+    """Clauses over `leads l`, the reader's scope first: whose leads they may see at all."""
     where = Where()
+    if not scope.everything:
+        sql, params = scope.predicate("l.agent_id")
+        where.add(sql, *params)
     if f.city_id is not None:
         where.add("l.project_id IN (SELECT id FROM projects WHERE city_id = ?)", f.city_id)
     if f.project_id is not None:

@@ -1,4 +1,9 @@
-"""Leads page: the funnel, outcomes, weekly starts, stale leads, the agent leaderboard."""
+"""Leads page: the funnel, outcomes, weekly starts, stale leads, the agent leaderboard.
+
+Every function takes the reader's scope (`kontur.auth.scopes.ReadScope`, applied to `leads.agent_id`
+by `filters.lead_where`). The summary tables are global, so they answer only a reader who may see
+every lead; anyone else's reads go to `leads` with their scope in the WHERE clause.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES
 
 from . import summaries
 from ._db import Conn, frame
-from .filters import LeadFilters, Where, lead_where
+from .filters import LeadFilters, RowScope, Where, lead_where
 from .people import name_sql
 
 _FUNNEL = [s.value for s in FUNNEL_STAGES]
@@ -34,6 +39,12 @@ def _project_only(f: LeadFilters) -> bool:
     return not (f.agent_ids or f.manager_ids or f.states or f.start_from or f.start_to)
 
 
+def _summaries(con: Conn, scope: RowScope, f: LeadFilters) -> bool:
+    """Whether the per-project summaries answer this read: every lead visible, city/project filters
+    at most, and summaries that describe the current `leads`."""
+    return scope.everything and _project_only(f) and summaries.usable(con)
+
+
 def _summary_where(f: LeadFilters, alias: str = "s") -> Where:
     """City/project clauses over a summary table with `project_id`."""
     where = Where()
@@ -44,9 +55,9 @@ def _summary_where(f: LeadFilters, alias: str = "s") -> Where:
     return where
 
 
-def stage_counts(con: Conn, f: LeadFilters) -> pd.DataFrame:
+def stage_counts(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
     """current_status, n over the matching leads."""
-    if _project_only(f) and summaries.usable(con):
+    if _summaries(con, scope, f):
         sw = _summary_where(f)
         return frame(
             con,
@@ -54,7 +65,7 @@ def stage_counts(con: Conn, f: LeadFilters) -> pd.DataFrame:
             f"WHERE {sw.sql} GROUP BY ALL",
             sw.params,
         )
-    where = lead_where(f)
+    where = lead_where(f, scope)
     return frame(
         con,
         f"SELECT l.current_status, count(*) AS n FROM leads l WHERE {where.sql} GROUP BY ALL",  # noqa: S608
@@ -62,10 +73,10 @@ def stage_counts(con: Conn, f: LeadFilters) -> pd.DataFrame:
     )
 
 
-def funnel(con: Conn, f: LeadFilters) -> Funnel:
+def funnel(con: Conn, scope: RowScope, f: LeadFilters) -> Funnel:
     """A lead only carries its current stage, so "reached stage k" counts those now at stage k or any
     later funnel stage; leads in an outcome (lost, paused, ...) are shown beside, not folded in."""
-    counts = dict(stage_counts(con, f).itertuples(index=False, name=None))
+    counts = dict(stage_counts(con, scope, f).itertuples(index=False, name=None))
     at_stage = [int(counts.get(s, 0)) for s in _FUNNEL]
     reached = [sum(at_stage[i:]) for i in range(len(at_stage))]
     conversion = [None] + [
@@ -78,9 +89,9 @@ def funnel(con: Conn, f: LeadFilters) -> Funnel:
     return Funnel(funnel=funnel_df, outcomes=outcomes, total=int(sum(counts.values())))
 
 
-def weekly_starts(con: Conn, f: LeadFilters) -> pd.DataFrame:
+def weekly_starts(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
     """week (Monday), n — leads started per week."""
-    if _project_only(f) and summaries.usable(con):
+    if _summaries(con, scope, f):
         sw = _summary_where(f)
         return frame(
             con,
@@ -88,7 +99,7 @@ def weekly_starts(con: Conn, f: LeadFilters) -> pd.DataFrame:
             "GROUP BY ALL ORDER BY week",
             sw.params,
         )
-    where = lead_where(f)
+    where = lead_where(f, scope)
     return frame(
         con,
         f"""
@@ -106,9 +117,9 @@ def weekly_starts(con: Conn, f: LeadFilters) -> pd.DataFrame:
 _DAYS_SINCE = "floor((epoch(now()) - epoch({col})) / 86400)::INTEGER"
 
 
-def stale_summary(con: Conn, f: LeadFilters) -> pd.DataFrame:
+def stale_summary(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
     """Per open funnel stage: n, avg_days and max_days since status_updated_at."""
-    if _project_only(f) and summaries.usable(con):
+    if _summaries(con, scope, f):
         sw = _summary_where(f)
         # n and the mean stamp from the exact sums; the oldest from the per-group oldest lists
         return frame(
@@ -131,7 +142,7 @@ def stale_summary(con: Conn, f: LeadFilters) -> pd.DataFrame:
             """,  # noqa: S608 -- constant clauses, parameterised values
             [*sw.params, *sw.params, _OPEN_STAGES, _OPEN_STAGES],
         )
-    where = lead_where(f)
+    where = lead_where(f, scope)
     return frame(
         con,
         f"""
@@ -156,11 +167,11 @@ def stale_summary(con: Conn, f: LeadFilters) -> pd.DataFrame:
 STALE_PER_STAGE = summaries.OLDEST_SHOWN
 
 
-def stale_leads(con: Conn, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> pd.DataFrame:
+def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> pd.DataFrame:
     """The `per_stage` leads waiting longest at each open funnel stage. `min_by(id, t, n)` keeps n ids
     per stage in one pass, instead of ranking every lead with a window."""
     agent_expr, agent_join = name_sql(con, "ua", "l.agent_id", "Агент #")
-    if per_stage <= summaries.OLDEST_SHOWN and _project_only(f) and summaries.usable(con):
+    if per_stage <= summaries.OLDEST_SHOWN and _summaries(con, scope, f):
         sw = _summary_where(f)
         # Every group lists at least its OLDEST_SHOWN oldest (with agent and fee), so the stage's
         # oldest are among them and `leads` is not read at all.
@@ -175,7 +186,7 @@ def stale_leads(con: Conn, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> 
         """  # noqa: S608 -- constant clauses, parameterised values
         params = [per_stage, *sw.params, _OPEN_STAGES]
     else:
-        where = lead_where(f)
+        where = lead_where(f, scope)
         picked = f"""
             SELECT id, current_status, status_updated_at, project_id, agent_id, fee FROM leads
             WHERE id IN (
@@ -202,11 +213,11 @@ def stale_leads(con: Conn, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> 
     )
 
 
-def leaderboard(con: Conn, f: LeadFilters, limit: int = 50) -> pd.DataFrame:
+def leaderboard(con: Conn, scope: RowScope, f: LeadFilters, limit: int = 50) -> pd.DataFrame:
     """Per agent: leads, won, conversion, fee_won, fee_pipeline, nps_share — best earners first."""
     agent_expr, agent_join = name_sql(con, "ua", "top.agent_id", "Агент #")
     whole = f.city_id is None and f.project_id is None and not (f.agent_ids or f.manager_ids)
-    if whole and not (f.start_from or f.start_to) and summaries.usable(con):
+    if whole and scope.everything and not (f.start_from or f.start_to) and summaries.usable(con):
         # Per (agent, state) sums: 120k rows at scale 10 instead of 5M leads.
         where = Where()
         if f.states:
@@ -222,7 +233,7 @@ def leaderboard(con: Conn, f: LeadFilters, limit: int = 50) -> pd.DataFrame:
             LIMIT ?
         """  # noqa: S608 -- constant clauses, parameterised values
     else:
-        where = lead_where(f)
+        where = lead_where(f, scope)
         top = f"""
             SELECT l.agent_id, count(*) AS leads,
                    count_if(l.state = 'Выиграна') AS won,
@@ -254,6 +265,7 @@ PEOPLE_SHOWN = 50
 
 def people_options(
     con: Conn,
+    scope: RowScope,
     role_column: str,
     f: LeadFilters,
     search: str = "",
@@ -261,17 +273,18 @@ def people_options(
     limit: int = PEOPLE_SHOWN,
 ) -> pd.DataFrame:
     """id, name, leads of the agents (`agent_id`) or managers (`manager_id`) with leads in the
-    city/project: those whose name or number matches `search` (all when empty), most leads first, at
-    most `limit`, plus every id in `chosen` (a picked person stays listed whatever the search)."""
+    city/project among the leads the reader may see: those whose name or number matches `search` (all
+    when empty), most leads first, at most `limit`, plus every id in `chosen` that has such leads (a
+    picked person stays listed whatever the search)."""
     column = {"agent_id": "agent_id", "manager_id": "manager_id"}[role_column]
     fallback = "Агент #" if role_column == "agent_id" else "Менеджер #"
-    scope = LeadFilters(city_id=f.city_id, project_id=f.project_id)
-    if _project_only(scope) and scope.city_id is None and scope.project_id is None and summaries.usable(con):
+    place = LeadFilters(city_id=f.city_id, project_id=f.project_id)
+    if place.city_id is None and place.project_id is None and _summaries(con, scope, place):
         table = "lead_agent_summary" if column == "agent_id" else "lead_manager_summary"
         counts = f"SELECT {column} AS id, sum(n) AS leads FROM {table} WHERE {column} IS NOT NULL GROUP BY 1"  # noqa: S608
         params: list[object] = []
     else:
-        where = lead_where(scope)
+        where = lead_where(place, scope)
         counts = (
             f"SELECT l.{column} AS id, count(*) AS leads FROM leads l "  # noqa: S608
             f"WHERE l.{column} IS NOT NULL AND {where.sql} GROUP BY 1"
@@ -297,6 +310,11 @@ def people_options(
     )
 
 
-def start_bounds(con: Conn) -> tuple[object, object] | None:
-    row = con.execute("SELECT min(start_date), max(start_date) FROM leads").fetchone()
+def start_bounds(con: Conn, scope: RowScope) -> tuple[object, object] | None:
+    """The first and last start dates among the leads the reader may see."""
+    where = lead_where(LeadFilters(), scope)
+    row = con.execute(
+        f"SELECT min(l.start_date), max(l.start_date) FROM leads l WHERE {where.sql}",  # noqa: S608
+        where.params,
+    ).fetchone()
     return None if row is None or row[0] is None else (row[0], row[1])

@@ -2,6 +2,8 @@
 
 Plain HTML/CSS (no JavaScript) so it renders the same everywhere, is cheap for a 1,000-premise
 building, and gives browser tests a stable hook: every premise is one `.kc-cell[data-premise-id]`.
+Every value from a record is escaped (`html.escape`, quotes too: values sit in attributes), and the
+board carries no URL at all; classes and attributes come from our own constants and integers.
 """
 
 from __future__ import annotations
@@ -14,23 +16,30 @@ import pandas as pd
 from kontur import labels
 from kontur.models import PremiseType
 
+from .fmt import fmt_area, fmt_rub, fmt_whole, rooms_text
+from .safe import plain
+
 # Cell geometry, in px; the CSS below uses the same numbers.
 _CELL_PX, _GAP_PX = 46, 3
+# The group of premises without a section (the contract requires one; a cache may still lack it).
+NO_SECTION = -1
+NAME_LIMIT = 60
 
 CSS = """
 <style>
 .kc-board{display:flex;gap:18px;overflow-x:auto;padding:4px 2px 10px;font-family:inherit}
 .kc-section{flex:0 0 auto}
-.kc-sec-title{font-weight:600;font-size:.85rem;margin:0 0 6px 34px;color:#444}
+.kc-sec-title{font-weight:600;font-size:.85rem;margin:0 0 6px 34px;color:#444;max-width:480px;
+  overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .kc-row{display:flex;gap:3px;margin-bottom:3px;align-items:flex-start}
 .kc-cells{display:flex;gap:3px;flex-wrap:wrap}
 .kc-floor{width:30px;height:34px;font-size:.7rem;color:#888;display:flex;align-items:center;justify-content:flex-end;
   padding-right:4px}
 .kc-cell{width:46px;height:34px;border-radius:4px;display:flex;flex-direction:column;align-items:center;
-  justify-content:center;line-height:1.05;font-size:.72rem;color:#fff;cursor:default;
+  justify-content:center;line-height:1.05;font-size:.72rem;color:#fff;cursor:default;overflow:hidden;
   box-shadow:inset 0 0 0 1px rgba(0,0,0,.06);transition:transform .08s}
 .kc-cell:hover{transform:scale(1.12);box-shadow:0 2px 6px rgba(0,0,0,.3);z-index:2}
-.kc-cell b{font-weight:600}
+.kc-cell b{font-weight:600;max-width:44px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .kc-cell span{font-size:.62rem;opacity:.9}
 .kc-free{background:#2e9e5b}
 .kc-booked{background:#f0a030}
@@ -45,20 +54,31 @@ CSS = """
 """
 
 
-def _short_rooms(premise_type: str, rooms: int) -> str:
-    if premise_type != "apartment":
-        return {"storeroom": "клад.", "parking": "м/м", "commercial": "комм."}.get(premise_type, "")
-    return "ст." if rooms == 0 else f"{rooms}к"
+def _text(value: Any, limit: int = NAME_LIMIT) -> str:
+    return escape(plain(value, limit=limit), quote=True)
+
+
+def _short_rooms(premise_type: Any, rooms: Any) -> str:
+    if premise_type == PremiseType.APARTMENT.value:
+        return "" if pd.isna(rooms) else labels.rooms_short(int(rooms))
+    try:
+        return labels.PREMISE_TYPE_SHORT[PremiseType(premise_type)]
+    except ValueError:
+        return ""
+
+
+def _status(row: Any) -> str:
+    # status comes from our own SQL CASE; anything else would not be a class we know
+    return row.status if row.status in labels.PREMISE_STATUS else "sold"
 
 
 def _tip(row: Any) -> str:
-    ppm = f"{round(row.price_per_m2):,}".replace(",", " ")
-    price = f"{row.price:,}".replace(",", " ")
-    kind = labels.label_of(PremiseType, row.type)
-    rooms = f", {labels.rooms_label(int(row.rooms))}" if row.type == "apartment" else ""
+    kind = labels.label_of(PremiseType, plain(row.type))
+    rooms = f", {rooms_text(row.type, row.rooms)}" if row.type == PremiseType.APARTMENT.value else ""
     return (
-        f"№ {row.number} — {kind}{rooms}\n{labels.PREMISE_STATUS[row.status]}\n"
-        f"Цена: {price} ₽\nПлощадь: {row.size:.1f} м²\nЗа м²: {ppm} ₽\nЭтаж: {row.floor}"
+        f"№ {plain(row.number, limit=NAME_LIMIT)} — {kind}{rooms}\n{labels.PREMISE_STATUS[_status(row)]}\n"
+        f"Цена: {fmt_rub(row.price)}\nПлощадь: {fmt_area(row.size)}\nЗа м²: {fmt_rub(row.price_per_m2)}\n"
+        f"Этаж: {fmt_whole(row.floor)}"
     )
 
 
@@ -71,15 +91,23 @@ def legend() -> str:
     return f"{CSS}<div class='kc-legend'>{items}{dim}</div>"
 
 
+def _section_names(sections: pd.DataFrame) -> dict[int, str]:
+    names = {}
+    for r in sections.itertuples():
+        name = r.name if isinstance(r.name, str) and r.name.strip() else f"Секция {fmt_whole(r.number)}"
+        names[int(r.id)] = name
+    return names
+
+
 def render(sections: pd.DataFrame, cells: pd.DataFrame, selected_id: int | None = None) -> str:
     """The board's HTML. `cells` as from `queries.chessboard.cells` (ordered by section, floor desc)."""
-    names = {int(r.id): (r.name or f"Секция {r.number}") for r in sections.itertuples()}
-    order = [int(i) for i in sections["id"]] + sorted(
-        {int(s) for s in cells["section_id"]} - {int(i) for i in sections["id"]}
-    )
+    names = _section_names(sections)
+    section_of = cells["section_id"].map(lambda s: int(s) if pd.notna(s) else NO_SECTION)
+    # sections the cache does not hold (yet) come after the known ones, premises without one last
+    order = [*names, *sorted(set(section_of) - set(names) - {NO_SECTION}), NO_SECTION]
     parts = [CSS, "<div class='kc-board'>"]
     for section_id in order:
-        part = cells[cells["section_id"] == section_id]
+        part = cells[section_of == section_id]
         if part.empty:
             continue
         floors = sorted({int(x) for x in part["floor"]}, reverse=True)
@@ -89,26 +117,25 @@ def render(sections: pd.DataFrame, cells: pd.DataFrame, selected_id: int | None 
         above = per_floor[per_floor.index >= 1]
         width = int((above if not above.empty else per_floor).max())
         row_px = width * (_CELL_PX + _GAP_PX)
-        parts.append(
-            "<div class='kc-section'><div class='kc-sec-title'>"
-            f"{escape(names.get(section_id, 'Секция'))}</div>"
-        )
+        title = names.get(section_id, "Без секции" if section_id == NO_SECTION else "Секция")
+        parts.append(f"<div class='kc-section'><div class='kc-sec-title'>{_text(title)}</div>")
         for floor in floors:
             row_cells = part[part["floor"] == floor]
             parts.append(
-                f"<div class='kc-row'><div class='kc-floor'>{floor}</div>"
-                f"<div class='kc-cells' style='width:{row_px}px'>"
+                f"<div class='kc-row'><div class='kc-floor'>{int(floor)}</div>"
+                f"<div class='kc-cells' style='width:{int(row_px)}px'>"
             )
             for row in row_cells.itertuples():
-                classes = f"kc-cell kc-{row.status}"
-                if not row.matches:
+                status = _status(row)
+                classes = f"kc-cell kc-{status}"
+                if not bool(row.matches):
                     classes += " kc-dim"
                 if selected_id is not None and int(row.id) == selected_id:
                     classes += " kc-selected"
                 parts.append(
-                    f"<div class='{classes}' data-premise-id='{int(row.id)}' data-status='{row.status}' "
-                    f"title='{escape(_tip(row), quote=True)}'><b>{escape(str(row.number))}</b>"
-                    f"<span>{_short_rooms(row.type, int(row.rooms))}</span></div>"
+                    f"<div class='{classes}' data-premise-id='{int(row.id)}' data-status='{status}' "
+                    f"title='{escape(_tip(row), quote=True)}'><b>{_text(row.number, 12)}</b>"
+                    f"<span>{escape(_short_rooms(row.type, row.rooms))}</span></div>"
                 )
             parts.append("<div class='kc-gap'></div>" * max(0, width - len(row_cells)))
             parts.append("</div></div>")

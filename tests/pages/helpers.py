@@ -9,6 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
 from kontur.config import Settings
+from kontur.forms import users
+from kontur.forms.identity import ACTOR_STATE_KEY
 from kontur.sandbox.server import RunningSandbox
 from kontur.sync import run_sync
 
@@ -17,11 +19,33 @@ APP = str(REPO / "app.py")
 NBSP = "\u202f"
 
 
-def fill_cache(sandbox: RunningSandbox, path: Path) -> None:
+def fill_cache(sandbox: RunningSandbox, path: Path, *, directory: bool = True) -> None:
+    """The real REST sync into `path`, and (with `directory`) the sandbox's users loaded into the
+    local users directory, as the dashboard does in demo mode: scoped pages need to know who is who."""
     settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path)
     with Cache(path) as cache:
         result = run_sync(cache, settings)
-    assert result.ok, result.error
+        assert result.ok, result.error
+        if directory:
+            cur = cache.cursor()
+            try:
+                users.seed(cur, sandbox.admin().users(), lock=cache.write_lock)
+            finally:
+                cur.close()
+
+
+def user_with(sandbox: RunningSandbox, role: str, **where: object) -> dict:
+    """An active directory user of `role` (and the given field values), the lowest id first."""
+    for row in sorted(sandbox.admin().users(), key=lambda u: u["id"]):
+        wanted = all(row.get(k) == v for k, v in where.items())
+        if row["role"] == role and row["status"] == "active" and wanted:
+            return row
+    raise AssertionError(f"the sandbox has no active {role} with {where}")
+
+
+def act_as(at: AppTest, user_id: int) -> None:
+    """Who reads the pages: the sidebar's «Действую от имени» choice, as its callback stores it."""
+    at.session_state[ACTOR_STATE_KEY] = user_id
 
 
 def configure(

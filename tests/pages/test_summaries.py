@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.queries import LeadFilters, leads, summaries
@@ -59,17 +60,24 @@ def _raw(monkeypatch: pytest.MonkeyPatch, fn, *args):
         return fn(*args)
 
 
+EVERYONE = ReadScope.everyone()
+
+
 def _compare_queries(cur, monkeypatch: pytest.MonkeyPatch) -> None:
     assert summaries.usable(cur)
+    e = EVERYONE
     for f in _filters(cur):
-        _same(leads.stage_counts(cur, f).sort_values("current_status"),
-              _raw(monkeypatch, leads.stage_counts, cur, f).sort_values("current_status"))  # fmt: skip
-        _same(leads.weekly_starts(cur, f), _raw(monkeypatch, leads.weekly_starts, cur, f))
-        _same(leads.stale_summary(cur, f), _raw(monkeypatch, leads.stale_summary, cur, f))
-        _same(leads.stale_leads(cur, f), _raw(monkeypatch, leads.stale_leads, cur, f))
-        _same(leads.leaderboard(cur, f), _raw(monkeypatch, leads.leaderboard, cur, f))
+        _same(leads.stage_counts(cur, e, f).sort_values("current_status"),
+              _raw(monkeypatch, leads.stage_counts, cur, e, f).sort_values("current_status"))  # fmt: skip
+        _same(leads.weekly_starts(cur, e, f), _raw(monkeypatch, leads.weekly_starts, cur, e, f))
+        _same(leads.stale_summary(cur, e, f), _raw(monkeypatch, leads.stale_summary, cur, e, f))
+        _same(leads.stale_leads(cur, e, f), _raw(monkeypatch, leads.stale_leads, cur, e, f))
+        _same(leads.leaderboard(cur, e, f), _raw(monkeypatch, leads.leaderboard, cur, e, f))
         for role in ("agent_id", "manager_id"):
-            _same(leads.people_options(cur, role, f), _raw(monkeypatch, leads.people_options, cur, role, f))
+            _same(
+                leads.people_options(cur, e, role, f),
+                _raw(monkeypatch, leads.people_options, cur, e, role, f),
+            )
 
 
 def _compare_tables(cur) -> None:
@@ -151,5 +159,5 @@ def test_a_cache_changed_behind_the_summaries_falls_back_to_leads(
         cur.execute("DELETE FROM leads WHERE id = (SELECT min(id) FROM leads)")  # not through the load path
         assert not summaries.usable(cur)
         raw_total = int(cur.execute("SELECT count(*) FROM leads").fetchone()[0])
-        assert int(leads.stage_counts(cur, LeadFilters())["n"].sum()) == raw_total
+        assert int(leads.stage_counts(cur, EVERYONE, LeadFilters())["n"].sum()) == raw_total
         cur.close()

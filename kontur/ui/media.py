@@ -1,0 +1,25 @@
+"""Photo and link URLs from records, as the browser may be given them (`kontur.ui.safe.safe_url`).
+
+The sandbox's records carry URLs relative to the API host (`/media/premises/1.svg`, see
+kontur/sandbox/media.py): they are resolved against the API's origin; an absolute `https` URL (the real
+Brusnika's) comes back unchanged. Anything else (`javascript:`, `data:`, a foreign `http` host, a
+missing photo, which reaches pandas as None or NaN) is None: no picture, no link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .process import runtime
+from .safe import safe_url
+
+
+def media_urls(urls: Iterable[Any]) -> list[str | None]:
+    """One settings read for the whole list: a table shows a thousand photos."""
+    base = runtime().settings.api_url
+    return [safe_url(u, base) for u in urls]
+
+
+def media_url(url: Any) -> str | None:
+    return media_urls([url])[0]

@@ -1,0 +1,189 @@
+"""The tables pages show and export, built from query results: Russian column names, labels for wire
+values, numbers left as numbers (the browser groups digits in the manager's locale).
+
+Record text reaches the browser as cell values of `st.dataframe` (a canvas: never markup). Links and
+pictures pass `safe_url` first; exports pass `safe.csv_safe`, so a spreadsheet never runs a cell.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from kontur import labels
+from kontur.models import Feature, LeadStage, PremiseType, PurchaseOption
+
+from .fmt import fmt_num, fmt_pct, fmt_rub, list_labels, number_text, rooms_text
+from .media import media_urls
+from .safe import csv_safe, plain
+
+# Longest text shown in a table cell (a 10 kB partner name stays readable as the start of itself).
+CELL_LIMIT = 200
+
+
+def _text(values: Any) -> list[str]:
+    return [plain(v, limit=CELL_LIMIT) for v in values]
+
+
+def _finite(values: pd.Series) -> pd.Series:
+    """Numbers with infinities as missing (a price per m² of a zero-size premise)."""
+    return pd.to_numeric(values, errors="coerce").replace([float("inf"), float("-inf")], float("nan"))
+
+
+def csv_bytes(frame: pd.DataFrame | dict[str, Any]) -> bytes:
+    """A table as CSV for Excel (UTF-8 with BOM), every text cell neutralised by `csv_safe`."""
+    return csv_safe(pd.DataFrame(frame)).to_csv(index=False).encode("utf-8-sig")
+
+
+def download_csv(frame: pd.DataFrame | dict[str, Any], file_name: str, key: str) -> None:
+    st.download_button(
+        "Скачать CSV",
+        csv_bytes(frame),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        key=key,
+    )
+
+
+# --- Наличие ------------------------------------------------------------------------------------
+
+
+def premises(listing: pd.DataFrame) -> pd.DataFrame:
+    """`queries.availability.premises_list` as the page's table. Pictures and links that `safe_url`
+    refuses are empty cells (no image, no link)."""
+    return pd.DataFrame(
+        {
+            "Планировка": media_urls(listing["photo"]),
+            "Город": _text(listing["city"]),
+            "Проект": _text(listing["project"]),
+            "Здание": _text(listing["building"]),
+            "Секция": [None if pd.isna(s) else int(s) for s in listing["section"]],
+            "№": _text(listing["number"]),
+            "Тип": [labels.label_of(PremiseType, plain(v)) for v in listing["type"]],
+            # rooms mean something for apartments only: «Студия», «2-комн.»; a parking space shows «—»
+            "Комнат": [
+                rooms_text(t, r) if t == PremiseType.APARTMENT.value else "—"
+                for r, t in zip(listing["rooms"], listing["type"], strict=True)
+            ],
+            "Этаж": listing["floor"],
+            "Площадь, м²": _finite(listing["size"]).round(1),
+            "Цена, ₽": listing["price"],
+            "Цена за м², ₽": _finite(listing["price_per_m2"]),
+            "Статус": [labels.PREMISE_STATUS[s] for s in listing["status"]],
+            "Особенности": [list_labels(Feature, v) for v in listing["feature"]],
+            "Способы покупки": [list_labels(PurchaseOption, v) for v in listing["purchase_option"]],
+            "Ссылка": media_urls(listing["link"]),
+        }
+    )
+
+
+PREMISES_CONFIG: dict[str, Any] = {
+    "Планировка": st.column_config.ImageColumn(width="small"),
+    # "localized": the manager's browser groups digits its own way (Russian: «6 250 000»)
+    "Площадь, м²": st.column_config.NumberColumn(format="localized"),
+    "Цена, ₽": st.column_config.NumberColumn(format="localized"),
+    "Цена за м², ₽": st.column_config.NumberColumn(format="localized"),
+    "Ссылка": st.column_config.LinkColumn(display_text="Открыть"),
+}
+
+
+def breakdown(table: pd.DataFrame) -> pd.DataFrame:
+    """`queries.availability.breakdown` with Russian columns; the free share in whole percent (the bar
+    reads «66 %» in every language)."""
+    shown = table.assign(free_share=table["free_share"] * 100)
+    for column in ("city", "project", "building"):
+        if column in shown:
+            shown[column] = _text(shown[column])
+    return shown.rename(columns=labels.AVAILABILITY_COLUMNS)
+
+
+BREAKDOWN_CONFIG: dict[str, Any] = {
+    **{
+        c: st.column_config.NumberColumn(format="localized")
+        for c in ("Свободно", "Забронировано", "Продано", "Всего")
+    },
+    "Доля свободных": st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100),
+}
+
+
+# --- Сделки ---------------------------------------------------------------------------------------
+
+
+def funnel(stages: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Этап": [labels.label_of(LeadStage, s) for s in stages["stage"]],
+            "Сейчас на этапе": stages["at_stage"],
+            "Дошли до этапа": stages["reached"],
+            # Russian percent text («83,9 %»); the first stage has no previous one: «—»
+            "Конверсия из предыдущего": [fmt_pct(c) for c in stages["conversion"]],
+        }
+    )
+
+
+FUNNEL_CONFIG: dict[str, Any] = {
+    "Сейчас на этапе": st.column_config.NumberColumn(format="localized"),
+    "Дошли до этапа": st.column_config.NumberColumn(format="localized"),
+    "Конверсия из предыдущего": number_text(),
+}
+
+
+def stale_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Этап": [labels.label_of(LeadStage, s) for s in summary["stage"]],
+            "Сделок": summary["n"],
+            "В среднем, дней": [fmt_num(v, 1) for v in summary["avg_days"]],
+            "Дольше всех, дней": summary["max_days"],
+        }
+    )
+
+
+STALE_SUMMARY_CONFIG: dict[str, Any] = {
+    "Сделок": st.column_config.NumberColumn(format="localized"),
+    "В среднем, дней": number_text(),
+}
+
+
+def stale_leads(stale: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Сделка": [f"№{i}" for i in stale["id"]],
+            "Этап": [labels.label_of(LeadStage, s) for s in stale["stage"]],
+            "Дней на этапе": stale["days"],
+            "На этапе с": stale["status_updated_at"].dt.strftime("%d.%m.%Y"),
+            "Проект": _text(stale["project"]),
+            "Агент": _text(stale["agent"]),
+            "Комиссия": [fmt_rub(v) for v in stale["fee"]],
+        }
+    )
+
+
+STALE_LEADS_CONFIG: dict[str, Any] = {"Комиссия": number_text()}
+
+
+def leaderboard(board: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Агент": _text(board["agent"]),
+            "Сделок": board["leads"],
+            "Выиграно": board["won"],
+            "Конверсия": [fmt_pct(v) for v in board["conversion"]],
+            "Комиссия выиграна": [fmt_rub(v) for v in board["fee_won"]],
+            "Комиссия в работе": [fmt_rub(v) for v in board["fee_pipeline"]],
+            "NPS пройден": board["nps_share"],
+        }
+    )
+
+
+LEADERBOARD_CONFIG: dict[str, Any] = {
+    "Сделок": st.column_config.NumberColumn(format="localized"),
+    "Выиграно": st.column_config.NumberColumn(format="localized"),
+    "Конверсия": number_text(),
+    "Комиссия выиграна": number_text(),
+    "Комиссия в работе": number_text(),
+    "NPS пройден": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+}
