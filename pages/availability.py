@@ -178,6 +178,6 @@ if picked and picked[0] < len(listing):
     # a named tuple, not a Series: `row.size` must be the premise's area, not Series.size
     row = next(listing.iloc[[picked[0]]].itertuples(index=False))
     bookable = (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists()
-    if premise_card(row, photo=shown["Планировка"].iloc[picked[0]], bookable=bookable, key="av_card"):
+    if premise_card(row, bookable=bookable, key="av_card"):
         st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(row.id)
         st.switch_page(BOOKINGS_PAGE)

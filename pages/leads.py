@@ -29,6 +29,10 @@ if scope.building_id is not None:
 
 base = LeadFilters(city_id=scope.city_id, project_id=scope.project_id)
 dates = ui.read_scoped(leads.start_bounds, readers)
+# Another reader (or new data) starts from fresh filters: a date range or agents chosen for one
+# reader's leads would otherwise narrow the next one's without saying so.
+FILTER_KEYS = ("ld_agents", "ld_agents_search", "ld_managers", "ld_managers_search", "ld_states", "ld_period")
+access.forget_when_changed((readers.key(), dates), FILTER_KEYS, name="ld_filters")
 
 
 def person_filter(

@@ -6,7 +6,10 @@ the query functions through `reads.read_scoped`, which applies it in SQL and key
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from typing import Any
+
+import streamlit as st
 
 from kontur.auth.policy import Action
 from kontur.auth.scopes import ReadScope, read_scope
@@ -34,3 +37,14 @@ def scope_for(actor: Any, action: Action) -> ReadScope:
 def lead_scope() -> ReadScope:
     """The leads the current reader may see (`view_leads`)."""
     return scope_for(reader(), Action.VIEW_LEADS)
+
+
+def forget_when_changed(token: Hashable, keys: Iterable[str], *, name: str) -> None:
+    """Drop the widget state under `keys` when `token` differs from the last run's (another reader,
+    or new data bounds): filters chosen for one reader's rows must not silently narrow another's.
+    Called before the widgets are drawn."""
+    marker = f"_seen_{name}"
+    if marker in st.session_state and st.session_state[marker] != token:
+        for key in keys:
+            st.session_state.pop(key, None)
+    st.session_state[marker] = token

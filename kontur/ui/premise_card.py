@@ -30,13 +30,13 @@ def facts_markdown(row: Any) -> str:
     )
 
 
-def premise_card(row: Any, *, photo: str | None, bookable: bool, key: str) -> bool:
-    """Draw the card of `row` (a `queries.availability.premises_list` row as a named tuple; `photo`
-    already passed through `safe_url`). Returns whether «Забронировать» was clicked; the button is
-    offered for a free premise when `bookable`."""
+def premise_card(row: Any, *, bookable: bool, key: str) -> bool:
+    """Draw the card of `row` (a `queries.availability.premises_list` row as a named tuple). Returns
+    whether «Забронировать» was clicked; the button is offered for a free premise when `bookable`."""
     with st.container(border=True, key=key):
         st.markdown(f"#### {md(premise_caption(row), limit=None)}")
         plan, facts, project = st.columns([2, 3, 2])
+        photo = media_url(row.photo)  # None for a missing photo (NaN in the row) or a refused URL
         if photo:
             plan.image(photo, caption="Планировка", width="stretch")
         else:
