@@ -12,7 +12,7 @@ from kontur.models import Feature, PremiseType, PurchaseOption
 from kontur.queries import PremiseFilters, availability
 from kontur.ui import charts, tables
 from kontur.ui.fmt import STATUS_DOT
-from kontur.ui.premise_card import premise_card
+from kontur.ui.premise_card import linked_premise_id, premise_card
 
 BOOKINGS_PAGE = "pages/bookings.py"
 
@@ -172,11 +172,19 @@ event = st.dataframe(
 )
 tables.download_csv(shown, "nalichie.csv", key="av_csv")
 
-# --- the premise card -------------------------------------------------------------------------
+# --- the premise card: the selected row's, else the one a link names (`?premise=ID`) -------------
 picked = event.selection.rows if event is not None else []
 if picked and picked[0] < len(listing):
     # a named tuple, not a Series: `row.size` must be the premise's area, not Series.size
     row = next(listing.iloc[[picked[0]]].itertuples(index=False))
+elif (linked := linked_premise_id()) is not None:
+    found = ui.read(availability.premise, linked)
+    row = next(found.itertuples(index=False), None)
+    if row is None:
+        st.info(f"Помещения № {linked} нет в кэше.", icon=":material/search_off:")
+else:
+    row = None
+if row is not None:
     bookable = (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists()
     if premise_card(row, bookable=bookable, key="av_card"):
         st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(row.id)

@@ -125,6 +125,24 @@ def distribution(con: Conn, f: PremiseFilters, metric: str, bins: int = 30) -> p
     )
 
 
+# The premise list's columns, over a CTE `p` of premises with their status and first photo.
+_LIST_SELECT = f"""
+    SELECT p.id, c.name AS city, pr.name AS project, b.address AS building,
+           s.number AS section, p.number, p.type, p.rooms, p.floor, p.size, p.price,
+           {PRICE_PER_M2} AS price_per_m2, p.status,
+           p.feature, p.purchase_option, p.photo, pr.link AS link, pr.photo AS project_photo
+    FROM p
+    JOIN buildings b ON b.id = p.building_id
+    JOIN projects pr ON pr.id = p.project_id
+    JOIN cities c ON c.id = pr.city_id
+    LEFT JOIN sections s ON s.id = p.section_id
+"""  # noqa: S608 -- constant text
+_PREMISE_COLUMNS = (
+    "p.id, p.project_id, p.building_id, p.section_id, p.number, p.type, p.rooms, p.floor, p.size, "
+    f"p.price, {STATUS_SQL} AS status, p.feature, p.purchase_option, p.photos[1] AS photo"
+)
+
+
 def premises_list(con: Conn, f: PremiseFilters, limit: int = LIST_LIMIT) -> pd.DataFrame:
     """The matching premises, cheapest first, at most `limit` rows. The top rows are picked from
     `premises` alone first, so the joins (and the list columns) touch `limit` rows, not millions."""
@@ -133,22 +151,23 @@ def premises_list(con: Conn, f: PremiseFilters, limit: int = LIST_LIMIT) -> pd.D
         con,
         f"""
         WITH p AS (
-            SELECT p.id, p.project_id, p.building_id, p.section_id, p.number, p.type, p.rooms, p.floor,
-                   p.size, p.price, {STATUS_SQL} AS status, p.feature, p.purchase_option, p.photos[1] AS photo
+            SELECT {_PREMISE_COLUMNS}
             FROM premises p WHERE {where.sql} ORDER BY p.price, p.id LIMIT ?
         )
-        SELECT p.id, c.name AS city, pr.name AS project, b.address AS building,
-               s.number AS section, p.number, p.type, p.rooms, p.floor, p.size, p.price,
-               {PRICE_PER_M2} AS price_per_m2, p.status,
-               p.feature, p.purchase_option, p.photo, pr.link AS link, pr.photo AS project_photo
-        FROM p
-        JOIN buildings b ON b.id = p.building_id
-        JOIN projects pr ON pr.id = p.project_id
-        JOIN cities c ON c.id = pr.city_id
-        LEFT JOIN sections s ON s.id = p.section_id
+        {_LIST_SELECT}
         ORDER BY p.price, p.id
         """,  # noqa: S608 -- constant clauses, parameterised values
         [*where.params, limit],
+    )
+
+
+def premise(con: Conn, premise_id: int) -> pd.DataFrame:
+    """One premise with the list's columns (none when the cache does not hold it): a card opened
+    by its link."""
+    return frame(
+        con,
+        f"WITH p AS (SELECT {_PREMISE_COLUMNS} FROM premises p WHERE p.id = ?) {_LIST_SELECT}",  # noqa: S608
+        [premise_id],
     )
 
 

@@ -56,3 +56,15 @@ def premise_card(row: Any, *, bookable: bool, key: str) -> bool:
         if link:
             project.link_button("Страница проекта", link, icon=":material/open_in_new:")
     return book
+
+
+# The query parameter that opens a premise's card on Наличие: `/?premise=123`.
+PREMISE_PARAM = "premise"
+
+
+def linked_premise_id() -> int | None:
+    """The premise id a link names, or None (absent, or not a whole positive number)."""
+    value = st.query_params.get(PREMISE_PARAM)
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value) or None

@@ -226,3 +226,38 @@ def test_leads_of_an_agent_absent_from_the_directory(at: AppTest, world, sandbox
     no_exceptions(at)
     board = next(d.value for d in at.dataframe if "Выиграно" in d.value.columns)
     assert f"Агент #{w.ids['absent_agent']}" not in set(board["Агент"])
+
+
+@pytest.mark.parametrize(
+    ("name", "pictures"),
+    [("empty_photos", 0), ("hostile_number", 0), ("foreign_photo", 0), ("three_photos", 1)],
+)
+def test_a_link_opens_the_premise_card(
+    monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, world, name: str, pictures: int
+) -> None:
+    """`/?premise=ID` opens that premise's card whatever the scope and filters. A picture is shown only
+    for a URL `safe_url` accepts (the three-photo premise's plan), never the project's javascript:
+    facade."""
+    path, w = world
+    configure(monkeypatch, sandbox, path)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["premise"] = str(w.ids[name])
+    at.run()
+    no_exceptions(at)
+    shown = texts(at)
+    number = "\\=HYPERLINK\\(" if name == "hostile_number" else f"{w.ids[name] - 900000} ·"
+    assert f"#### № {number}" in shown
+    assert "**Адрес:** Город \\<iframe" in shown
+    images = at.get("image")
+    assert len(images) == pictures
+    if pictures:
+        assert images[0].proto.imgs[0].url == sandbox.root_url + "/media/premises/1.svg"
+    else:
+        assert "Планировки нет." in shown
+
+
+def test_a_link_to_a_premise_the_cache_does_not_hold(at: AppTest) -> None:
+    at.query_params["premise"] = "987654321"
+    at.run()
+    no_exceptions(at)
+    assert "Помещения № 987654321 нет в кэше." in texts(at)
