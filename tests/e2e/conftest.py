@@ -64,6 +64,18 @@ def stop_app(proc: subprocess.Popen) -> None:
     stop_process_group(proc)
 
 
+def app_env(sandbox: RunningSandbox, cache_path: Path) -> dict[str, str]:
+    """The app against `sandbox`'s API on `cache_path`, no sign-in: the «Действую от имени» picker
+    (a development switch outside demo mode) decides who reads; no first sync of its own."""
+    return {
+        "BRUSNIKA_API_URL": sandbox.api_url,
+        "BRUSNIKA_API_TOKEN": sandbox.token,
+        "KONTUR_CACHE_PATH": str(cache_path),
+        "KONTUR_AUTO_SYNC": "0",
+        "KONTUR_INSECURE_DEV_PICKER": "1",
+    }
+
+
 @pytest.fixture(scope="session")
 def app_cache(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache file filled from the session sandbox by the real REST sync, then closed (the app
@@ -79,15 +91,7 @@ def app_cache(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory)
 def app_server(
     sandbox: RunningSandbox, app_cache: Path, artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
-    proc, url = start_app(
-        {
-            "BRUSNIKA_API_URL": sandbox.api_url,
-            "BRUSNIKA_API_TOKEN": sandbox.token,
-            "KONTUR_CACHE_PATH": str(app_cache),
-            "KONTUR_AUTO_SYNC": "0",
-        },
-        artifacts_dir / "streamlit-e2e.log",
-    )
+    proc, url = start_app(app_env(sandbox, app_cache), artifacts_dir / "streamlit-e2e.log")
     try:
         yield AppServer(url=url, cache_path=app_cache)
     finally:
