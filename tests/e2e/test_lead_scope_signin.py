@@ -1,0 +1,157 @@
+"""Each agency sees only its own deals, in real Chromium behind real sign-in: a real OpenID Connect
+provider (`oidc-provider-mock`), the real `app.py` with an `[auth]` secrets file, a cache the real sync
+filled with the users directory loaded.
+
+Signed in as an AGENT of agency A, the deals page's numbers are agency A's and the rows behind it (the
+CSV downloads of the stale leads and of the agent ranking, and the agent choice) hold no lead and no
+agent of agency B; signed in as a MANAGER, the page counts every lead."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from kontur.cache import Cache
+from kontur.sandbox.server import RunningSandbox
+from tests.e2e.conftest import REPO, app_env
+from tests.e2e.conftest_auth import (
+    OidcProvider,
+    auth_secrets_toml,
+    free_port,
+    run_oidc_provider,
+    run_streamlit,
+)
+from tests.pages.helpers import NBSP, fill_cache, user_with
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 90_000
+
+
+@pytest.fixture(scope="module")
+def people(sandbox: RunningSandbox) -> dict[str, dict]:
+    """An agent of agency A whose agency has leads, an agent of another agency B, a manager."""
+    leads = sandbox.admin().records("leads")
+    busy = {lead["agent_id"] for lead in leads}
+    agents = [
+        u for u in sorted(sandbox.admin().users(), key=lambda u: u["id"])
+        if u["role"] == "AGENT" and u["status"] == "active" and u["agency_id"] is not None and u["id"] in busy
+    ]  # fmt: skip
+    a = agents[0]
+    b = next(u for u in agents if u["agency_id"] != a["agency_id"])
+    return {"agent": a, "other": b, "manager": user_with(sandbox, "MANAGER")}
+
+
+@pytest.fixture(scope="module")
+def cache_file(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scope-signin") / "kontur.duckdb"
+    fill_cache(sandbox, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    claims = [{"sub": name, "email": p["email"], "email_verified": True} for name, p in people.items()]
+    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
+        yield running
+
+
+def sign_in(page: Page, url: str, sub: str) -> None:
+    page.goto(url)
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_url(re.compile(r"/oauth2/authorize"))
+    page.get_by_role("button", name=sub, exact=True).click()
+    page.wait_for_url(re.compile(re.escape(url) + r"/?(\?.*)?$"))
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Выйти").click()
+    page.wait_for_url(re.compile(r"/oauth2/end_session"))
+    page.get_by_role("button", name="End session").click()
+    expect(page.get_by_role("button", name="Войти")).to_be_visible(timeout=WAIT_MS)
+
+
+def open_deals(page: Page) -> None:
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Сделки").click()
+    expect(page.locator(".js-plotly-plot .funnellayer .point")).to_have_count(8, timeout=WAIT_MS)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+
+
+def shown_total(page: Page) -> int:
+    value = page.get_by_test_id("stMetric").filter(has_text="Сделок").get_by_test_id("stMetricValue")
+    return int(value.inner_text().replace(NBSP, "").replace(" ", ""))
+
+
+def download(page: Page, index: int, tmp: Path) -> list[dict[str, str]]:
+    """The rows of the page's `index`-th «Скачать CSV» (0: stale leads, 1: agent ranking)."""
+    with page.expect_download(timeout=WAIT_MS) as got:
+        page.get_by_role("button", name="Скачать CSV").nth(index).click()
+    target = tmp / f"deals-{index}.csv"
+    got.value.save_as(target)
+    return list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+
+
+def test_an_agent_sees_only_their_agency_and_a_manager_everything(
+    page: Page,
+    sandbox: RunningSandbox,
+    people: dict[str, dict],
+    cache_file: Path,
+    provider: OidcProvider,
+    tmp_path: Path,
+) -> None:
+    users = sandbox.admin().users()
+    agency_of_name = {f"{u['lastName']} {u['firstName']}": u["agency_id"] for u in users}
+    leads = sandbox.admin().records("leads")
+    agency_a = people["agent"]["agency_id"]
+    mine = {u["id"] for u in users if u["agency_id"] == agency_a}
+    agency_of_lead = {lead["id"]: lead["agent_id"] in mine for lead in leads}
+    port = free_port()
+    page.set_viewport_size({"width": 1440, "height": 3400})
+    with run_streamlit(
+        REPO / "app.py",
+        port=port,
+        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
+        workdir=tmp_path,
+        env={k: v for k, v in app_env(sandbox, cache_file).items() if k != "KONTUR_INSECURE_DEV_PICKER"},
+    ) as app:
+        sign_in(page, app.url, "agent")
+        open_deals(page)
+        expect(page.get_by_text("Показаны сделки агентов вашего агентства.")).to_be_visible()
+        assert shown_total(page) == sum(1 for lead in leads if lead["agent_id"] in mine)
+        stale = download(page, 0, tmp_path)
+        assert stale
+        assert all(agency_of_lead[int(row["Сделка"].lstrip("№"))] for row in stale)
+        ranking = download(page, 1, tmp_path)
+        assert ranking
+        assert {agency_of_name[row["Агент"]] for row in ranking} == {agency_a}
+        other = people["other"]
+        assert f"{other['lastName']} {other['firstName']}" not in {row["Агент"] for row in ranking}
+        # the agent choice offers agency A's agents only
+        page.get_by_role("combobox", name="Агент", exact=True).click()
+        options = page.get_by_role("option")
+        expect(options.first).to_be_visible(timeout=WAIT_MS)
+        # «Фамилия Имя (число сделок)»; Streamlit adds a «Select all» entry of its own
+        offered = {t.rsplit(" (", 1)[0].strip() for t in options.all_inner_texts() if t.strip().endswith(")")}
+        assert offered
+        assert {agency_of_name[name] for name in offered} == {agency_a}
+        page.keyboard.press("Escape")
+        sign_out(page)
+
+        sign_in(page, app.url, "manager")
+        open_deals(page)
+        expect(page.get_by_text("Показаны сделки агентов вашего агентства.")).to_have_count(0)
+        assert shown_total(page) == len(leads)
+        sign_out(page)
+
+    with Cache(cache_file) as cache:  # the app is stopped: the file is free; the directory held A's agent
+        cur = cache.reader()
+        assert cur.execute("SELECT count(*) FROM users WHERE agency_id = ?", [agency_a]).fetchone()[0] == len(
+            mine
+        )
+        cur.close()
