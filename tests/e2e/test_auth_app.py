@@ -19,11 +19,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from kontur.auth.actor import Actor
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.forms import bookings, clients, users
 from kontur.forms.context import FormContext
-from kontur.forms.identity import Actor
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.sync import run_sync
 from tests.e2e.conftest_auth import (
