@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from kontur import labels, ui
+from kontur.auth import session as auth_session
 from kontur.models import Feature, PremiseType, PurchaseOption
 from kontur.queries import PremiseFilters, availability
 from kontur.ui import charts, tables
@@ -16,6 +17,7 @@ from kontur.ui.premise_card import linked_premise_id, premise_card
 
 BOOKINGS_PAGE = "pages/bookings.py"
 
+auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.title("Наличие помещений")
 ui.stop_if_cache_empty()
 scope = ui.current_scope()

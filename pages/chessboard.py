@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from kontur import labels, ui
+from kontur.auth import session as auth_session
 from kontur.models import Feature, PremiseType
 from kontur.queries import PremiseFilters, chessboard, scope
 from kontur.ui import chessboard as board
@@ -16,6 +17,7 @@ from kontur.ui.text import md_text
 
 BOOKINGS_PAGE = "pages/bookings.py"
 
+auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.title("Шахматка")
 ui.stop_if_cache_empty()
 current = ui.current_scope()

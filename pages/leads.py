@@ -10,14 +10,15 @@ from typing import Any
 import streamlit as st
 
 from kontur import labels, ui
+from kontur.auth import session as auth_session
 from kontur.models import LeadStage, LeadState
 from kontur.queries import LeadFilters, leads
 from kontur.ui import access, charts, tables
 from kontur.ui.safe import plain
 
+auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.title("Сделки")
 ui.stop_if_cache_empty()
-ui.ensure_people_names()
 readers = access.lead_scope()
 if readers.nothing:
     ui.no_access("сделки")

@@ -37,18 +37,3 @@ def name_sql(con: Conn, alias: str, id_sql: str, fallback: str) -> tuple[str, st
     )
     return expr, f"LEFT JOIN users {alias} ON {alias}.id = {id_sql}"
 
-
-def directory_size(con: Conn) -> int:
-    """How many people the local users directory holds (0 when the table is missing)."""
-    if not has_table(con, "users"):
-        return 0
-    return int(frame(con, "SELECT count(*) AS n FROM users")["n"].iloc[0])
-
-
-def agency_members(con: Conn, agency_id: int) -> list[int]:
-    """Ids of the users directory's members of an agency (empty when the directory is missing)."""
-    if not has_table(con, "users"):
-        return []
-    return [
-        int(i) for i in frame(con, "SELECT id FROM users WHERE agency_id = ? ORDER BY id", [agency_id])["id"]
-    ]

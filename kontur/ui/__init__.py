@@ -33,7 +33,7 @@ from .fmt import (
     premise_caption,
 )
 from .media import media_url, media_urls
-from .notices import ensure_people_names, no_access, no_results, stop_if_cache_empty
+from .notices import no_access, no_results, stop_if_cache_empty
 from .process import _runtime, runtime, settings
 from .reads import read, read_scoped
 from .sidebar import ALL, SCOPE_KEYS, current_scope, sidebar_scope
@@ -49,7 +49,6 @@ __all__ = [
     "STATUS_COLORS",
     "_runtime",
     "current_scope",
-    "ensure_people_names",
     "fmt_age",
     "fmt_area",
     "fmt_int",

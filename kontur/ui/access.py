@@ -1,36 +1,37 @@
 """Whose records a page shows: the person reading it and their read scope.
 
-The scope comes from the same policy as the actions (`kontur.auth.scopes.read_scope`); pages pass it to
+The reader is whoever `app.py`'s gate let through (`kontur.auth.session.current_actor`: signed in, or
+picked in the demo/development picker). Their scope comes from the same policy as the actions
+(`kontur.auth.scopes.read_scope`, agency membership from `kontur.auth.directory`); pages pass it to
 the query functions through `reads.read_scoped`, which applies it in SQL and keys the cache by it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from typing import Any
 
 import streamlit as st
 
+from kontur.auth import directory
+from kontur.auth import session as auth_session
+from kontur.auth.actor import Actor
 from kontur.auth.policy import Action
 from kontur.auth.scopes import ReadScope, read_scope
-from kontur.queries import people
 
 from .reads import read
 
 
-def reader() -> Any:
-    """The person this page is shown to: the signed-in user with `[auth]`, otherwise the user picked
-    in the sidebar's «Действую от имени» (drawn here, as on the forms pages). None: nobody."""
-    from kontur.forms import page as forms_page  # the forms package imports kontur.ui
-
-    return forms_page.actor_picker()
+def reader() -> Actor | None:
+    """The person this page is shown to; None: nobody (then every scope is "no one's")."""
+    return auth_session.current_actor()
 
 
 def agency_members(agency_id: int) -> list[int]:
-    return read(people.agency_members, agency_id)
+    """The directory's members of an agency, cached until the data (or the directory) changes."""
+    return read(directory.agency_members, agency_id)
 
 
-def scope_for(actor: Any, action: Action) -> ReadScope:
+def scope_for(actor: Actor | None, action: Action) -> ReadScope:
     return read_scope(actor, action, agency_members)
 
 

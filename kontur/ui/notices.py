@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kontur.queries import people, scope
+from kontur.queries import scope
 
 from .process import runtime
 from .reads import read
@@ -40,13 +40,3 @@ def no_access(what: str) -> None:
     st.warning(f"Нет доступа: {what} вашей роли не видны.", icon=":material/lock:")
     st.stop()
 
-
-def ensure_people_names() -> None:
-    """Demo mode: agents and managers are shown by name only once the local users directory is
-    filled; seed it from the sandbox (as the forms pages do) instead of showing «Агент #123»."""
-    from kontur.forms import page as forms_page  # the forms package imports kontur.ui
-
-    rt = runtime()
-    if not rt.demo or rt.sandbox is None or read(people.directory_size) > 0:
-        return
-    forms_page.ensure_directory(rt, forms_page.connection())

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kontur.auth.session import ACTOR_STATE_KEY
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.forms import users
-from kontur.forms.identity import ACTOR_STATE_KEY
 from kontur.sandbox.server import RunningSandbox
 from kontur.sync import run_sync
 
@@ -55,6 +55,9 @@ def configure(
     monkeypatch.setenv("BRUSNIKA_API_TOKEN", sandbox.token)
     monkeypatch.setenv("KONTUR_CACHE_PATH", str(cache_path))
     monkeypatch.setenv("KONTUR_AUTO_SYNC", auto_sync)
+    # No sign-in against a configured API: the development switch lets the «Действую от имени»
+    # picker decide who reads (without it the app shows only its configuration screen).
+    monkeypatch.setenv("KONTUR_INSECURE_DEV_PICKER", "1")
 
 
 def count(cache: Cache, sql: str, params: list | None = None) -> int:

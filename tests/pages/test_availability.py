@@ -9,8 +9,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
+from kontur.forms import users
 from kontur.sandbox.server import RunningSandbox
-from tests.pages.helpers import APP, configure, count, metric, no_exceptions, pick_scope, texts
+from tests.pages.helpers import (
+    APP,
+    act_as,
+    configure,
+    count,
+    metric,
+    no_exceptions,
+    pick_scope,
+    texts,
+    user_with,
+)
 
 FREE = "NOT is_sold AND NOT is_booked"
 BOOKED = "is_booked AND NOT is_sold"
@@ -177,8 +188,15 @@ def test_empty_filter_result_shows_a_message(app: AppTest, db: Cache) -> None:
 def test_empty_cache_shows_a_message(
     monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, tmp_path: Path, page: str
 ) -> None:
-    configure(monkeypatch, sandbox, tmp_path / "empty.duckdb")
+    """No Brusnika data yet; the users directory (Kontur's own) is there, someone reads."""
+    path = tmp_path / "empty.duckdb"
+    with Cache(path) as cache:
+        cur = cache.cursor()
+        users.seed(cur, sandbox.admin().users(), lock=cache.write_lock)
+        cur.close()
+    configure(monkeypatch, sandbox, path)
     at = AppTest.from_file(APP, default_timeout=60)
+    act_as(at, user_with(sandbox, "MANAGER")["id"])
     at.run()
     at.switch_page(page).run()
     no_exceptions(at)

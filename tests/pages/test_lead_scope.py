@@ -11,12 +11,13 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kontur.auth import directory
+from kontur.auth.actor import Actor
 from kontur.auth.policy import Action
 from kontur.auth.scopes import ReadScope, read_scope
 from kontur.cache import Cache
-from kontur.forms.identity import Actor
 from kontur.models import FUNNEL_STAGES
-from kontur.queries import LeadFilters, leads, people
+from kontur.queries import LeadFilters, leads
 from kontur.sandbox.server import RunningSandbox
 from tests.pages.helpers import act_as, count, metric, no_exceptions, texts, user_with
 
@@ -37,7 +38,7 @@ def one(cur, sql: str, params: list | None = None) -> int:
 
 
 def scope_of(cur, user: dict) -> ReadScope:
-    return read_scope(Actor.from_row(user), Action.VIEW_LEADS, lambda a: people.agency_members(cur, a))
+    return read_scope(Actor.from_row(user), Action.VIEW_LEADS, lambda a: directory.agency_members(cur, a))
 
 
 def members(sandbox: RunningSandbox, agency_id: int) -> set[int]:
