@@ -94,20 +94,21 @@ def save(
             row.update(extra(model))
         row.update(recorded_at=when, recorded_by=recorded_by, updated_at=when)
         rows.append(row)
-    existing = set(
-        conn.execute(sa.select(table.c.id).where(table.c.id.in_([r["id"] for r in rows]))).scalars()
-    )
-    stmt = insert(conn, table)
+    # New ids come from the INSERT's own RETURNING, not from a look beforehand: exact when another
+    # replica inserts the same id at the same moment (its row wins the key, ours is then an update).
+    new_ids: set[int] = set()
+    base = insert(conn, table)
+    add = base.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    for part in chunks(rows):
+        new_ids.update(conn.execute(add, list(part)).scalars())
     if overwrite:
         changing = [*columns[1:], *extra_names, "updated_at"]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"], set_={name: stmt.excluded[name] for name in changing}
+        replace = base.on_conflict_do_update(
+            index_elements=["id"], set_={name: base.excluded[name] for name in changing}
         )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["id"])
-    for part in chunks(rows):
-        conn.execute(stmt, list(part))
-    return [r["id"] for r in rows if r["id"] not in existing]
+        for part in chunks([r for r in rows if r["id"] not in new_ids]):
+            conn.execute(replace, list(part))
+    return [r["id"] for r in rows if r["id"] in new_ids]
 
 
 def to_stored(model_cls: type[M], row: Mapping[str, Any], columns: Sequence[str]) -> Stored[M] | None:

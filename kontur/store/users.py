@@ -171,16 +171,16 @@ def upsert_users(
         else:
             report.unchanged.append(user.id)
     if new_rows:
-        stmt = insert(conn, users)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={
-                name: stmt.excluded[name]
-                for name in (*WIRE_COLUMNS[1:], "email_key", "updated_at", "updated_by")
-            },
-        )
+        # Created = what our INSERT put in (RETURNING): a row another replica inserted a moment ago
+        # is updated with our values instead, and reported as changed.
+        add = insert(conn, users).on_conflict_do_nothing(index_elements=["id"]).returning(users.c.id)
+        inserted: set[int] = set()
         for part in chunks(new_rows):
-            conn.execute(stmt, list(part))
+            inserted.update(int(i) for i in conn.execute(add, list(part)).scalars())
+        raced = [row for row in new_rows if row["id"] not in inserted]
+        report.created = [i for i in report.created if i in inserted]
+        report.changed = sorted([*report.changed, *(row["id"] for row in raced)])
+        changed_rows += [{k: v for k, v in row.items() if k != "created_at"} for row in raced]
     if changed_rows:
         names = (*WIRE_COLUMNS[1:], "email_key", "updated_at", "updated_by")
         stmt = (
@@ -188,9 +188,7 @@ def upsert_users(
             .where(users.c.id == sa.bindparam("b_id"))
             .values({name: sa.bindparam(f"b_{name}") for name in names})
         )
-        conn.execute(
-            stmt, [{f"b_{k}": v for k, v in row.items() if k in (*names, "id")} for row in changed_rows]
-        )
+        conn.execute(stmt, [{f"b_{k}": row[k] for k in (*names, "id")} for row in changed_rows])
     return report
 
 
