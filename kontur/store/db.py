@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from . import migrate
+from . import migrate, schema
 from .engine import BEGIN_MODE, describe_url, make_engine
 
 if TYPE_CHECKING:
@@ -78,8 +78,6 @@ class Store:
 
     def is_empty(self) -> bool:
         """True when the store holds no users, audit rows or records (nothing moved or written yet)."""
-        from . import schema
-
         tables = (
             schema.users,
             schema.actions,

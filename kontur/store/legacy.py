@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import sqlalchemy as sa
@@ -44,12 +44,15 @@ from kontur.models import Agency, Booking, Client, User, Visit
 
 from . import schema
 from ._records import chunks, model_values, wire_columns
+from .audit import scrub
 from .clients import fullname_key
 from .db import Store, insert, utcnow
 from .users import WIRE_COLUMNS as USER_COLUMNS
 from .users import email_key
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
 
 MOVED_BY = "moved from the DuckDB cache"
 # Cache table -> (wire model, store table, the audit action that creates such a record).
@@ -61,6 +64,7 @@ RECORDS: dict[str, tuple[type[BaseModel], sa.Table, str]] = {
 }
 SOURCE_TABLES = ("users", *RECORDS, "actions")
 _ACTOR_ID = re.compile(r"\(#(\d+)\)$")
+_ACTION_CONTENT = ("at", "actor", "action", "request", "outcome", "brusnika_id", "error")
 
 
 @dataclass
@@ -151,6 +155,14 @@ def _aware(value: Any, fallback: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def _actor_id(row: Mapping[str, Any]) -> int | None:
+    """`actions.actor_id`, or for rows from before cache migration 2 the id at the end of `actor`."""
+    if row.get("actor_id") is not None:
+        return int(row["actor_id"])
+    found = _ACTOR_ID.search(row["actor"]) if isinstance(row.get("actor"), str) else None
+    return int(found.group(1)) if found else None
+
+
 class _Move:
     """One move, inside one store transaction."""
 
@@ -191,10 +203,8 @@ class _Move:
             latest[row["id"]] = row
         return [latest[i] for i in sorted(latest)]
 
-    def valid(
-        self, table: str, model: type[BaseModel], rows: list[dict[str, Any]]
-    ) -> list[tuple[BaseModel, dict]]:
-        good = []
+    def valid(self, table: str, model: type[M], rows: list[dict[str, Any]]) -> list[tuple[M, dict[str, Any]]]:
+        good: list[tuple[M, dict[str, Any]]] = []
         for row in self.latest_by_id(table, rows):
             try:
                 good.append((model.model_validate(row), row))
@@ -214,7 +224,7 @@ class _Move:
             values.append(
                 {
                     **model_values(user, USER_COLUMNS),
-                    "email_key": email_key(user.email),  # type: ignore[attr-defined]
+                    "email_key": email_key(user.email),
                     "created_at": when,
                     "updated_at": when,
                     "updated_by": MOVED_BY,
@@ -234,10 +244,10 @@ class _Move:
                 **model_values(record, columns),
                 "recorded_at": when,
                 "updated_at": when,
-                "recorded_by": creators.get((action, int(record.id))),
-            }  # type: ignore[attr-defined]
-            if table == "clients":
-                value["fullname_key"] = fullname_key(record.fullname)  # type: ignore[attr-defined]
+                "recorded_by": creators.get((action, int(row["id"]))),
+            }
+            if isinstance(record, Client):
+                value["fullname_key"] = fullname_key(record.fullname)
             values.append(value)
         self.count(table, values, self.insert_new(target, values))
         if table == "bookings" and values:
@@ -260,23 +270,20 @@ class _Move:
             if isinstance(request, str):
                 with contextlib.suppress(ValueError):
                     request = json.loads(request)
-            actor_id = row.get("actor_id")
-            if actor_id is None and isinstance(row.get("actor"), str):
-                found = _ACTOR_ID.search(row["actor"])
-                actor_id = int(found.group(1)) if found else None
-            content = {k: v for k, v in _json_ready(row).items() if k != "id"}
-            digest = _digest(content)
+            # The identity of a row: what today's code writes, not `id` (a per-file sequence) nor
+            # `actor_id` (derived, and absent before cache migration 2).
+            digest = _digest({k: v for k, v in _json_ready(row).items() if k in _ACTION_CONTENT})
             seen[digest] += 1  # identical rows stay distinct: content hash + occurrence
             agent = request.get("agent_id") if isinstance(request, dict) else None
             key = request.get("idempotency_key") if isinstance(request, dict) else None
             values.append(
                 {
                     "at": _aware(row.get("at"), self.at),
-                    "actor_id": actor_id,
+                    "actor_id": _actor_id(row),
                     "actor": row.get("actor"),
                     "on_behalf_of": agent if isinstance(agent, int) else None,
                     "action": row.get("action") or "unknown",
-                    "request": request,
+                    "request": scrub(request),
                     "outcome": row.get("outcome") or "unknown",
                     "brusnika_id": row.get("brusnika_id"),
                     "message": row.get("error"),
@@ -294,11 +301,9 @@ class _Move:
 def _creators(actions: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
     """(create action, Brusnika id) -> the actor of its first successful row."""
     creators: dict[tuple[str, int], int] = {}
-    for row in sorted(actions, key=lambda r: (str(r.get("at")), r.get("id") or 0)):
-        actor_id = row.get("actor_id")
-        if actor_id is None and isinstance(row.get("actor"), str):
-            found = _ACTOR_ID.search(row["actor"])
-            actor_id = int(found.group(1)) if found else None
+    oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    for row in sorted(actions, key=lambda r: (_aware(r.get("at"), oldest), r.get("id") or 0)):
+        actor_id = _actor_id(row)
         if row.get("outcome") == "success" and row.get("brusnika_id") is not None and actor_id is not None:
             creators.setdefault((str(row.get("action")), int(row["brusnika_id"])), int(actor_id))
     return creators

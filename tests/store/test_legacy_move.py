@@ -295,3 +295,14 @@ def test_a_cache_without_actor_id_moves_too(store: Store, cache_file: Path) -> N
     moved = store_rows(store, schema.actions)
     assert len(moved) == 6
     assert all(r["actor_id"] is not None for r in moved)
+    # The dashboard then opens the file: cache migration 2 adds and fills actor_id. Moving it again
+    # must recognise every row.
+    con = duckdb.connect(str(cache_file))
+    con.execute("DELETE FROM schema_version WHERE version >= 2")
+    con.close()
+    with Cache(cache_file):
+        pass
+    assert all(r["actor_id"] is not None for r in cache_rows(cache_file, "actions"))
+    again = legacy.move_from_cache(store, cache_file)
+    assert again.tables["actions"].copied == 0
+    assert again.tables["actions"].present == 6
