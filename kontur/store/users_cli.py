@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--limit",
         dest="remaining_user_creation_limit",
+        metavar="N",
         help="bookings the user may still make (remaining_user_creation_limit)",
     )
     add.add_argument("--push", action="store_true", help="also send it to Brusnika (PUT /users/{id})")
