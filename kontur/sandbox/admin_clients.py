@@ -61,24 +61,30 @@ def _checked(wire: dict[str, Any]) -> dict[str, Any]:
 
 def create(outbound: Outbound, request: AdminClientCreate) -> dict[str, Any]:
     if request.agent_id not in outbound.users:
-        raise ApiError(404, "not_found", f"no user with id {request.agent_id}",
-                       {"resource": "user", "id": request.agent_id})
+        raise ApiError(
+            404,
+            "not_found",
+            f"no user with id {request.agent_id}",
+            {"resource": "user", "id": request.agent_id},
+        )
     now = outbound.store.tick()
     client_id = outbound.n_seeded_clients + len(outbound.clients) + 1
     # Generated clients' phones all start +79: +770… never collides with one of them.
     phone = request.phone_number or f"+770{client_id % 10**8:08d}"
     refused = request.fixing_type == FixingType.REFUSED
-    wire = _checked({
-        "id": client_id,
-        "fullname": request.fullname or f"Клиентов Тест {client_id}",
-        "phone_number": phone,
-        "comment": request.comment,
-        "agent_id": request.agent_id,
-        "actived_date": _ts(request.actived_date) if request.actived_date or refused else _ts(now),
-        "fixing_type_updated_at": _ts(request.fixing_type_updated_at or now),
-        "expiration_date": _ts(request.expiration_date),
-        "fixing_type": request.fixing_type.value,
-    })
+    wire = _checked(
+        {
+            "id": client_id,
+            "fullname": request.fullname or f"Клиентов Тест {client_id}",
+            "phone_number": phone,
+            "comment": request.comment,
+            "agent_id": request.agent_id,
+            "actived_date": _ts(request.actived_date) if request.actived_date or refused else _ts(now),
+            "fixing_type_updated_at": _ts(request.fixing_type_updated_at or now),
+            "expiration_date": _ts(request.expiration_date),
+            "fixing_type": request.fixing_type.value,
+        }
+    )
     outbound.clients[client_id] = wire
     outbound.phone_index.setdefault(phone, []).append(client_id)
     return wire
@@ -87,15 +93,20 @@ def create(outbound: Outbound, request: AdminClientCreate) -> dict[str, Any]:
 def update(outbound: Outbound, client_id: int, request: AdminClientUpdate) -> dict[str, Any]:
     current = outbound.client(client_id)
     if current is None:
-        raise ApiError(404, "not_found", f"no client with id {client_id}",
-                       {"resource": "client", "id": client_id})
+        raise ApiError(
+            404, "not_found", f"no client with id {client_id}", {"resource": "client", "id": client_id}
+        )
     sent = request.model_fields_set
     for name in ("agent_id", "fixing_type", "fullname", "comment"):
         if name in sent and getattr(request, name) is None:
             raise field_error(name, "may not be null")
     if request.agent_id is not None and request.agent_id not in outbound.users:
-        raise ApiError(404, "not_found", f"no user with id {request.agent_id}",
-                       {"resource": "user", "id": request.agent_id})
+        raise ApiError(
+            404,
+            "not_found",
+            f"no user with id {request.agent_id}",
+            {"resource": "user", "id": request.agent_id},
+        )
     changes: dict[str, Any] = {}
     for name in ("agent_id", "fullname", "comment"):
         if name in sent:

@@ -79,10 +79,16 @@ def admin_router(state: SandboxState, require_token: Any) -> APIRouter:
 
     @admin.get("/stats")
     async def stats() -> dict[str, Any]:
-        return {**state.store.stats(), "faults": state.faults.as_dict(),
-                "outbound": state.outbound.stats(),
-                "modes": {"hostile": state.store.hostile, "edge_cases": state.store.edge_cases,
-                          "drift_per_second": state.drift.per_second}}
+        return {
+            **state.store.stats(),
+            "faults": state.faults.as_dict(),
+            "outbound": state.outbound.stats(),
+            "modes": {
+                "hostile": state.store.hostile,
+                "edge_cases": state.store.edge_cases,
+                "drift_per_second": state.drift.per_second,
+            },
+        }
 
     @admin.get("/edge-cases")
     async def edge_cases() -> dict[str, int]:
@@ -102,8 +108,9 @@ def admin_router(state: SandboxState, require_token: Any) -> APIRouter:
         return JSONBytes(body)
 
     @admin.patch("/records/{entity}/{record_id}")
-    async def patch_record(entity: str, record_id: RecordId,
-                           changes: Annotated[dict[str, Any], Body()]) -> Response:
+    async def patch_record(
+        entity: str, record_id: RecordId, changes: Annotated[dict[str, Any], Body()]
+    ) -> Response:
         return JSONBytes(patch.patch_record(state.store, _entity(entity), record_id, changes))
 
     @admin.delete("/records/{entity}/{record_id}")
@@ -138,4 +145,3 @@ def admin_router(state: SandboxState, require_token: Any) -> APIRouter:
         return json_response(200, admin_clients.update(state.outbound, client_id, request))
 
     return admin
-

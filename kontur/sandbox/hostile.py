@@ -51,7 +51,13 @@ FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@")
 
 # Short ones only: premise numbers sit in chessboard cells.
 SHORT_PAYLOADS: tuple[str, ...] = (
-    "<b>№</b>", "<img src=x onerror=alert(1)>", ":red[!]", "=1+1", "\u202e№", "🏠", "$x$",
+    "<b>№</b>",
+    "<img src=x onerror=alert(1)>",
+    ":red[!]",
+    "=1+1",
+    "\u202e№",
+    "🏠",
+    "$x$",
 )
 
 URL_PAYLOADS: tuple[str, ...] = (
@@ -70,8 +76,24 @@ URL_PAYLOADS: tuple[str, ...] = (
 
 # Substrings that mark hostile text: each payload contains at least one (checked at import).
 MARKERS: tuple[str, ...] = (
-    "alert(", "evil.example", "<b>", "**жирный**", ":red[", "$x$", "=HYPERLINK(", "+79990001122",
-    "-2+3", "@SUM(", "DROP TABLE", "{{7*7}}", "\u202e", "🏠", "\r\n", "=1+1", "msgbox", "file://",
+    "alert(",
+    "evil.example",
+    "<b>",
+    "**жирный**",
+    ":red[",
+    "$x$",
+    "=HYPERLINK(",
+    "+79990001122",
+    "-2+3",
+    "@SUM(",
+    "DROP TABLE",
+    "{{7*7}}",
+    "\u202e",
+    "🏠",
+    "\r\n",
+    "=1+1",
+    "msgbox",
+    "file://",
     "data:text/html",
     "Ж" * 1_000,
 )
@@ -164,8 +186,11 @@ URL_FIELDS: dict[str, tuple[str, ...]] = {
     "users": ("avatar",),
 }
 CLIENT_COMMENTS: tuple[str, ...] = (
-    "Перезвонить после 18:00", "Интересуется двушкой с видом на парк", "Ипотека одобрена",
-    "Просил планировки на почту", "",
+    "Перезвонить после 18:00",
+    "Интересуется двушкой с видом на парк",
+    "Ипотека одобрена",
+    "Просил планировки на почту",
+    "",
 )
 
 

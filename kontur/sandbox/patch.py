@@ -54,12 +54,19 @@ def patch_record(store: Store, entity: str, record_id: int, changes: dict[str, A
         raise ApiError(404, "not_found", f"no list {entity!r}")
     current = store.feeds[entity].current_body(record_id)
     if current is None:
-        raise ApiError(404, "not_found", f"no live {entity} record with id {record_id}",
-                       {"resource": entity, "id": record_id})
+        raise ApiError(
+            404,
+            "not_found",
+            f"no live {entity} record with id {record_id}",
+            {"resource": entity, "id": record_id},
+        )
     for name in changes:
         if name in _PROTECTED:
-            raise _refuse(name, "set by the sandbox (id is the path's; updated_at is bumped; "
-                                "delete the record to withdraw it)")
+            raise _refuse(
+                name,
+                "set by the sandbox (id is the path's; updated_at is bumped; "
+                "delete the record to withdraw it)",
+            )
         if name not in model.model_fields:
             raise _refuse(name, f"not a field of {model.__name__}")
     merged = {**orjson.loads(current), **changes}
@@ -70,8 +77,7 @@ def patch_record(store: Store, entity: str, record_id: int, changes: dict[str, A
     try:
         record = model.model_validate(merged)
     except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                   for e in exc.errors()]
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
         raise ApiError(422, "validation_error", "the patched record breaks the contract", details) from exc
     wire = record.model_dump(mode="json")
     values = {name: wire[name] for name in changes}
@@ -108,9 +114,14 @@ def _patch_premise(store: Store, index: int, values: dict[str, Any], wire: dict[
         raise _refuse("building_id", f"no building {values['building_id']} in the sandbox")
     if ("is_booked" in values or "is_sold" in values) and wire["is_booked"] and wire["is_sold"]:
         raise _refuse("is_sold", "the sandbox keeps one status: booked or sold, not both")
-    columns = {"project_id": (p.project_id, 1, 2**31 - 1), "building_id": (p.building_id, 1, 2**31 - 1),
-               "section_id": (p.section_id, 1, 2**31 - 1), "rooms": (p.rooms, 0, 255),
-               "price": (p.price, 0, 2**63 - 1), "floor": (p.floor, -(2**15), 2**15 - 1)}
+    columns = {
+        "project_id": (p.project_id, 1, 2**31 - 1),
+        "building_id": (p.building_id, 1, 2**31 - 1),
+        "section_id": (p.section_id, 1, 2**31 - 1),
+        "rooms": (p.rooms, 0, 255),
+        "price": (p.price, 0, 2**63 - 1),
+        "floor": (p.floor, -(2**15), 2**15 - 1),
+    }
     for name, (_column, low, high) in columns.items():
         if name in values:
             _in_range(name, values[name], low, high)
@@ -145,11 +156,14 @@ def _patch_lead(store: Store, index: int, values: dict[str, Any], wire: dict[str
     stage = _STAGE_INDEX[wire["current_status"]]
     derived = STATES[int(STAGE_STATE[stage])].value
     if ("state" in values or "current_status" in values) and wire["state"] != derived:
-        raise _refuse("state", f"follows current_status in the sandbox: {derived!r} for "
-                               f"{wire['current_status']!r}")
-    ids = {name: _in_range(name, values[name] or 0, 0, 2**63 - 1)  # 0 stands for null
-           for name in ("client_id", "project_id", "agent_id", "premise_id", "manager_id")
-           if name in values}
+        raise _refuse(
+            "state", f"follows current_status in the sandbox: {derived!r} for {wire['current_status']!r}"
+        )
+    ids = {
+        name: _in_range(name, values[name] or 0, 0, 2**63 - 1)  # 0 stands for null
+        for name in ("client_id", "project_id", "agent_id", "premise_id", "manager_id")
+        if name in values
+    }
     if "current_status" in values:
         leads.stage[index] = stage
     for name, value in ids.items():

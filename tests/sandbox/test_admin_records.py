@@ -34,8 +34,9 @@ def _refused(call: Any, status: int = 422) -> dict[str, Any]:
 
 
 def _free(admin: Any, kind: str = "apartment", skip: int = 0) -> dict[str, Any]:
-    free = [p for p in admin.records("premises")
-            if p["type"] == kind and not p["is_booked"] and not p["is_sold"]]
+    free = [
+        p for p in admin.records("premises") if p["type"] == kind and not p["is_booked"] and not p["is_sold"]
+    ]
     return free[skip]
 
 
@@ -43,12 +44,14 @@ def test_patched_premise_is_served_with_a_new_updated_at_and_moves_building_tota
     premise = _free(admin)
     building = admin.record("buildings", premise["building_id"])
     photos = ["/media/premises/1.svg", "/media/premises/1/floor.svg", "https://cdn.example/v.jpg"]
-    patched = admin.patch_record("premises", premise["id"], photos=photos, price=3_100_000_000,
-                                 is_booked=True)
+    patched = admin.patch_record(
+        "premises", premise["id"], photos=photos, price=3_100_000_000, is_booked=True
+    )
     assert _ts(patched) > _ts(premise)
     assert (patched["photos"], patched["price"], patched["is_booked"]) == (photos, 3_100_000_000, True)
-    assert {k: v for k, v in patched.items() if k not in ("photos", "price", "is_booked", "updated_at")} \
-        == {k: v for k, v in premise.items() if k not in ("photos", "price", "is_booked", "updated_at")}
+    assert {k: v for k, v in patched.items() if k not in ("photos", "price", "is_booked", "updated_at")} == {
+        k: v for k, v in premise.items() if k not in ("photos", "price", "is_booked", "updated_at")
+    }
     assert admin.record("premises", premise["id"]) == patched
     feed_item_adapter("premises").validate_python(patched)
     # Brusnika's free counts follow: one apartment fewer, served again later.
@@ -71,11 +74,17 @@ def test_building_totals_set_by_patch_stay_brusnikas_own(admin):
 
 def test_a_patch_that_breaks_the_contract_changes_nothing(admin):
     premise = _free(admin, skip=5)
-    for changes, field in (({"type": "castle"}, "type"), ({"size": -1}, "size"),
-                           ({"feature": ["sign_jacuzzi"]}, "feature"), ({"rooms": "two"}, "rooms"),
-                           ({"colour": "red"}, "colour"), ({"id": 5}, "id"),
-                           ({"updated_at": "2026-01-01T00:00:00Z"}, "updated_at"),
-                           ({"is_booked": True, "is_sold": True}, "is_sold"), ({"rooms": 300}, "rooms")):
+    for changes, field in (
+        ({"type": "castle"}, "type"),
+        ({"size": -1}, "size"),
+        ({"feature": ["sign_jacuzzi"]}, "feature"),
+        ({"rooms": "two"}, "rooms"),
+        ({"colour": "red"}, "colour"),
+        ({"id": 5}, "id"),
+        ({"updated_at": "2026-01-01T00:00:00Z"}, "updated_at"),
+        ({"is_booked": True, "is_sold": True}, "is_sold"),
+        ({"rooms": 300}, "rooms"),
+    ):
         error = _refused(lambda c=changes: admin.patch_record("premises", premise["id"], **c))
         assert error["code"] == "validation_error"
         assert any(d["field"].startswith(field) for d in error["details"]), (changes, error)
@@ -88,8 +97,9 @@ def test_a_patch_that_breaks_the_contract_changes_nothing(admin):
 
 
 def test_lead_state_follows_its_stage_and_nullable_fields_take_null(admin):
-    lead = next(r for r in admin.records("leads")
-                if r["current_status"] == "открыта" and r["manager_id"] is not None)
+    lead = next(
+        r for r in admin.records("leads") if r["current_status"] == "открыта" and r["manager_id"] is not None
+    )
     won = admin.patch_record("leads", lead["id"], current_status="выиграна", manager_id=None)
     assert (won["current_status"], won["state"], won["manager_id"]) == ("выиграна", "Выиграна", None)
     error = _refused(lambda: admin.patch_record("leads", lead["id"], state="Активные"))
@@ -138,6 +148,7 @@ def test_patches_and_deletes_reach_an_incremental_sync(tmp_path: Path):
         result = sync_into(cache_file, running)
         assert result.ok, result.error
         assert set(result.modes.values()) == {"incremental"}
-        assert cache_query(cache_file, "SELECT photos, feature, price FROM premises WHERE id = ?",
-                           [premise["id"]]) == [([], [], 2**33)]
+        assert cache_query(
+            cache_file, "SELECT photos, feature, price FROM premises WHERE id = ?", [premise["id"]]
+        ) == [([], [], 2**33)]
         assert cache_query(cache_file, "SELECT count(*) FROM time_slots WHERE id = ?", [slot["id"]]) == [(0,)]

@@ -33,8 +33,13 @@ def _imports(path: Path) -> list[str]:
 def test_the_sandbox_imports_only_models_and_processes_of_kontur():
     offending = {}
     for path in PACKAGE.glob("*.py"):
-        bad = [m for m in _imports(path) if m.split(".")[0] == "kontur"
-               and not m.startswith("kontur.sandbox") and not m.startswith(ALLOWED)]
+        bad = [
+            m
+            for m in _imports(path)
+            if m.split(".")[0] == "kontur"
+            and not m.startswith("kontur.sandbox")
+            and not m.startswith(ALLOWED)
+        ]
         if bad:
             offending[path.name] = bad
     assert offending == {}
@@ -43,8 +48,12 @@ def test_the_sandbox_imports_only_models_and_processes_of_kontur():
 def test_the_sandbox_modules_import_one_another_one_way():
     modules = {p.stem for p in PACKAGE.glob("*.py")}
     graph = {
-        p.stem: {m.split(".")[2] for m in _imports(p)
-                 if m.startswith("kontur.sandbox.") and m.split(".")[2] in modules} - {p.stem}
+        p.stem: {
+            m.split(".")[2]
+            for m in _imports(p)
+            if m.startswith("kontur.sandbox.") and m.split(".")[2] in modules
+        }
+        - {p.stem}
         for p in PACKAGE.glob("*.py")
     }
     state: dict[str, int] = {}  # 1 visiting, 2 done
@@ -54,7 +63,7 @@ def test_the_sandbox_modules_import_one_another_one_way():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append([*path[path.index(nxt):], nxt] if nxt in path else [node, nxt])
+                cycles.append([*path[path.index(nxt) :], nxt] if nxt in path else [node, nxt])
             elif nxt not in state:
                 visit(nxt, [*path, nxt])
         state[node] = 2
@@ -66,6 +75,9 @@ def test_the_sandbox_modules_import_one_another_one_way():
 
 
 def test_no_sandbox_module_is_over_450_lines_but_the_generator():
-    long = {p.name: n for p in PACKAGE.glob("*.py")
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450 and p.name not in LONG_ALLOWED}
+    long = {
+        p.name: n
+        for p in PACKAGE.glob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450 and p.name not in LONG_ALLOWED
+    }
     assert long == {}

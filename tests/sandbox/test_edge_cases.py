@@ -57,10 +57,17 @@ def test_each_named_record_is_the_edge_case_it_names(edge_sandbox, edge):
     assert premises[edge["negative_floor_premise"]]["floor"] < -1
 
     mismatch = admin.record("buildings", edge["totals_mismatch_building"])
-    free = [p for p in premises.values() if p["building_id"] == mismatch["id"]
-            and not p["is_booked"] and not p["is_sold"]]
-    computed = {"total_apartment": "apartment", "total_parking_space": "parking",
-                "total_storage": "storeroom", "total_commercial": "commercial"}
+    free = [
+        p
+        for p in premises.values()
+        if p["building_id"] == mismatch["id"] and not p["is_booked"] and not p["is_sold"]
+    ]
+    computed = {
+        "total_apartment": "apartment",
+        "total_parking_space": "parking",
+        "total_storage": "storeroom",
+        "total_commercial": "commercial",
+    }
     for field, kind in computed.items():
         assert int(mismatch[field]) != sum(p["type"] == kind for p in free), field
 
@@ -109,9 +116,11 @@ def test_the_rest_of_the_world_is_the_generated_one(edge_sandbox, edge):
 
 def test_drift_leaves_the_edge_records_alone(edge_sandbox, edge):
     admin = edge_sandbox.admin()
-    names = {"premises": _premise_keys(edge),
-             "leads": [k for k in edge if k.startswith("lead_")],
-             "time-slots": ["past_slot", "past_booked_slot"]}
+    names = {
+        "premises": _premise_keys(edge),
+        "leads": [k for k in edge if k.startswith("lead_")],
+        "time-slots": ["past_slot", "past_booked_slot"],
+    }
     before = {e: [admin.record(e, edge[k]) for k in keys] for e, keys in names.items()}
     try:
         counts = admin.drift(3000, seed=5)
@@ -129,15 +138,34 @@ def test_edge_world_full_syncs_with_zero_rejects(edge_sandbox, edge, tmp_path: P
     assert {e: c.rejected for e, c in result.entities.items()} == dict.fromkeys(ENTITIES, 0)
     assert cache_query(cache_file, "SELECT count(*) FROM rejected_records") == [(0,)]
     premise_ids = [edge[k] for k in _premise_keys(edge)]
-    cached = {row[0]: row[1:] for row in cache_query(
-        cache_file, "SELECT id, photos, feature, purchase_option, size, price, floor, rooms FROM premises "
-                    "WHERE list_contains(?, id)", [premise_ids])}
+    cached = {
+        row[0]: row[1:]
+        for row in cache_query(
+            cache_file,
+            "SELECT id, photos, feature, purchase_option, size, price, floor, rooms FROM premises "
+            "WHERE list_contains(?, id)",
+            [premise_ids],
+        )
+    }
     served = _by_id(edge_sandbox.admin().records("premises"))
-    assert cached == {i: (served[i]["photos"], served[i]["feature"], served[i]["purchase_option"],
-                          served[i]["size"], served[i]["price"], served[i]["floor"], served[i]["rooms"])
-                      for i in premise_ids}
-    lead = cache_query(cache_file, "SELECT premise_id, manager_id FROM leads WHERE id = ?",
-                       [edge["lead_without_premise_or_manager"]])
+    assert cached == {
+        i: (
+            served[i]["photos"],
+            served[i]["feature"],
+            served[i]["purchase_option"],
+            served[i]["size"],
+            served[i]["price"],
+            served[i]["floor"],
+            served[i]["rooms"],
+        )
+        for i in premise_ids
+    }
+    lead = cache_query(
+        cache_file,
+        "SELECT premise_id, manager_id FROM leads WHERE id = ?",
+        [edge["lead_without_premise_or_manager"]],
+    )
     assert lead == [(None, None)]
-    assert cache_query(cache_file, "SELECT count(*) FROM buildings WHERE id = ?",
-                       [edge["empty_building"]]) == [(1,)]
+    assert cache_query(
+        cache_file, "SELECT count(*) FROM buildings WHERE id = ?", [edge["empty_building"]]
+    ) == [(1,)]

@@ -75,8 +75,10 @@ def test_every_payload_reaches_the_free_text_mixed_with_real_text(hostile_sandbo
 
 def test_records_stay_contract_valid_and_only_text_and_urls_change(hostile_sandbox, plain_twin):
     mine, theirs = hostile_sandbox.admin(), plain_twin.admin()
-    rewritable = {"premises": ("number", "photos"), **{
-        e: hostile.TEXT_FIELDS[e] + URLS.get(e, ()) for e in SMALL}}
+    rewritable = {
+        "premises": ("number", "photos"),
+        **{e: hostile.TEXT_FIELDS[e] + URLS.get(e, ()) for e in SMALL},
+    }
     for entity in ENTITIES:
         adapter = feed_item_adapter(entity)
         ours, plain = mine.records(entity), {r["id"]: r for r in theirs.records(entity)}
@@ -121,16 +123,24 @@ def test_the_same_seed_gives_the_same_hostile_world(hostile_sandbox):
 
 
 def test_clients_users_and_agencies_are_hostile_through_the_api(hostile_sandbox):
-    api = httpx.Client(base_url=hostile_sandbox.api_url, timeout=30,
-                       headers={"Authorization": f"Bearer {hostile_sandbox.token}"})
+    api = httpx.Client(
+        base_url=hostile_sandbox.api_url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {hostile_sandbox.token}"},
+    )
     with api:
-        clients = [api.get("/clients/search", params={"phone_number": client_phone(i)}).json()["items"][0]
-                   for i in range(1, 41)]
+        clients = [
+            api.get("/clients/search", params={"phone_number": client_phone(i)}).json()["items"][0]
+            for i in range(1, 41)
+        ]
         assert sum(hostile.is_hostile(c["fullname"]) for c in clients) > 20
         assert sum(hostile.is_hostile(c["comment"]) for c in clients) > 20
         # Searching by the real name still finds a hostile client.
-        target = next(c for c in clients if hostile.is_hostile(c["fullname"]) and
-                      not c["fullname"].startswith(hostile.FORMULA_PREFIXES))
+        target = next(
+            c
+            for c in clients
+            if hostile.is_hostile(c["fullname"]) and not c["fullname"].startswith(hostile.FORMULA_PREFIXES)
+        )
         surname = target["fullname"].split()[0]
         found = api.get("/clients/search", params={"fullname": surname}).json()["items"]
         assert all(surname.casefold() in c["fullname"].casefold() for c in found)
@@ -150,8 +160,8 @@ def test_hostile_world_full_syncs_with_zero_rejects_and_text_round_trips(hostile
     admin = hostile_sandbox.admin()
     for entity in SMALL:
         fields = hostile.TEXT_FIELDS[entity]
-        cached = {row[0]: row[1:] for row in cache_query(
-            cache_file, f"SELECT id, {', '.join(fields)} FROM {TABLES[entity]}")}  # noqa: S608
+        sql = f"SELECT id, {', '.join(fields)} FROM {TABLES[entity]}"  # noqa: S608 (our own names)
+        cached = {row[0]: row[1:] for row in cache_query(cache_file, sql)}
         assert cached == {r["id"]: tuple(r[f] for f in fields) for r in admin.records(entity)}
     photos = dict(cache_query(cache_file, "SELECT id, photos FROM premises"))
     assert photos == {p["id"]: p["photos"] for p in admin.records("premises")}
@@ -192,13 +202,25 @@ def test_the_injection_probe_finds_payloads_rendered_as_html_and_nothing_in_text
     """The probe other suites run in Chromium is only worth something if it sees an injection."""
     items = [*hostile.PAYLOADS, *(f'<img src="{u}"><a href="{u}">x</a>' for u in hostile.URL_PAYLOADS)]
     page.set_content("<html><body><div id=as-text></div><div id=as-html></div></body></html>")
-    page.evaluate("(items) => { for (const t of items) { const d = document.createElement('div');"
-                  " d.textContent = t; document.getElementById('as-text').appendChild(d); } }", items)
+    page.evaluate(
+        "(items) => { for (const t of items) { const d = document.createElement('div');"
+        " d.textContent = t; document.getElementById('as-text').appendChild(d); } }",
+        items,
+    )
     assert page.evaluate(hostile.INJECTION_PROBE_JS) == []
-    page.evaluate("(items) => { const host = document.getElementById('as-html');"
-                  " for (const t of items) { const d = document.createElement('div'); d.innerHTML = t;"
-                  " host.appendChild(d); } }", items)
+    page.evaluate(
+        "(items) => { const host = document.getElementById('as-html');"
+        " for (const t of items) { const d = document.createElement('div'); d.innerHTML = t;"
+        " host.appendChild(d); } }",
+        items,
+    )
     found = " ".join(page.evaluate(hostile.INJECTION_PROBE_JS))
-    for marker in ("<iframe", 'src="x"', "kontur-hostile", 'href="javascript:', "evil.example",
-                   'src="data:text/html'):
+    for marker in (
+        "<iframe",
+        'src="x"',
+        "kontur-hostile",
+        'href="javascript:',
+        "evil.example",
+        'src="data:text/html',
+    ):
         assert marker in found, marker

@@ -27,13 +27,15 @@ def publishing(kafka_broker: str) -> Iterator[RunningSandbox]:
 
 def latest(bootstrap: str, entity: str) -> dict[int, tuple[Any, list[tuple[str, bytes]]]]:
     """The last message per key of a list's topic: key -> (value or None, headers)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "sandbox-tests",
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "sandbox-tests", "enable.auto.commit": False}
+    )
     try:
         topic = TOPICS[entity]
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in partitions}
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions
+        }
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         out: dict[int, tuple[Any, list[tuple[str, bytes]]]] = {}
         seen = dict.fromkeys(partitions, 0)
@@ -42,8 +44,10 @@ def latest(bootstrap: str, entity: str) -> dict[int, tuple[Any, list[tuple[str, 
                 if message.error():
                     raise RuntimeError(message.error().str())
                 value = message.value()
-                out[int(message.key())] = (orjson.loads(value) if value is not None else None,
-                                           message.headers() or [])
+                out[int(message.key())] = (
+                    orjson.loads(value) if value is not None else None,
+                    message.headers() or [],
+                )
                 seen[message.partition()] = message.offset() + 1
         return out
     finally:
@@ -54,12 +58,16 @@ def test_malformed_ids_go_out_broken_and_healed_with_the_same_updated_at(publish
     admin = publishing.admin()
     premise = admin.records("premises")[5]
     admin.set_faults(malformed_ids={"premises": {premise["id"]: "field"}})
-    eventually(lambda: latest(kafka_broker, "premises")[premise["id"]][0]["price"] == "not a number",
-               what="the broken copy on the topic")
+    eventually(
+        lambda: latest(kafka_broker, "premises")[premise["id"]][0]["price"] == "not a number",
+        what="the broken copy on the topic",
+    )
     assert latest(kafka_broker, "premises")[premise["id"]][0] == {**premise, "price": "not a number"}
     admin.clear_faults()
-    eventually(lambda: latest(kafka_broker, "premises")[premise["id"]][0] == premise,
-               what="the healthy copy on the topic again")
+    eventually(
+        lambda: latest(kafka_broker, "premises")[premise["id"]][0] == premise,
+        what="the healthy copy on the topic again",
+    )
 
 
 def test_hostile_mode_switched_on_is_published(publishing, kafka_broker):
@@ -68,8 +76,10 @@ def test_hostile_mode_switched_on_is_published(publishing, kafka_broker):
     try:
         served = {c["id"]: c for c in admin.records("cities")}
         assert any(hostile.is_hostile(c["name"]) for c in served.values())
-        eventually(lambda: {k: v for k, (v, _) in latest(kafka_broker, "cities").items()} == served,
-                   what="hostile cities on the topic")
+        eventually(
+            lambda: {k: v for k, (v, _) in latest(kafka_broker, "cities").items()} == served,
+            what="hostile cities on the topic",
+        )
     finally:
         admin.set_faults(hostile=False)
 
@@ -78,8 +88,10 @@ def test_patches_and_deletes_are_published(publishing, kafka_broker):
     admin = publishing.admin()
     building = admin.records("buildings")[0]
     patched = admin.patch_record("buildings", building["id"], total_apartment="123")
-    eventually(lambda: latest(kafka_broker, "buildings")[building["id"]][0] == patched,
-               what="the patched building on the topic")
+    eventually(
+        lambda: latest(kafka_broker, "buildings")[building["id"]][0] == patched,
+        what="the patched building on the topic",
+    )
     slot = admin.records("time-slots")[0]
     tombstone = admin.delete_record("time-slots", slot["id"])
 

@@ -42,7 +42,8 @@ def test_chosen_records_are_broken_in_the_chosen_way_until_cleared(clean, api, f
     truth = {r["id"]: r for r in clean.records("premises")}
     (by_id,) = [b for b in broken if b["id"] == f"id-{ids[0]}"]
     assert {k: v for k, v in by_id.items() if k != "id"} == {
-        k: v for k, v in truth[ids[0]].items() if k != "id"}
+        k: v for k, v in truth[ids[0]].items() if k != "id"
+    }
     (stamp,) = [b for b in broken if b["id"] == ids[1]]
     assert stamp["updated_at"] == "not a timestamp"
     (typed,) = [b for b in broken if b["id"] == ids[2]]
@@ -74,8 +75,14 @@ def test_every_list_can_be_broken_by_field_type(clean, api):
 
 def test_invalid_maps_are_refused_and_change_nothing(clean):
     clean.set_faults(malformed_ids={"premises": {"5": "id"}}, server_error=0.0)
-    for bad in ({"castles": {"1": "id"}}, {"premises": {"0": "id"}}, {"premises": {"x": "id"}},
-                {"premises": {"5": "scrambled"}}, {"premises": ["5"]}, ["premises"]):
+    for bad in (
+        {"castles": {"1": "id"}},
+        {"premises": {"0": "id"}},
+        {"premises": {"x": "id"}},
+        {"premises": {"5": "scrambled"}},
+        {"premises": ["5"]},
+        ["premises"],
+    ):
         with pytest.raises(httpx.HTTPStatusError) as refused:
             clean._call("POST", "/faults", json={"malformed_ids": bad, "server_error": 0.5})
         assert refused.value.response.status_code == 422
@@ -101,8 +108,11 @@ def test_a_sync_rejects_exactly_the_chosen_records_and_loads_them_once_cleared(t
         result = sync_into(cache_file, running, mode="full")
         assert result.ok, result.error
         assert sum(c.rejected for c in result.entities.values()) == 0
-        cached = dict(cache_query(cache_file, "SELECT id, price FROM premises WHERE list_contains(?, id)",
-                                  [list(chosen)]))
+        cached = dict(
+            cache_query(
+                cache_file, "SELECT id, price FROM premises WHERE list_contains(?, id)", [list(chosen)]
+            )
+        )
         assert cached == {p["id"]: p["price"] for p in premises[20:24]}
 
         # Incremental: changed upstream and broken -> rejected; changed again, healthy -> loaded.
@@ -123,5 +133,6 @@ def test_a_sync_rejects_exactly_the_chosen_records_and_loads_them_once_cleared(t
         result = sync_into(cache_file, running)
         assert result.ok, result.error
         assert result.entities["premises"].rejected == 0
-        assert dict(cache_query(cache_file, "SELECT id, price FROM premises WHERE list_contains(?, id)",
-                                [changed])) == dict.fromkeys(changed, 1_250_000)
+        assert dict(
+            cache_query(cache_file, "SELECT id, price FROM premises WHERE list_contains(?, id)", [changed])
+        ) == dict.fromkeys(changed, 1_250_000)
