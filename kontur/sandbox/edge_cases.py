@@ -17,6 +17,9 @@ after the generated world (new ids at the end of each list, so everything else s
   also given as `unknown_agent`, is absent from the users directory), `lead_on_edge_premise`;
 - time slots in the past: `past_slot` (free) and `past_booked_slot`.
 
+Drift never touches them, and hostile mode leaves their defining fields alone (the edge premises'
+photos and numbers, the blank project's empty strings), so both modes can run together.
+
 Nullable in the contract and the models are only a lead's `premise_id` and `manager_id` (and, on
 outbound records, a user's `temporary_role` and a visit's `time_slot_id`); `rooms` and `section_id`
 are plain ints on the wire, so they are never null here.
@@ -194,6 +197,8 @@ def add(world: World, today: dt.date) -> dict[str, int]:
             }
         )
     _append(world.premises, rows)
+    # Their photos and numbers are the point: hostile mode leaves them as they are.
+    world.exact_premises.update(range(first, first + len(rows)))
 
     leads = world.leads
     first_lead = len(leads.stage)

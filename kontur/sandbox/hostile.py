@@ -196,17 +196,18 @@ CLIENT_COMMENTS: tuple[str, ...] = (
 
 def rewrite(seed: int, entity: str, record: dict[str, object]) -> dict[str, object]:
     """A copy of a small record (city, project, building, section, agency, user) with its free text
-    and URLs made hostile. Fields that are None or absent stay so, and so do the fields listed in
-    the record's `_exact` (set through the admin API: served exactly as given)."""
+    and URLs made hostile. Fields that are None, empty or absent stay so (an empty string is an edge
+    case of its own), and so do the fields listed in the record's `_exact` (set through the admin API:
+    served exactly as given)."""
     out = dict(record)
     record_id = int(record["id"])  # type: ignore[call-overload]
     exact = record.get("_exact") or ()
     for name in TEXT_FIELDS.get(entity, ()):
         value = out.get(name)
-        if isinstance(value, str) and name not in exact:  # type: ignore[operator]
+        if isinstance(value, str) and value and name not in exact:  # type: ignore[operator]
             out[name] = text(seed, entity, record_id, name, value)
     for name in URL_FIELDS.get(entity, ()):
         value = out.get(name)
-        if isinstance(value, str) and name not in exact:  # type: ignore[operator]
+        if isinstance(value, str) and value and name not in exact:  # type: ignore[operator]
             out[name] = url(seed, entity, record_id, name, value)
     return out

@@ -29,7 +29,8 @@ def premise_photos(world: World, index: int, count: int) -> list[str]:
         return list(override)
     pid = index + 1
     photos = [path.format(id=pid) for path in PREMISE_PHOTO_PATHS[:count]]
-    if world.hostile and photos and hostile.record_is_hostile(world.seed, "premises", pid):
+    if (world.hostile and photos and index not in world.exact_premises
+            and hostile.record_is_hostile(world.seed, "premises", pid)):
         photos = [hostile.url(world.seed, "premises", pid, f"photos.{n}", u) for n, u in enumerate(photos)]
         photos.append(hostile.url(world.seed, "premises", pid, "photos.extra", photos[0]))
     return photos

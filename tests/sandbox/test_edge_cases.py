@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from kontur.models import ENTITIES, feed_item_adapter
+from kontur.sandbox import hostile
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 
 from .conftest import cache_query, sync_into
@@ -169,3 +170,21 @@ def test_edge_world_full_syncs_with_zero_rejects(edge_sandbox, edge, tmp_path: P
     assert cache_query(
         cache_file, "SELECT count(*) FROM buildings WHERE id = ?", [edge["empty_building"]]
     ) == [(1,)]
+
+
+def test_edge_records_keep_what_they_are_in_a_hostile_world():
+    args = ("--edge-cases", "--hostile", "--today", TODAY)
+    with start_sandbox(scale=0.005, seed=SEED, extra_args=args) as both:
+        admin = both.admin()
+        edge = admin.edge_cases()
+        blank = admin.record("projects", edge["blank_urls_project"])
+        assert (blank["photo"], blank["link"], blank["detailed_description"]) == ("", "", "")
+        assert admin.record("premises", edge["empty_photos_premise"])["photos"] == []
+        assert admin.record("premises", edge["empty_purchase_premise"])["purchase_option"] == []
+        three = admin.record("premises", edge["three_photos_premise"])
+        assert len(three["photos"]) == 3
+        assert not any(hostile.is_hostile(u) for u in three["photos"])
+        for entity in ENTITIES:
+            adapter = feed_item_adapter(entity)
+            for record in admin.records(entity):
+                adapter.validate_python(record)
