@@ -10,17 +10,23 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from kontur.processes import free_port, stop_process_group
-
-if TYPE_CHECKING:
-    from kontur.sandbox.server import RunningSandbox
+from kontur.sandbox.server import RunningSandbox, start_sandbox
+from tests.conftest import TEST_SCALE, TEST_SEED
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[RunningSandbox]:
+    """The browser suites' sandbox: the generated world plus the contract's edge cases
+    (`--edge-cases`), so every page the tests open meets them."""
+    with start_sandbox(scale=TEST_SCALE, seed=TEST_SEED, extra_args=("--edge-cases",)) as running:
+        yield running
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
-from kontur.sandbox.server import RunningSandbox
+from kontur.sandbox.server import RunningSandbox, start_sandbox
+from tests.conftest import TEST_SCALE, TEST_SEED
 from tests.pages.helpers import APP, configure, fill_cache
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[RunningSandbox]:
+    """The page suites' sandbox: the generated world plus the records the contract allows but the
+    generator never makes (`--edge-cases`: empty photo lists, a zero-size premise, floor -3, a lead of
+    an agent absent from the directory, a building without premises, ...). Every page test runs on
+    them."""
+    with start_sandbox(scale=TEST_SCALE, seed=TEST_SEED, extra_args=("--edge-cases",)) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

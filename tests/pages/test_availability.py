@@ -207,7 +207,24 @@ def test_photos_resolve_to_the_sandbox_and_the_card_shows_the_picked_premise(
     app: AppTest, db: Cache, sandbox: RunningSandbox
 ) -> None:
     listing = next(d.value for d in app.dataframe if "Цена, ₽" in d.value.columns)
-    first = listing.iloc[0]
+    # the cheapest premise with a plan, of a project with a facade (the edge-cases sandbox adds
+    # premises without photos and a project with blank URLs: tests of their own cover those)
+    cur = db.reader()
+    try:
+        with_facade = {
+            r[0]
+            for r in cur.execute(
+                "SELECT p.id FROM premises p JOIN projects pr ON pr.id = p.project_id "
+                "WHERE pr.photo <> '' AND len(p.photos) > 0"
+            ).fetchall()
+        }
+    finally:
+        cur.close()
+    row = next(
+        i for i, url in enumerate(listing["Планировка"])
+        if isinstance(url, str) and int(url.rsplit("/", 1)[1][:-4]) in with_facade
+    )  # fmt: skip
+    first = listing.iloc[row]
     # a relative record URL became one the browser can load from the sandbox, without a token
     assert first["Планировка"].startswith(f"{sandbox.root_url}/media/premises/")
     picture = httpx.get(first["Планировка"], timeout=30)
@@ -216,7 +233,7 @@ def test_photos_resolve_to_the_sandbox_and_the_card_shows_the_picked_premise(
     assert str(first["№"]) in picture.text
 
     # pick the first row as a click in the table would; the card shows that premise and its project
-    app.session_state["av_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    app.session_state["av_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     app.run()
     no_exceptions(app)
     urls = [image.proto.imgs[0].url for image in app.get("image")]
