@@ -36,4 +36,3 @@ def name_sql(con: Conn, alias: str, id_sql: str, fallback: str) -> tuple[str, st
         f"'{fallback}' || {id_sql})"
     )
     return expr, f"LEFT JOIN users {alias} ON {alias}.id = {id_sql}"
-

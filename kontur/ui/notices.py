@@ -39,4 +39,3 @@ def no_access(what: str) -> None:
     """The reader's role reaches no record of this kind (or nobody is acting): say so and stop."""
     st.warning(f"Нет доступа: {what} вашей роли не видны.", icon=":material/lock:")
     st.stop()
-
