@@ -15,11 +15,12 @@ exception in the page's JavaScript, a closed WebSocket) are counted per kind; th
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from _browser_walk import STEPS, VIEWPORT, Step, Timing, Variant, nav, wait_sync_done, walk
 from playwright.async_api import Browser, expect
@@ -34,6 +35,7 @@ class LoadResult:
     drift_changes: int = 0
     syncs_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    log: TextIO | None = None  # one JSON line per timed step, for a closer look after the run
 
 
 async def _new_page(browser: Browser, probe: str, result: LoadResult, who: str) -> Any:
@@ -65,6 +67,18 @@ async def _walker(
 
     def record(step: Step, timing: Timing) -> None:
         result.timings.append((i, timing))
+        if result.log is not None:
+            row = {
+                "t": round(time.time(), 3),
+                "session": i,
+                "step": step.key,
+                "ok": timing.ok,
+                "idle_ms": timing.idle_ms,
+                "server_ms": timing.server_ms,
+                "error": timing.error,
+            }
+            result.log.write(json.dumps(row, ensure_ascii=False) + "\n")
+            result.log.flush()
         if not timing.ok:
             result.errors.append(f"session {i}: {step.key}: {timing.error}")
 
@@ -75,7 +89,7 @@ async def _walker(
     try:
         while not stop():
             # A manager's sign-in would go here once the app requires it (see bench/browser.py).
-            await walk(
+            whole = await walk(
                 page,
                 url,
                 walks[(i + loop) % len(walks)],
@@ -86,7 +100,7 @@ async def _walker(
                 between=pause,
             )
             loop += 1
-            result.walks += 1
+            result.walks += whole
     finally:
         await context.close()
 
@@ -154,8 +168,9 @@ async def run(
     sync_via: str,
     sync_every: float,
     timeout_ms: float,
+    log: TextIO | None = None,
 ) -> LoadResult:
-    result = LoadResult()
+    result = LoadResult(log=log)
     loop = asyncio.get_running_loop()
     started = loop.time()
     deadline = started + minutes * 60
@@ -177,10 +192,12 @@ async def run(
         )
         for i in range(sessions)
     ]
-    helpers = [
-        asyncio.create_task(_drifter(admin, result, every=drift_every, changes=drift_changes, stop=stop))
-    ]
-    if sync_via == "button":
+    helpers = []
+    if drift_every > 0:
+        helpers.append(
+            asyncio.create_task(_drifter(admin, result, every=drift_every, changes=drift_changes, stop=stop))
+        )
+    if sync_via == "button":  # "schedule": the app syncs by itself; "none": nothing writes the cache
         helpers.append(
             asyncio.create_task(
                 _syncer(browser, url, probe, result, every=sync_every, stop=stop, timeout_ms=timeout_ms)

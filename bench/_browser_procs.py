@@ -193,6 +193,27 @@ def _cpu_rss(pids: list[int]) -> tuple[float, int]:
     return cpu, rss
 
 
+def _sched(pids: list[int]) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) summed over every thread of `pids`,
+    from /proc/PID/task/TID/schedstat: on a shared machine the wait says how much of a figure is
+    the machine's queue rather than the program."""
+    on_cpu = waiting = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
+                    run_ns, wait_ns, _ = f.read().split()
+            except (OSError, ValueError):
+                continue
+            on_cpu += int(run_ns)
+            waiting += int(wait_ns)
+    return on_cpu / 1e9, waiting / 1e9
+
+
 def peak_rss_hwm(pid: int) -> int | None:
     """The kernel's own peak resident size of one process (VmHWM), in bytes."""
     try:
@@ -211,6 +232,7 @@ class Sampler:
     roots: dict[str, int]
     interval: float = 0.5
     samples: dict[str, list[tuple[float, float, int]]] = field(default_factory=dict)  # (t, cores, rss)
+    queue: dict[str, list[float]] = field(default_factory=dict)  # [s on a CPU, s waiting for one]
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -221,13 +243,21 @@ class Sampler:
 
     def _run(self) -> None:
         last = {name: (time.monotonic(), _cpu_rss(_tree(pid))[0]) for name, pid in self.roots.items()}
+        sched = {name: _sched(_tree(pid)) for name, pid in self.roots.items()}
         while not self._stop.wait(self.interval):
             for name, pid in self.roots.items():
                 now = time.monotonic()
-                cpu, rss = _cpu_rss(_tree(pid))
+                tree = _tree(pid)
+                cpu, rss = _cpu_rss(tree)
                 t0, cpu0 = last[name]
                 last[name] = (now, cpu)
                 self.samples.setdefault(name, []).append((now, max(0.0, cpu - cpu0) / (now - t0), rss))
+                on_cpu, waiting = _sched(tree)
+                before = sched[name]
+                sched[name] = (on_cpu, waiting)
+                total = self.queue.setdefault(name, [0.0, 0.0])
+                total[0] += max(0.0, on_cpu - before[0])
+                total[1] += max(0.0, waiting - before[1])
 
     def stop(self) -> dict[str, dict[str, float]]:
         """Per tree: mean and peak CPU (cores) and peak RSS (MB) over the samples."""
@@ -238,9 +268,12 @@ class Sampler:
         for name, rows in self.samples.items():
             if rows:
                 cores = [c for _, c, _ in rows]
+                on_cpu, waiting = self.queue.get(name, [0.0, 0.0])
                 out[name] = {
                     "cpu_mean": sum(cores) / len(cores),
                     "cpu_peak": max(cores),
                     "rss_peak_mb": max(r for *_, r in rows) / 2**20,
+                    "cpu_s": on_cpu,
+                    "queue_s": waiting,
                 }
         return out

@@ -48,6 +48,7 @@ class Single:
     mismatches: dict[str, set[str]] = field(default_factory=dict)
     sync_ms: list[float] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
+    usage: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -97,8 +98,9 @@ def steps_table(single: Single, load: dict[str, list[Timing]] | None, sessions: 
 def diagnostics_table(single: Single) -> list[str]:
     lines = [
         "| step | app ran queries: n / ms (trace) | table's data floor ms | script run(s) ms | floor app's "
-        "run ms | input → request ms | settled p50 s | «no stStatusWidget after 0.15 s» p50 s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "run ms | input → request ms | settled p50 s | «no stStatusWidget after 0.15 s» p50 s "
+        "| probe's own ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for step in STEPS:
         app = [t for t in single.app.get(step.key, []) if t.ok]
@@ -110,7 +112,7 @@ def diagnostics_table(single: Single) -> list[str]:
             f"{mss(med(single.data_floor.get(step.key, [])))} | {mss(med(t.server_ms for t in app))} | "
             f"{mss(med(t.server_ms for t in floor))} | "
             f"{mss(med(t.send_ms for t in app))} | {s(med(t.settled_ms for t in app))} | "
-            f"{s(med(t.naive_ms for t in app))} |"
+            f"{s(med(t.naive_ms for t in app))} | {mss(med(t.extra.get('probe_ms') for t in app))} |"
         )
     return lines
 
@@ -122,6 +124,19 @@ def errors_block(errors: list[str]) -> list[str]:
     out = [f"- errors: **{len(errors)}** — " + ", ".join(f"{k} ×{v}" for k, v in kinds.most_common(8))]
     out += [f"  - `{e}`" for e in errors[:10]]
     return out
+
+
+def usage_lines(usage: dict[str, dict[str, float]]) -> list[str]:
+    """How much each process tree ran, and how long it waited for a CPU the machine's other work held
+    (Linux schedstat: runnable, not running). A large wait means the figures above carry the load."""
+    if not usage:
+        return []
+    parts = [
+        f"{name} {u['cpu_s']:.0f} s on a CPU, {u['queue_s']:.0f} s waiting for one"
+        for name, u in usage.items()
+        if "cpu_s" in u
+    ]
+    return ["- CPU and run-queue wait during the walks: " + "; ".join(parts)]
 
 
 def load_block(result: Any, usage: dict[str, dict[str, float]], hwm: int | None, args: Any) -> list[str]:
@@ -137,6 +152,8 @@ def load_block(result: Any, usage: dict[str, dict[str, float]], hwm: int | None,
             f"by «Синхронизировать» every {args.sync_every:g} s: {len(syncs)} done, p50 {s(med(syncs), 1)} s"
             if args.sync_via == "button"
             else f"by the runtime's schedule (KONTUR_SYNC_INTERVAL={args.sync_every:g})"
+            if args.sync_via == "schedule"
+            else "none"
         ),
         f"- dashboard process: CPU mean {dash.get('cpu_mean', 0):.2f} cores, "
         f"peak {dash.get('cpu_peak', 0):.2f} (0.5 s samples); "
@@ -144,6 +161,7 @@ def load_block(result: Any, usage: dict[str, dict[str, float]], hwm: int | None,
         + ("" if hwm is None else f", {hwm / 2**20:,.0f} MB by the kernel (VmHWM)"),
         f"- Chromium (all sessions, same 2 cores): CPU mean {browser.get('cpu_mean', 0):.2f} cores, peak RSS "
         f"{browser.get('rss_peak_mb', 0):,.0f} MB",
+        *usage_lines(usage),
         *errors_block(result.errors),
     ]
     return lines

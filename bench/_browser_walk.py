@@ -211,7 +211,7 @@ async def timed(page: Page, step: Step, act: Callable[[], Awaitable[None]], *, t
             naive_ms=done["naive"] - t0,
             server_ms=None if done["start"] is None else done["finish"] - done["start"],
             send_ms=done["send"] - t0,
-            extra={"t0": t0, "from": start, "status": done["status"]},
+            extra={"t0": t0, "from": start, "status": done["status"], "probe_ms": done["probe"]},
         )
     except Exception as exc:  # every failure is counted and reported, never hidden
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
@@ -292,13 +292,14 @@ async def walk(
     on_step: Callable[[Step, Timing], None],
     stop: Callable[[], bool] = lambda: False,
     between: Callable[[], Awaitable[None]] | None = None,
-) -> None:
+) -> bool:
     """The walk, step by step; a failed step is reported and the walk goes on with the next one
-    (a later step may then fail too: that is reported as well, never hidden)."""
+    (a later step may then fail too: that is reported as well, never hidden). False when `stop`
+    ended it early."""
     acts = actions(page, url, v)
     for n, step in enumerate(steps):
         if stop():
-            return
+            return False
         if n and between is not None:
             await between()  # think time: a person reads the page before the next input
         timing = await timed(page, step, acts[step.key], timeout_ms=timeout_ms)
@@ -316,3 +317,4 @@ async def walk(
         on_step(step, timing)
         if step.key in ("av.type", "ld.agent", "ld.state"):
             await acts["_close_menu"]()  # a multiselect keeps its menu open after a choice
+    return True

@@ -120,12 +120,14 @@ async def single_phase(
     data_floor: list[dict[str, float]],
     trace: Path,
     timeout_ms: float,
+    servers: dict[str, int],
 ) -> report.Single:
     out = report.Single()
     probe = probe_script()
     offset = 0
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        sampler = Sampler({**servers, "browser": browser_root(servers.values())}).start()
         for r, v in enumerate(walks):
             out.loads.append(os.getloadavg()[0])
             print(
@@ -180,6 +182,7 @@ async def single_phase(
                 errors=out.errors,
                 who=f"floor walk {r + 1}",
             )
+        out.usage = sampler.stop()
         await browser.close()
     return out
 
@@ -188,9 +191,9 @@ async def concurrent_phase(app: Any, walks: list[Variant], sandbox: Any, args: a
     probe = probe_script()
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        driver = next(p for p in _children(os.getpid()) if p != app.proc.pid and b"playwright" in _cmdline(p))
-        sampler = Sampler({"dashboard": app.proc.pid, "browser": driver}).start()
-        with sandbox.admin() as admin:
+        sampler = Sampler({"dashboard": app.proc.pid, "browser": browser_root([app.proc.pid])}).start()
+        steps_log = OUT / "browser-logs" / "load-steps.jsonl"
+        with sandbox.admin() as admin, steps_log.open("w", encoding="utf-8") as log:
             result = await load.run(
                 browser,
                 app.url,
@@ -206,11 +209,17 @@ async def concurrent_phase(app: Any, walks: list[Variant], sandbox: Any, args: a
                 sync_via=args.sync_via,
                 sync_every=args.sync_every,
                 timeout_ms=args.step_timeout * 1000,
+                log=log,
             )
         hwm = peak_rss_hwm(app.proc.pid)
         usage = sampler.stop()
         await browser.close()
     return result, usage, hwm
+
+
+def browser_root(exclude: Any) -> int:
+    """The Playwright driver this process started (Chromium runs under it)."""
+    return next(p for p in _children(os.getpid()) if p not in set(exclude) and b"playwright" in _cmdline(p))
 
 
 def _children(pid: int) -> list[int]:
@@ -242,9 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=3.0, help="length of the concurrent run")
     parser.add_argument("--stagger", type=float, default=2.0, help="seconds between session starts")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time between steps, s")
-    parser.add_argument("--drift-every", type=float, default=10.0)
+    parser.add_argument("--drift-every", type=float, default=10.0, help="seconds; 0: no drift")
     parser.add_argument("--drift-changes", type=int, default=500)
-    parser.add_argument("--sync-via", choices=("button", "schedule"), default="button")
+    parser.add_argument("--sync-via", choices=("button", "schedule", "none"), default="button")
     parser.add_argument("--sync-every", type=float, default=30.0)
     parser.add_argument("--step-timeout", type=float, default=120.0, help="seconds before a step is an error")
     args = parser.parse_args(argv)
@@ -265,8 +274,9 @@ def main(argv: list[str] | None = None) -> int:
             premises, leads_n = cur.execute(
                 "SELECT (SELECT count(*) FROM premises), (SELECT count(*) FROM leads)"
             ).fetchone()
-            walks = floors.variants(cur, args.repeats)
-            plans = floors.misses(walks, STEPS)
+            # the concurrent sessions start on different walks, the single ones take the first few
+            walks = floors.variants(cur, max(args.repeats, args.sessions, 1))
+            plans = floors.misses(walks[: args.repeats], STEPS)
             print("data floor: every step's queries on the cache…", flush=True)
             measured = [floors.measure(cur, plan) for plan in plans]
             cur.close()
@@ -278,23 +288,34 @@ def main(argv: list[str] | None = None) -> int:
         trace = OUT / "browser-trace.jsonl"
         logs = OUT / "browser-logs"
         logs.mkdir(exist_ok=True)
-        floor_app = start_streamlit(
-            "bench/_browser_floor_app.py",
-            app_env(sandbox, floor_cache(work)),
-            logs / "floor.log",
-            extra=extra,
-        )
-        app = start_streamlit("app.py", app_env(sandbox, work), logs / "app.log", trace=trace, extra=extra)
-        try:
-            single = asyncio.run(
-                single_phase(
-                    app.url, floor_app.url, walks, plans, data_floor, trace, args.step_timeout * 1000
-                )
+        single, single_hwm = report.Single(), None
+        if args.repeats:
+            floor_app = start_streamlit(
+                "bench/_browser_floor_app.py",
+                app_env(sandbox, floor_cache(work)),
+                logs / "floor.log",
+                extra=extra,
             )
-            single_hwm = peak_rss_hwm(app.proc.pid)
-        finally:
-            app.stop()
-            floor_app.stop()
+            app = start_streamlit(
+                "app.py", app_env(sandbox, work), logs / "app.log", trace=trace, extra=extra
+            )
+            try:
+                single = asyncio.run(
+                    single_phase(
+                        app.url,
+                        floor_app.url,
+                        walks[: args.repeats],
+                        plans,
+                        data_floor,
+                        trace,
+                        args.step_timeout * 1000,
+                        {"dashboard": app.proc.pid, "floor app": floor_app.proc.pid},
+                    )
+                )
+                single_hwm = peak_rss_hwm(app.proc.pid)
+            finally:
+                app.stop()
+                floor_app.stop()
 
         concurrent = None
         if args.sessions > 0:
@@ -357,6 +378,7 @@ def render(
         f"{report.s(report.med(single.sync_ms), 1)} s (an incremental sync with nothing new)",
         "- dashboard peak RSS after the single walks: "
         + ("—" if single_hwm is None else f"{single_hwm / 2**20:,.0f} MB (VmHWM)"),
+        *report.usage_lines(single.usage),
         *report.errors_block(single.errors),
         "",
         "### Diagnostics (single session, p50)",
