@@ -368,7 +368,7 @@ def render(
         f"Single session: {args.repeats} walks, each a new session on the next city, the app freshly started "
         "(cold `st.cache_data`), «Синхронизировать» at the end of each walk (a new data version: the next "
         "walk reads cold). Seconds from the input event to the first paint after the answering script run, "
-        "nothing stale; p95 is nearest-rank (with 5 walks: the slowest). Data floor: the step's queries "
+        "nothing stale; p95 is nearest-rank (under 20 samples: the slowest). Data floor: the step's queries "
         "that miss `st.cache_data`, median of 3 on the same cache; framework floor: the same input on the "
         "empty-pages app, walked after each dashboard walk.",
         "",
