@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -92,6 +92,40 @@ def insert(cur: duckdb.DuckDBPyConnection, entry: ActionRecord, *, at: dt.dateti
             None if entry.outcome == "success" else (entry.message or None),
         ],
     )
+
+
+def record(
+    conn: duckdb.DuckDBPyConnection,
+    entry: ActionRecord,
+    *,
+    lock: WriteLock | None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Append one action in a transaction of its own, holding the cache's write `lock` (None only
+    where nothing else writes the file). The forms write theirs through `insert`, inside
+    `kontur.forms.writes.serialised`; this is the same row for callers outside a form."""
+    if lock is not None:
+        lock.acquire()
+    cur = conn.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            insert(cur, entry, at=at)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    finally:
+        cur.close()
+        if lock is not None:
+            lock.release()
+
+
+class WriteLock(Protocol):
+    """The cache's write lock (`threading.RLock`), reduced to what is used here."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+    def release(self) -> None: ...
 
 
 _SELECT_ACTIONS = (

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs from nothing: a virtualenv with the pinned packages and, for the
-# test suite, Debian's Chromium (Playwright cannot download its own browser on these machines).
+# test suite, Debian's Chromium (Playwright cannot download its own browser on these machines) and
+# Debian's PostgreSQL (the store's tests run against a real server). `make dashboard` (app) needs
+# neither: the operational store defaults to an embedded SQLite file.
 # Usage: scripts/install.sh [app|dev|bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,12 +26,26 @@ if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stam
   touch "$stamp"
 fi
 
-if [ "$what" = "dev" ] && [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = "0" ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null
-  else
-    sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null
+# The test suite needs Debian's Chromium and PostgreSQL server binaries (the tests start their own
+# throw-away PostgreSQL cluster; no database service is configured or started here).
+if [ "$what" = "dev" ]; then
+  as_root=""
+  [ "$(id -u)" = "0" ] || as_root="sudo"
+  packages=()
+  [ -x /usr/bin/chromium ] || packages+=(chromium fonts-noto-color-emoji)
+  pg_missing=0
+  compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || pg_missing=1
+  if [ "$pg_missing" = 1 ] || [ "${#packages[@]}" -gt 0 ]; then
+    $as_root apt-get update -qq
+  fi
+  if [ "$pg_missing" = 1 ]; then
+    # No main cluster: Debian would create one and start a server on port 5432 that nothing uses.
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-common >/dev/null
+    $as_root sed -i 's/^#\?\s*create_main_cluster.*/create_main_cluster = false/' \
+      /etc/postgresql-common/createcluster.conf
+    packages+=(postgresql)
+  fi
+  if [ "${#packages[@]}" -gt 0 ]; then
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
   fi
 fi

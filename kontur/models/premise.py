@@ -13,7 +13,7 @@ class Premise(InboundRecord):
     number: str
     type: PremiseType
     rooms: int = Field(ge=0)
-    size: float = Field(gt=0)
+    size: float = Field(ge=0)  # m²; the contract types it as a number: 0 is allowed, negative is not
     price: int = Field(ge=0)
     floor: int
     feature: list[Feature]

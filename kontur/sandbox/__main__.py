@@ -27,7 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=0.1, help="1 = Brusnika today (100k premises)")
     p.add_argument("--token", default=None, help="else $SANDBOX_TOKEN, else generated")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None,
-                   help="base date of the generated data (YYYY-MM-DD, default today)")
+                   help="base date of the generated data (YYYY-MM-DD, default today in UTC)")
+    modes = p.add_argument_group("data modes")
+    modes.add_argument("--hostile", action="store_true",
+                       help="hostile free text and URLs (markup, scripts, formulas, 10 kB, RTL, emoji)")
+    modes.add_argument("--edge-cases", dest="edge_cases", action="store_true",
+                       help="add the records the contract allows but the generator never makes")
+    modes.add_argument("--drift-per-second", dest="drift_per_second", type=float, default=0.0,
+                       help="apply N realistic changes per second, stamped with the wall clock")
     faults = p.add_argument_group("faults (on /api/v1 only)")
     faults.add_argument("--fault-5xx", dest="server_error", type=float, default=0.0,
                         help="share of answers that are 500/503")
@@ -65,22 +72,28 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     import uvicorn
 
-    from .app import SandboxState, build_app
+    from .app import build_app
     from .faults import Faults
+    from .state import SandboxState
     from .store import Store
 
+    if args.drift_per_second < 0:
+        print("--drift-per-second must be >= 0", file=sys.stderr)
+        return 2
     token = resolve_token(args.token)
     faults = Faults(server_error=args.server_error, rate_limit=args.rate_limit,
                     retry_after=args.retry_after, latency_ms=args.latency_ms, drop=args.drop,
-                    malformed=args.malformed)
-    store = Store(args.seed, args.scale, args.today or dt.date.today())
+                    malformed=args.malformed, hostile=args.hostile)
+    today = args.today or dt.datetime.now(dt.UTC).date()
+    store = Store(args.seed, args.scale, today, edge_cases=args.edge_cases, hostile=args.hostile)
     state = SandboxState(store=store, token=token, faults=faults)
     publisher = None
     if args.kafka:  # before READY: whoever waits for READY finds the snapshot on the broker
         from .kafka_publish import KafkaPublisher
 
-        publisher = KafkaPublisher(store, args.kafka)
+        publisher = KafkaPublisher(store, args.kafka, faults=faults)
         publisher.start()
+        state.publisher = publisher
     app = build_app(state)
     # Bind first so that --port 0 can report the port it got, then hand the socket to uvicorn.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -96,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if server.started:
+            if args.drift_per_second:
+                state.drift.set_rate(args.drift_per_second)
             print(f"READY {sock.getsockname()[1]}", flush=True)
         await task
 

@@ -1,50 +1,29 @@
-"""The sandbox's FastAPI application: the contract's list endpoints, health, the admin API, and
-(in `outbound_routes`) the outbound methods. Faults wrap the whole app (see `faults.py`)."""
+"""The sandbox's FastAPI application: the contract's list endpoints and health here, the outbound
+methods (`outbound_routes`), the admin API (`admin_routes`) and the pictures (`media`). Faults wrap
+the whole app (see `faults.py`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
 import random
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Body, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kontur.models import ENTITIES
 
-from . import drift, errors, render, schemas
+from . import errors, render, schemas
+from .admin_routes import admin_router
 from .errors import ApiError
-from .faults import FaultMiddleware, Faults, is_malformed, malform
+from .faults import FaultMiddleware, as_served
 from .feed import BadCursor
-from .outbound import Outbound
-from .store import Store
-
-
-class JSONBytes(JSONResponse):
-    """Pre-rendered JSON passed through as is (a JSONResponse so OpenAPI documents it as JSON)."""
-
-    def render(self, content: Any) -> bytes:
-        return content if isinstance(content, bytes) else super().render(content)
-
-
-@dataclass
-class SandboxState:
-    store: Store
-    token: str
-    faults: Faults = field(default_factory=Faults)
-    outbound: Outbound = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.outbound = Outbound(self.store)
-
-    def reset(self) -> None:
-        self.store.reset()
-        self.outbound = Outbound(self.store)
-
+from .media import add_media_routes
+from .outbound_routes import add_outbound_routes
+from .responses import JSONBytes
+from .state import SandboxState
 
 _bearer = HTTPBearer(auto_error=False, description="Brusnika API token")
 
@@ -87,8 +66,6 @@ def build_app(state: SandboxState) -> Any:
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
     for entity in ENTITIES:
         _add_list_route(api, state, entity)
-    from .outbound_routes import add_outbound_routes
-
     add_outbound_routes(api, state)
     app.include_router(api)
 
@@ -96,9 +73,7 @@ def build_app(state: SandboxState) -> Any:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(_admin_router(state, require_token))
-    from .media import add_media_routes
-
+    app.include_router(admin_router(state, require_token))
     add_media_routes(app, state)  # unauthenticated pictures at /media/... (see media.py)
     return FaultMiddleware(app, state.faults, random.Random())
 
@@ -119,9 +94,9 @@ def _add_list_route(api: APIRouter, state: SandboxState, entity: str) -> None:
         except BadCursor as exc:
             raise ApiError(400, "bad_request", str(exc),
                            [{"field": "cursor", "message": str(exc)}]) from exc
-        share = state.faults.malformed
-        if share > 0:
-            items = [malform(body, rid) if is_malformed(entity, rid, share, store.seed) else body
+        share, chosen = state.faults.malformed, state.faults.malformed_ids.get(entity)
+        if share > 0 or chosen:
+            items = [as_served(state.faults, store.seed, entity, rid, body)
                      for body, rid in zip(items, ids, strict=True)]
         return JSONBytes(render.page_body(items, next_cursor))
 
@@ -133,52 +108,3 @@ def _add_list_route(api: APIRouter, state: SandboxState, entity: str) -> None:
         responses={200: {"model": schemas.page_model(entity), "description": "one page"},
                    **schemas.error_responses(400)},
     )
-
-
-def _admin_router(state: SandboxState, require_token: Any) -> APIRouter:
-    """Test and benchmark controls. Not part of Brusnika's API, so kept out of the OpenAPI document."""
-    admin = APIRouter(prefix="/admin", dependencies=[Depends(require_token)],
-                      include_in_schema=False)
-
-    @admin.post("/drift")
-    async def do_drift(request: schemas.DriftRequest) -> dict[str, int]:
-        return drift.apply(state, request.changes, request.seed)
-
-    @admin.get("/faults")
-    async def get_faults() -> dict[str, Any]:
-        return state.faults.as_dict()
-
-    @admin.post("/faults")
-    async def set_faults(values: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        try:
-            state.faults.update(values)
-        except (TypeError, ValueError) as exc:
-            raise errors.field_error("faults", str(exc)) from exc
-        return state.faults.as_dict()
-
-    @admin.delete("/faults")
-    async def clear_faults() -> dict[str, Any]:
-        state.faults.update(Faults().as_dict())
-        return state.faults.as_dict()
-
-    @admin.post("/reset")
-    async def reset() -> dict[str, Any]:
-        state.reset()
-        return state.store.stats()
-
-    @admin.get("/stats")
-    async def stats() -> dict[str, Any]:
-        return {**state.store.stats(), "faults": state.faults.as_dict(),
-                "outbound": state.outbound.stats()}
-
-    @admin.get("/records/{entity}")
-    async def records(entity: str) -> Response:
-        if entity not in ENTITIES:
-            raise ApiError(404, "not_found", f"no list {entity!r}")
-        return JSONBytes(state.store.records(entity))
-
-    @admin.get("/users")
-    async def users() -> Response:
-        return JSONBytes(orjson.dumps(list(state.outbound.users.values())))
-
-    return admin

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from stdnum.ru import inn as stdnum_inn
 
 from kontur.models.enums import Feature as F
 from kontur.models.enums import FixingType, LeadStage, LeadState, PremiseType, PurchaseOption, UserRole
@@ -64,32 +65,27 @@ def client_id_of_phone(phone: str) -> int | None:
     return ((int(phone[3:]) - PHONE_ADD) * PHONE_MUL_INV) % PHONE_MOD
 
 
-def inn_check(digits: str, weights: tuple[int, ...]) -> str:
-    return str(sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10)
-
-
-INN10_W = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-INN12_W1 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-INN12_W2 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-
-
 def inn_is_valid(inn: str) -> bool:
-    if not inn.isascii() or not inn.isdigit():
-        return False
-    if len(inn) == 10:
-        return inn_check(inn[:9], INN10_W) == inn[9]
-    if len(inn) == 12:
-        return inn_check(inn[:10], INN12_W1) == inn[10] and inn_check(inn[:11], INN12_W2) == inn[11]
-    return False
+    """10 digits (a company) or 12 (a sole trader) with valid check digits."""
+    return inn.isascii() and inn.isdigit() and len(inn) in (10, 12) and stdnum_inn.is_valid(inn)
 
 
 def make_inn(rng: random.Random, company: bool = True) -> str:
     if company:
         base = f"{rng.choice((66, 72, 86, 45, 54, 55, 59, 77, 70, 74)):02d}{rng.randrange(10**7):07d}"
-        return base + inn_check(base, INN10_W)
+        return base + stdnum_inn.calc_company_check_digit(base)
     base = f"{rng.choice((66, 72, 74)):02d}{rng.randrange(10**8):08d}"
-    base += inn_check(base, INN12_W1)
-    return base + inn_check(base, INN12_W2)
+    return base + stdnum_inn.calc_personal_check_digits(base)
+
+
+def photo_counts(n: int, types: np.ndarray) -> np.ndarray:
+    """Photos per premise: a plan for all; apartments and commercial premises often add a floor plan
+    (2) and a view from the window (3). A hash of the id, not the generator's random stream, so the
+    rest of the world is the same as before photos varied."""
+    ids = np.arange(1, n + 1, dtype=np.uint64)
+    roll = ((ids * np.uint64(2_654_435_761)) >> np.uint64(7)) % np.uint64(20)
+    rich = (types == T_APARTMENT) | (types == T_COMMERCIAL)
+    return np.where(rich & (roll < 5), 2, np.where(rich & (roll < 8), 3, 1)).astype(np.uint8)
 
 
 @dataclass
@@ -105,6 +101,7 @@ class Premises:
     floor: np.ndarray
     features: np.ndarray  # index into World.feature_sets
     purchase: np.ndarray  # index into World.purchase_sets
+    photos: np.ndarray  # how many photos (0-3): see photo_counts and render.premise_photos
     status: np.ndarray  # FREE / BOOKED / SOLD
     updated_at: np.ndarray  # µs
 
@@ -167,6 +164,14 @@ class World:
     purchase_sets: list[list[str]] = field(default_factory=list)
     agent_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     manager_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # Set by the store: hostile mode rewrites free text and URLs as records are rendered.
+    hostile: bool = False
+    # Premise index -> photo URLs set through the admin API (instead of the generated ones).
+    photo_overrides: dict[int, list[str]] = field(default_factory=dict)
+    # Premise indexes patched through the admin API: served exactly as set, even in hostile mode.
+    exact_premises: set[int] = field(default_factory=set)
+    # Name -> id of the records `--edge-cases` added (see edge_cases.py); empty otherwise.
+    edge_cases: dict[str, int] = field(default_factory=dict)
 
     def client_fullname(self, index: int) -> str:
         c = self.clients
@@ -242,7 +247,9 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
     """Build the whole world. Same arguments, same world, byte for byte."""
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
-    now = dt.datetime.combine(today, dt.time(6, 0), tzinfo=dt.UTC)
+    # Midnight UTC: every generated updated_at is earlier than the wall clock of a sandbox started on
+    # `today` (UTC), so the changes it serves later are stamped with their real time (Store.tick).
+    now = dt.datetime.combine(today, dt.time(0, 0), tzinfo=dt.UTC)
     now_us = (now - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
     today_day = (today - EPOCH).days
 
@@ -403,6 +410,7 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
         floor=np.array(cols["floor"], np.int16),
         features=np.array(cols["features"], np.int32),
         purchase=np.array(cols["purchase"], np.int32),
+        photos=photo_counts(n_premises, np.array(cols["type"], np.uint8)),
         status=np.array(cols["status"], np.uint8),
         updated_at=now_us - nrng.integers(DAY_US // 50, 365 * DAY_US, n_premises),
     )

@@ -1,11 +1,18 @@
-"""Drift: N realistic changes so an incremental sync has something to carry (price edits, bookings
-and sales, lead stage moves along the funnel, new leads, withdrawn premises, booked slots)."""
+"""Drift: realistic changes so a sync has something to carry (price edits, bookings and sales, lead
+stage moves along the funnel, new leads, withdrawn premises, booked slots).
+
+`apply` makes N changes at once (`POST /admin/drift`); `ContinuousDrift` makes N per second on the
+server's event loop until stopped (`--drift-per-second`, `POST /admin/drift/continuous`). Either way
+each change is stamped with the sandbox clock at the moment it is made, which is the wall clock
+(`Store.tick`), so a benchmark can measure change-to-cache delay from `updated_at`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
-from typing import TYPE_CHECKING
+import time
 
 from .data import (
     BOOKED,
@@ -19,9 +26,7 @@ from .data import (
     S_WON,
     SOLD,
 )
-
-if TYPE_CHECKING:
-    from .app import SandboxState
+from .store import Store
 
 KINDS = ("price", "premise_status", "lead_stage", "new_lead", "withdraw", "slot")
 WEIGHTS = (0.35, 0.15, 0.25, 0.1, 0.05, 0.1)
@@ -29,10 +34,11 @@ _default_seeds = itertools.count(1)
 _TRIES = 30  # random picks before a change kind gives up (e.g. no free premise left)
 
 
-def apply(state: SandboxState, changes: int, seed: int | None = None) -> dict[str, int]:
+def apply(store: Store, changes: int, seed: int | None = None,
+          rng: random.Random | None = None) -> dict[str, int]:
     """Apply `changes` changes; returns how many feed entries each list gained."""
-    store = state.store
-    rng = random.Random(seed if seed is not None else next(_default_seeds) * 7919 + store.seed)
+    if rng is None:
+        rng = random.Random(seed if seed is not None else next(_default_seeds) * 7919 + store.seed)
     before = {e: len(f) for e, f in store.feeds.items()}
     world = store.world
     p, slots = world.premises, world.slots
@@ -41,7 +47,7 @@ def apply(state: SandboxState, changes: int, seed: int | None = None) -> dict[st
     def pick_premise(wanted: tuple[int, ...]) -> int | None:
         for _ in range(_TRIES):
             i = rng.randrange(n_premises)
-            if store.premise_status(i) in wanted:
+            if store.premise_status(i) in wanted and not store.is_edge("premises", i):
                 return i
         return None
 
@@ -61,7 +67,7 @@ def apply(state: SandboxState, changes: int, seed: int | None = None) -> dict[st
         elif kind == "slot":
             for _ in range(_TRIES):
                 i = rng.randrange(n_slots)
-                if store.slot_booked(i) is False:
+                if store.slot_booked(i) is False and not store.is_edge("time-slots", i):
                     store.set_slot_booked(i, True)
                     break
         elif kind == "lead_stage":
@@ -71,13 +77,53 @@ def apply(state: SandboxState, changes: int, seed: int | None = None) -> dict[st
     return {e: len(f) - before[e] for e, f in store.feeds.items() if len(f) != before[e]}
 
 
-def _move_lead(store: object, rng: random.Random) -> None:
-    from .store import Store
+class ContinuousDrift:
+    """`per_second` changes per second, spread over the second, until the rate is set to 0. Runs as a
+    task on the server's event loop (where every other mutation runs), so it needs no lock."""
 
-    assert isinstance(store, Store)
+    TICK_S = 0.05  # the shortest pause between bursts: spreads a high rate over the second
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.per_second = 0.0
+        self.applied = 0
+        self._rng = random.Random(store.seed * 7919 + 1)
+        self._task: asyncio.Task[None] | None = None
+
+    def set_rate(self, per_second: float, seed: int | None = None) -> None:
+        """Start, change or stop (0) the drift. Must be called on the event loop."""
+        if per_second < 0:
+            raise ValueError("per_second must be >= 0")
+        if seed is not None:
+            self._rng = random.Random(seed)
+        self.per_second = per_second
+        if per_second > 0 and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def status(self) -> dict[str, float | int]:
+        return {"per_second": self.per_second, "applied": self.applied}
+
+    async def _run(self) -> None:
+        owed = 0.0
+        last = time.monotonic()
+        while self.per_second > 0:
+            await asyncio.sleep(max(self.TICK_S, min(1.0, 1.0 / self.per_second)))
+            now = time.monotonic()
+            owed += (now - last) * self.per_second
+            last = now
+            due = int(owed)
+            if due:
+                owed -= due
+                apply(self.store, due, rng=self._rng)
+                self.applied += due
+
+
+def _move_lead(store: Store, rng: random.Random) -> None:
     leads = store.world.leads
     for _ in range(_TRIES):
         i = rng.randrange(store.n_leads)
+        if not store.lead_exists(i) or store.is_edge("leads", i):
+            continue
         stage = int(leads.stage[i])
         if stage >= S_WON and stage != S_PAUSED:
             continue  # won or lost: the funnel is over for this lead
@@ -93,10 +139,7 @@ def _move_lead(store: object, rng: random.Random) -> None:
         return
 
 
-def _new_lead(store: object, rng: random.Random) -> None:
-    from .store import Store
-
-    assert isinstance(store, Store)
+def _new_lead(store: Store, rng: random.Random) -> None:
     world = store.world
     i = store.new_lead_index()
     leads = world.leads

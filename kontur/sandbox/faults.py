@@ -6,12 +6,23 @@ from __future__ import annotations
 import asyncio
 import random
 import zlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import orjson
 
+from kontur.models import ENTITIES
+
 API_PREFIX = "/api/v1"
+
+
+MALFORM_KINDS = ("id", "updated_at", "field", "missing")
+# The field `malformed_ids` kind "field" gives a wrong type: a string where the contract wants a number
+# (for a city, a latitude that is not decimal degrees).
+WRONG_TYPE_FIELD = {"cities": "lat", "projects": "city_id", "buildings": "number_of_floors",
+                    "sections": "building_id", "premises": "price", "leads": "client_id",
+                    "time-slots": "duration_minutes"}
+_SHARES = ("server_error", "rate_limit", "drop", "malformed", "broken_answer")
 
 
 @dataclass
@@ -25,24 +36,73 @@ class Faults:
     # share of successful answers to outbound POST/PUT whose body breaks the contract (the action
     # was done; the answer cannot be read): what a client must not report as "nothing created"
     broken_answer: float = 0.0
+    # entity -> record id -> kind (MALFORM_KINDS): exactly these records are served broken, on REST
+    # lists and Kafka, until cleared. Their updated_at does not change (see README).
+    malformed_ids: dict[str, dict[int, str]] = field(default_factory=dict)
+    # Hostile text (hostile.py): a data mode rather than a fault, switched here too; clearing the
+    # faults leaves it as it is.
+    hostile: bool = False
 
     def update(self, values: dict[str, Any]) -> None:
-        known = {f.name: f.type for f in fields(self)}
+        """Set the given faults; nothing changes when one of them is invalid."""
+        known = {f.name for f in fields(self)}
+        parsed: dict[str, Any] = {}
         for key, value in values.items():
             if key not in known:
-                raise ValueError(f"unknown fault {key!r}; known: {', '.join(known)}")
-            number = float(value)
-            if key in ("retry_after", "latency_ms"):
-                if number < 0:
-                    raise ValueError(f"{key} must be >= 0")
-                setattr(self, key, int(number))
-            else:
+                raise ValueError(f"unknown fault {key!r}; known: {', '.join(sorted(known))}")
+            if key == "hostile":
+                if not isinstance(value, bool):
+                    raise ValueError("hostile is true or false")
+                parsed[key] = value
+            elif key == "malformed_ids":
+                parsed[key] = _parse_malformed_ids(value)
+            elif key in _SHARES:
+                number = float(value)
                 if not 0.0 <= number <= 1.0:
                     raise ValueError(f"{key} is a share between 0 and 1")
-                setattr(self, key, number)
+                parsed[key] = number
+            else:
+                number = float(value)
+                if number < 0:
+                    raise ValueError(f"{key} must be >= 0")
+                parsed[key] = int(number)
+        for key, value in parsed.items():
+            setattr(self, key, value)
+
+    def malformed_kind(self, entity: str, record_id: int) -> str | None:
+        chosen = self.malformed_ids.get(entity)
+        return chosen.get(record_id) if chosen else None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["malformed_ids"] = {e: {str(i): k for i, k in ids.items()}
+                                for e, ids in self.malformed_ids.items()}
+        return out
+
+
+def _parse_malformed_ids(value: Any) -> dict[str, dict[int, str]]:
+    if not isinstance(value, dict):
+        raise ValueError('malformed_ids is {"<list>": {"<id>": "<kind>"}}')
+    out: dict[str, dict[int, str]] = {}
+    for entity, chosen in value.items():
+        if entity not in ENTITIES:
+            raise ValueError(f"malformed_ids: no list {entity!r}; lists: {', '.join(ENTITIES)}")
+        if not isinstance(chosen, dict):
+            raise ValueError(f"malformed_ids[{entity!r}] maps record ids to kinds")
+        ids: dict[int, str] = {}
+        for raw_id, kind in chosen.items():
+            try:
+                record_id = int(raw_id)
+            except (TypeError, ValueError):
+                raise ValueError(f"malformed_ids[{entity!r}]: {raw_id!r} is not a record id") from None
+            if record_id < 1:
+                raise ValueError(f"malformed_ids[{entity!r}]: {raw_id!r} is not a record id")
+            if kind not in MALFORM_KINDS:
+                raise ValueError(f"malformed_ids: kind {kind!r}; kinds: {', '.join(MALFORM_KINDS)}")
+            ids[record_id] = kind
+        if ids:
+            out[entity] = ids
+    return out
 
 
 def is_malformed(entity: str, record_id: int, share: float, seed: int) -> bool:
@@ -53,22 +113,35 @@ def is_malformed(entity: str, record_id: int, share: float, seed: int) -> bool:
     return zlib.crc32(key) / 0xFFFFFFFF < share
 
 
-def malform(body: bytes, record_id: int) -> bytes:
-    """A record with a wrong type or a missing field, varied by id."""
+def malform(body: bytes, record_id: int, kind: str | None = None, entity: str | None = None) -> bytes:
+    """A record broken in the given way (default: a kind varied by id): `id` a string, `updated_at`
+    not a timestamp, `field` a string where a number belongs, `missing` a required field dropped."""
     record = orjson.loads(body)
-    kind = record_id % 3
-    if kind == 0:
+    if kind is None:
+        kind = ("id", "updated_at", "missing")[record_id % 3]
+    own = [k for k in record if k not in ("id", "updated_at", "deleted")]
+    if kind in ("field", "missing") and (record.get("deleted") or not own):
+        kind = "updated_at"  # a tombstone has no field of its own to break
+    if kind == "id":
         record["id"] = f"id-{record_id}"  # string where an int belongs
-    elif kind == 1:
+    elif kind == "updated_at":
         record["updated_at"] = "not a timestamp"
+    elif kind == "field":
+        record[WRONG_TYPE_FIELD.get(entity or "", own[0])] = "not a number"
     else:
-        # Drop the record's first own field (after the common ones): a missing required field.
-        own = [k for k in record if k not in ("id", "updated_at", "deleted")]
-        if own:
-            del record[own[0]]
-        else:
-            record["updated_at"] = 12345
+        del record[own[0]]  # a missing required field
     return bytes(bytearray(orjson.dumps(record)))  # exact size (see render.compact)
+
+
+def as_served(faults: Faults, seed: int, entity: str, record_id: int, body: bytes) -> bytes:
+    """A record as the lists and the Kafka publisher serve it: broken when chosen by `malformed_ids`
+    or by the `malformed` share, else as it is."""
+    kind = faults.malformed_kind(entity, record_id)
+    if kind is not None:
+        return malform(body, record_id, kind, entity)
+    if is_malformed(entity, record_id, faults.malformed, seed):
+        return malform(body, record_id)
+    return body
 
 
 def _error(status: int, code: str, message: str) -> bytes:

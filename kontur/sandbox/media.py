@@ -29,7 +29,9 @@ SVG = "image/svg+xml"
 CACHE_HEADERS = {"Cache-Control": "public, max-age=86400"}
 W, H = 240, 180  # viewBox of every picture
 
-PREMISE_PATH = "/media/premises/{premise_id}.svg"
+PREMISE_PATH = "/media/premises/{premise_id}.svg"  # the plan; render.PREMISE_PHOTO_PATHS agrees
+FLOOR_PATH = "/media/premises/{premise_id}/floor.svg"
+VIEW_PATH = "/media/premises/{premise_id}/view.svg"
 PROJECT_PATH = "/media/projects/{project_id}.svg"
 
 
@@ -176,6 +178,38 @@ def project_svg(project_id: int, name: str) -> str:
     return _svg(out, name)
 
 
+@lru_cache(maxsize=1024)
+def floor_svg(per_floor: int, position: int, floor: int, number: str) -> str:
+    """The floor plan of a premise's floor: a corridor with the floor's premises, this one marked."""
+    per_floor = max(1, min(per_floor, 8))
+    x0, y0, w, h = 12.0, 14.0, W - 24.0, H - 50.0
+    cell = w / per_floor
+    out = [f'<rect x="{x0}" y="{y0 + h * 0.62:.1f}" width="{w}" height="{h * 0.38:.1f}" fill="#efeee9" '
+           'stroke="#2b3440" stroke-width="1"/>']
+    for k in range(per_floor):
+        fill = "#f2c230" if k == position % per_floor else "#f6f1e7"
+        out.append(_room(x0 + k * cell, y0, cell, h * 0.62, "", None, fill))
+    caption = f"Поэтажный план · {floor} этаж · № {number}"
+    return _svg([*out, _caption(caption)], caption)
+
+
+@lru_cache(maxsize=1024)
+def view_svg(premise_id: int, floor: int) -> str:
+    """A view from the window: the higher the floor, the lower the horizon and the more sky."""
+    rng = random.Random(premise_id)
+    horizon = H - 34 - min(max(floor, 1), 25) * 3.2
+    out = [f'<rect width="{W}" height="{H}" fill="#bfe0f5"/>',
+           f'<rect y="{horizon:.1f}" width="{W}" height="{H - horizon:.1f}" fill="#8fb48a"/>']
+    x = 0.0
+    while x < W:
+        tw, th = rng.uniform(14, 30), rng.uniform(8, 40)
+        out.append(f'<rect x="{x:.1f}" y="{horizon - th:.1f}" width="{tw:.1f}" height="{th:.1f}" '
+                   'fill="#9aa7b4"/>')
+        x += tw + rng.uniform(2, 10)
+    caption = f"Вид из окна · {floor} этаж"
+    return _svg([*out, _caption(caption)], caption)
+
+
 def add_media_routes(app: Any, state: Any) -> None:
     """Unauthenticated GET routes for the pictures (see the module docstring)."""
     media = APIRouter(include_in_schema=False)
@@ -190,6 +224,33 @@ def add_media_routes(app: Any, state: Any) -> None:
         svg = premise_svg(
             PREMISE_TYPES[int(p.type[index])], int(p.rooms[index]), float(p.size[index]), p.number[index]
         )
+        return Response(svg.encode(), media_type=SVG, headers=CACHE_HEADERS)
+
+    def live_index(premise_id: int) -> int | None:
+        index = premise_id - 1
+        if not 0 <= index < len(state.store.world.premises.number):
+            return None
+        return index if state.store.exists("premises", premise_id) else None
+
+    @media.get(FLOOR_PATH)
+    async def floor_picture(premise_id: int) -> Response:
+        index = live_index(premise_id)
+        if index is None:
+            return Response(status_code=404)
+        p, sections = state.store.world.premises, state.store.world.sections
+        section = int(p.section_id[index])
+        per_floor = int(sections[section - 1]["premises_per_floor"]) if section <= len(sections) else 4
+        number = p.number[index]
+        position = int(number) - 1 if number.isdigit() else 0
+        svg = floor_svg(per_floor, position, int(p.floor[index]), number)
+        return Response(svg.encode(), media_type=SVG, headers=CACHE_HEADERS)
+
+    @media.get(VIEW_PATH)
+    async def view_picture(premise_id: int) -> Response:
+        index = live_index(premise_id)
+        if index is None:
+            return Response(status_code=404)
+        svg = view_svg(premise_id, int(state.store.world.premises.floor[index]))
         return Response(svg.encode(), media_type=SVG, headers=CACHE_HEADERS)
 
     @media.get(PROJECT_PATH)

@@ -13,7 +13,7 @@ import orjson
 
 from kontur.models import AgencyCreate, BookingCreate, ClientCreate, TimeSlotBookRequest, User, VisitCreate
 
-from . import names, render
+from . import hostile, names, render
 from .data import (
     BOOKED,
     DAY_US,
@@ -48,12 +48,37 @@ class Outbound:
         self.agencies: dict[int, dict[str, Any]] = {k: dict(v) for k, v in world.agencies.items()}
         self.inn_index = {a["inn"]: a["id"] for a in self.agencies.values()}
         self.n_seeded_clients = len(world.clients.agent_id)
-        self.clients: dict[int, dict[str, Any]] = {}  # created through the API
+        self.clients: dict[int, dict[str, Any]] = {}  # created through the API (or the admin API)
+        # Generated clients changed through the admin API: id -> the wire fields set.
+        self.client_overrides: dict[int, dict[str, Any]] = {}
         self.phone_index: dict[str, list[int]] = {}
         self.bookings: dict[int, dict[str, Any]] = {}
         self.visits: dict[int, dict[str, Any]] = {}
         self._idempotency: dict[str, tuple[bytes, float, int, bytes]] = {}
         self._name_keys: np.ndarray | None = None
+        self.hostile = False
+        if store.hostile:
+            self.set_hostile(True)
+
+    def set_hostile(self, on: bool) -> None:
+        """Rewrite (or restore) the generated users' and agencies' names and URLs. A field someone
+        changed since (PUT /users) is left alone. Seeded clients follow `store.hostile` when read."""
+        if on == self.hostile:
+            return
+        self.hostile = on
+        seed = self.store.seed
+        for entity, generated, current in (("users", self.store.world.users, self.users),
+                                           ("agencies", self.store.world.agencies, self.agencies)):
+            names = (*hostile.TEXT_FIELDS.get(entity, ()), *hostile.URL_FIELDS.get(entity, ()))
+            for key, base in generated.items():
+                record = current.get(key)
+                if record is None:
+                    continue
+                rewritten = hostile.rewrite(seed, entity, base)
+                old, new = (base, rewritten) if on else (rewritten, base)
+                for name in names:
+                    if record.get(name) == old.get(name):
+                        record[name] = new.get(name)
 
     def stats(self) -> dict[str, int]:
         return {"users": len(self.users), "agencies": len(self.agencies),
@@ -135,14 +160,24 @@ class Outbound:
         def ts(value: int) -> str | None:
             return render.ts_string(value) if value else None
 
-        return {
-            "id": index + 1, "fullname": self.store.world.client_fullname(index),
-            "phone_number": client_phone(index + 1), "comment": "", "agent_id": int(c.agent_id[index]),
+        client_id = index + 1
+        wire = {
+            "id": client_id, "fullname": self.store.world.client_fullname(index),
+            "phone_number": client_phone(client_id), "comment": "", "agent_id": int(c.agent_id[index]),
             "actived_date": ts(int(c.actived[index])),
             "fixing_type_updated_at": ts(int(c.fixing_updated_at[index])),
             "expiration_date": ts(int(c.expiration[index])),
             "fixing_type": FIXING_TYPES[int(c.fixing[index])].value,
         }
+        if self.store.hostile:
+            seed = self.store.seed
+            comment = hostile.CLIENT_COMMENTS[client_id % len(hostile.CLIENT_COMMENTS)]
+            wire["fullname"] = hostile.text(seed, "clients", client_id, "fullname", wire["fullname"])
+            wire["comment"] = hostile.text(seed, "clients", client_id, "comment", comment)
+        override = self.client_overrides.get(client_id)
+        if override:
+            wire.update(override)
+        return wire
 
     def _holders(self, phone: str) -> list[dict[str, Any]]:
         out = [self.clients[i] for i in self.phone_index.get(phone, [])]
@@ -192,8 +227,15 @@ class Outbound:
             return hits[:SEARCH_LIMIT]
         needle = (fullname or "").casefold()
         found = [self._seeded_client(int(i)) for i in self._seeded_by_name(needle)]
-        found += [c for c in self.clients.values() if needle in c["fullname"].casefold()]
-        return found[:SEARCH_LIMIT]
+        found += [self._seeded_client(i - 1) for i, o in self.client_overrides.items() if "fullname" in o]
+        found += list(self.clients.values())
+        seen: set[int] = set()
+        hits = []
+        for client in found:  # a renamed seeded client matches by its new name only
+            if client["id"] not in seen and needle in client["fullname"].casefold():
+                seen.add(client["id"])
+                hits.append(client)
+        return hits[:SEARCH_LIMIT]
 
     def _seeded_by_name(self, needle: str) -> np.ndarray:
         """Generated names are combinations of a few short lists: match the combinations, then look

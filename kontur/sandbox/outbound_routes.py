@@ -24,19 +24,16 @@ from kontur.models import (
 )
 
 from .errors import ApiError, error_response
+from .responses import json_response
 from .schemas import AgencyList, ClientList, error_responses
 
 if TYPE_CHECKING:
-    from .app import SandboxState
+    from .state import SandboxState
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$",
     description="1–64 visible ASCII characters; a repeat with the same body returns the first answer")]
 RecordId = Annotated[int, Path(ge=1)]
-
-
-def _json(status: int, payload: Any) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
 async def _idempotent(state: SandboxState, request: Request, key: str | None, status: int,
@@ -69,7 +66,7 @@ def add_outbound_routes(api: APIRouter, state: SandboxState) -> None:
 
     @api.put("/users/{user_id}", response_model=User, tags=tags, responses=error_responses(404, 422))
     async def put_user(user_id: RecordId, user: User) -> Response:
-        return _json(200, state.outbound.put_user(user_id, user))
+        return json_response(200, state.outbound.put_user(user_id, user))
 
     @api.post("/agencies", status_code=201, response_model=Agency, tags=tags,
               responses=error_responses(404, 409, 422))
@@ -82,7 +79,7 @@ def add_outbound_routes(api: APIRouter, state: SandboxState) -> None:
              responses=error_responses(400))
     async def search_agencies(inn: Annotated[str | None, Query(max_length=12)] = None,
                               title: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-        return _json(200, {"items": state.outbound.search_agencies(inn, title)})
+        return json_response(200, {"items": state.outbound.search_agencies(inn, title)})
 
     @api.post("/clients", status_code=201, response_model=Client, tags=tags,
               responses=error_responses(404, 422))
@@ -96,7 +93,7 @@ def add_outbound_routes(api: APIRouter, state: SandboxState) -> None:
         phone_number: Annotated[str | None, Query(max_length=20)] = None,
         fullname: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Response:
-        return _json(200, {"items": state.outbound.search_clients(phone_number, fullname)})
+        return json_response(200, {"items": state.outbound.search_clients(phone_number, fullname)})
 
     @api.post("/bookings", status_code=201, response_model=Booking, tags=tags,
               responses=error_responses(404, 409, 422))

@@ -9,11 +9,39 @@ from typing import Any
 import numpy as np
 import orjson
 
+from . import hostile
 from .data import BOOKED, PREMISE_TYPES, SOLD, STAGE_STATE, STAGES, STATES, World
 
 _STAGE_VALUES = [s.value for s in STAGES]
 _STATE_OF_STAGE = [STATES[int(x)].value for x in STAGE_STATE]
 CHUNK = 8_192  # rows rendered at a time: bounds orjson's transient buffers (see compact)
+
+# A premise's photos, served by the sandbox (media.py): the plan, the floor plan, the view.
+PREMISE_PHOTO_PATHS = ("/media/premises/{id}.svg", "/media/premises/{id}/floor.svg",
+                       "/media/premises/{id}/view.svg")
+
+
+def premise_photos(world: World, index: int, count: int) -> list[str]:
+    """The `photos` of the premise at `index`: an admin override, else its first `count` pictures;
+    in hostile mode one premise in four has them rewritten and a hostile URL added."""
+    override = world.photo_overrides.get(index)
+    if override is not None:
+        return list(override)
+    pid = index + 1
+    photos = [path.format(id=pid) for path in PREMISE_PHOTO_PATHS[:count]]
+    if (world.hostile and photos and index not in world.exact_premises
+            and hostile.record_is_hostile(world.seed, "premises", pid)):
+        photos = [hostile.url(world.seed, "premises", pid, f"photos.{n}", u) for n, u in enumerate(photos)]
+        photos.append(hostile.url(world.seed, "premises", pid, "photos.extra", photos[0]))
+    return photos
+
+
+def premise_number(world: World, index: int) -> str:
+    number = world.premises.number[index]
+    if (world.hostile and index not in world.exact_premises
+            and hostile.record_is_hostile(world.seed, "premises", index + 1)):
+        return hostile.short_text(world.seed, "premises", index + 1, "number", number)
+    return number
 
 
 def ts_strings(us: np.ndarray) -> list[str]:
@@ -58,15 +86,23 @@ def premise_rows(world: World, idx: np.ndarray, ts: np.ndarray) -> Iterator[byte
             (i + 1).tolist(), ts_strings(ts[start : start + CHUNK]), p.project_id[i].tolist(),
             p.building_id[i].tolist(), p.section_id[i].tolist(), i.tolist(), p.type[i].tolist(),
             p.rooms[i].tolist(), p.size[i].tolist(), p.price[i].tolist(), p.floor[i].tolist(),
-            p.features[i].tolist(), p.purchase[i].tolist(), p.status[i].tolist(), strict=True)
+            p.features[i].tolist(), p.purchase[i].tolist(), p.status[i].tolist(),
+            p.photos[i].tolist(), strict=True)
         out = []
-        for pid, uts, proj, bld, sec, k, typ, rooms, size, price, floor, fe, pu, status in rows:
+        # The common case (no overrides, not hostile) needs no per-row lookups.
+        plain_rows = not world.hostile and not world.photo_overrides
+        for pid, uts, proj, bld, sec, k, typ, rooms, size, price, floor, fe, pu, status, n in rows:
+            if plain_rows:
+                number = p.number[k]
+                photos = ([f"/media/premises/{pid}.svg"] if n == 1
+                          else [path.format(id=pid) for path in PREMISE_PHOTO_PATHS[:n]])
+            else:
+                number, photos = premise_number(world, k), premise_photos(world, k, n)
             out.append(orjson.dumps({
                 "id": pid, "updated_at": uts, "deleted": False, "project_id": proj,
-                "building_id": bld, "section_id": sec, "number": p.number[k],
+                "building_id": bld, "section_id": sec, "number": number,
                 "type": PREMISE_TYPES[typ], "rooms": rooms, "size": size, "price": price,
-                "floor": floor, "feature": feats[fe],
-                "photos": [f"/media/premises/{pid}.svg"],  # served by the sandbox: media.py
+                "floor": floor, "feature": feats[fe], "photos": photos,
                 "is_booked": status == BOOKED, "purchase_option": purch[pu], "is_sold": status == SOLD,
             }))
         yield from compact(out)

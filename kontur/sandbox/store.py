@@ -19,7 +19,7 @@ import numpy as np
 
 from kontur.models import ENTITIES
 
-from . import render
+from . import edge_cases, hostile, render
 from .data import BOOKED, FREE, PREMISE_TYPES, SOLD, World, generate
 from .feed import BadCursor, CursorSigner, FeedLog, bulk_load
 
@@ -29,9 +29,14 @@ _TOTAL_FIELDS = {"apartment": "total_apartment", "parking": "total_parking_space
 _TYPE_TOTAL = [_TOTAL_FIELDS[t] for t in PREMISE_TYPES]
 
 
+SMALL = ("cities", "projects", "buildings", "sections")  # kept as dicts in World lists, id = index + 1
+
+
 class Store:
-    def __init__(self, seed: int, scale: float, today: dt.date) -> None:
+    def __init__(self, seed: int, scale: float, today: dt.date, *, edge_cases: bool = False,
+                 hostile: bool = False) -> None:
         self.seed, self.scale, self.today = seed, scale, today
+        self.edge_cases, self.hostile = edge_cases, hostile
         self.generation = 0
         self.hooks: list[ChangeHook] = []
         self._signer = CursorSigner(secrets.token_bytes(32))
@@ -42,19 +47,27 @@ class Store:
     def reset(self) -> None:
         """Back to the generated world (same seed, scale and day); outstanding cursors expire."""
         world = self.world = generate(self.seed, self.scale, self.today)
+        # Records --edge-cases added (at the end of each list): drift leaves them as they are.
+        self.edge_ranges: dict[str, range] = {}
+        if self.edge_cases:
+            sizes = {"premises": len(world.premises.price), "leads": len(world.leads.stage),
+                     "time-slots": len(world.slots.day)}
+            edge_cases.add(world, self.today)
+            ends = {"premises": len(world.premises.price), "leads": len(world.leads.stage),
+                    "time-slots": len(world.slots.day)}
+            self.edge_ranges = {e: range(sizes[e], ends[e]) for e in sizes}
+        world.hostile = self.hostile
         self.generation += 1
         self.feeds: dict[str, FeedLog] = {e: FeedLog() for e in ENTITIES}
         p = world.premises
         self.withdrawn = np.zeros(len(p.price), bool)
         self.slot_withdrawn = np.zeros(len(world.slots.day), bool)
         self.n_leads = len(world.leads.stage)
-        self._load_small("cities", world.cities)
-        self._load_small("projects", world.projects)
         self.free = np.zeros((len(world.buildings) + 1, len(PREMISE_TYPES)), np.int64)
         is_free = p.status == FREE
         np.add.at(self.free, (p.building_id[is_free], p.type[is_free]), 1)
-        self._load_small("buildings", world.buildings, self._building_extra)
-        self._load_small("sections", world.sections)
+        for entity in SMALL:
+            self._load_small(entity)
         self._load_columns("premises", p.updated_at, render.premise_rows)
         self._load_columns("leads", world.leads.updated_at, render.lead_rows)
         self._load_columns("time-slots", world.slots.updated_at, render.slot_rows)
@@ -63,14 +76,23 @@ class Store:
         for hook in self.hooks:
             hook(None, None)
 
-    def _building_extra(self, record: dict[str, Any]) -> dict[str, Any]:
-        counts = self.free[record["id"]]
-        return {**record, **{_TYPE_TOTAL[t]: str(int(counts[t])) for t in range(len(PREMISE_TYPES))}}
+    def small_records(self, entity: str) -> list[dict[str, Any]]:
+        return getattr(self.world, entity)  # type: ignore[no-any-return]
 
-    def _load_small(self, entity: str, records: list[dict[str, Any]],
-                    extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
-        ordered = sorted(records, key=lambda r: (r["_ts"], r["id"]))
-        bodies = [render.plain(extra(r) if extra else r, r["_ts"]) for r in ordered]
+    def _small_body(self, entity: str, record: dict[str, Any], ts: int) -> bytes:
+        if entity == "buildings":
+            # Brusnika's free counts: derived from the premises, unless set through the admin API
+            # (or by --edge-cases) to disagree with them.
+            counts = self.free[record["id"]]
+            record = {**record, **{_TYPE_TOTAL[t]: str(int(counts[t])) for t in range(len(PREMISE_TYPES))},
+                      **record.get("_totals", {})}
+        if self.hostile:
+            record = hostile.rewrite(self.seed, entity, record)
+        return render.plain(record, ts)
+
+    def _load_small(self, entity: str) -> None:
+        ordered = sorted(self.small_records(entity), key=lambda r: (r["_ts"], r["id"]))
+        bodies = [self._small_body(entity, r, r["_ts"]) for r in ordered]
         bulk_load(self.feeds[entity], [r["id"] for r in ordered], [r["_ts"] for r in ordered], bodies)
 
     def _load_columns(self, entity: str, updated_at: np.ndarray,
@@ -79,6 +101,10 @@ class Store:
         ts = updated_at[index]
         bulk_load(self.feeds[entity], (index + 1).tolist(), ts.tolist(),
                   list(rows(self.world, index, ts)))
+
+    def is_edge(self, entity: str, index: int) -> bool:
+        edge = self.edge_ranges.get(entity)
+        return edge is not None and index in edge
 
     # -- clock and appends -----------------------------------------------------------------------
     def tick(self) -> int:
@@ -141,10 +167,16 @@ class Store:
         body = next(render.premise_rows(self.world, np.array([index]), np.array([ts], np.int64)))
         self._append("premises", index + 1, ts, body)
 
-    def _render_building(self, building_id: int) -> None:
-        record = self.world.buildings[building_id - 1]
+    def render_small(self, entity: str, record_id: int) -> None:
+        """Serve a small record's current fields as a new version (a withdrawn one stays withdrawn)."""
+        if not self.exists(entity, record_id):
+            return
         ts = self.tick()
-        self._append("buildings", building_id, ts, render.plain(self._building_extra(record), ts))
+        record = self.small_records(entity)[record_id - 1]
+        self._append(entity, record_id, ts, self._small_body(entity, record, ts))
+
+    def _render_building(self, building_id: int) -> None:
+        self.render_small("buildings", building_id)
 
     def _free_delta(self, index: int, delta: int) -> None:
         p = self.world.premises
@@ -175,6 +207,51 @@ class Store:
         if self.world.premises.status[index] == FREE:
             self._free_delta(index, -1)
 
+    def render_premise(self, index: int) -> None:
+        if self.premise_status(index) is not None:
+            self._render_premise(index)
+
+    def recount_free(self, index: int, before: tuple[int, int, bool]) -> None:
+        """After a patch changed a premise's building, type or status: move its free count from
+        `before` (building, type, was free) to where it is now, re-serving the buildings."""
+        p = self.world.premises
+        now = (int(p.building_id[index]), int(p.type[index]), int(p.status[index]) == FREE)
+        if now == before:
+            return
+        if before[2]:
+            self.free[before[0], before[1]] -= 1
+        if now[2]:
+            self.free[now[0], now[1]] += 1
+        for building in {before[0], now[0]}:
+            self._render_building(building)
+
+    # -- modes and deletes -----------------------------------------------------------------------
+    def set_hostile(self, on: bool) -> None:
+        """Switch hostile text on or off at run time: every record whose text or URLs change is served
+        again with a new updated_at, so incremental syncs and the Kafka publisher carry it."""
+        if on == self.hostile:
+            return
+        self.hostile = self.world.hostile = on
+        for entity in SMALL:
+            for record in self.small_records(entity):
+                self.render_small(entity, record["id"])
+        for index in range(len(self.withdrawn)):
+            if hostile.record_is_hostile(self.seed, "premises", index + 1):
+                self.render_premise(index)
+
+    def delete(self, entity: str, record_id: int) -> bool:
+        """Withdraw a live record (a tombstone in the feeds); False when it is not live."""
+        if not self.exists(entity, record_id):
+            return False
+        if entity == "premises":
+            self.withdraw_premise(record_id - 1)
+            return True
+        if entity == "time-slots":
+            self.slot_withdrawn[record_id - 1] = True
+        ts = self.tick()
+        self._append(entity, record_id, ts, render.tombstone(record_id, ts), tombstone=True)
+        return True
+
     # -- time slots ------------------------------------------------------------------------------
     def slot_booked(self, index: int) -> bool | None:
         slots = self.world.slots
@@ -184,12 +261,22 @@ class Store:
 
     def set_slot_booked(self, index: int, booked: bool) -> None:
         self.world.slots.booked[index] = booked
+        self.render_slot(index)
+
+    def render_slot(self, index: int) -> None:
+        if self.slot_withdrawn[index]:
+            return
         ts = self.tick()
         body = next(render.slot_rows(self.world, np.array([index]), np.array([ts], np.int64)))
         self._append("time-slots", index + 1, ts, body)
 
     # -- leads -----------------------------------------------------------------------------------
+    def lead_exists(self, index: int) -> bool:
+        return 0 <= index < self.n_leads and self.exists("leads", index + 1)
+
     def render_lead(self, index: int) -> None:
+        if self.feeds["leads"].position_of(index + 1) >= 0 and not self.lead_exists(index):
+            return  # withdrawn through the admin API
         ts = self.tick()
         body = next(render.lead_rows(self.world, np.array([index]), np.array([ts], np.int64)))
         self._append("leads", index + 1, ts, body)

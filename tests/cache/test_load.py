@@ -85,7 +85,7 @@ def test_good_pages_load_with_types(cache: Cache) -> None:
         ({"type": "castle"}, "type"),  # enum DuckDB happily stores as VARCHAR
         ({"feature": ["sign_balcony", "sign_jacuzzi"]}, "feature"),  # one bad list item
         ({"rooms": -1}, "rooms"),  # range
-        ({"size": 0}, "size"),
+        ({"size": -1}, "size"),
         ({"price": "expensive"}, "price"),  # DuckDB cannot cast: the whole page falls back
         ({"updated_at": "2026-01-10T12:00:00"}, "updated_at"),  # no offset
         ({"building_id": None}, "building_id"),  # required

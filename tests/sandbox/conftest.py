@@ -1,14 +1,28 @@
-"""Fixtures of the sandbox's own tests: plain httpx against real sandbox processes."""
+"""Fixtures of the sandbox's own tests: plain httpx against real sandbox processes, REST syncs into
+real DuckDB files, and a real Kafka-protocol broker for the publisher."""
 
 from __future__ import annotations
 
+import os
+import socket
+import stat
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
+import noida_db
 import pytest
+from confluent_kafka.admin import AdminClient
 
+from kontur.cache import Cache
+from kontur.config import Settings
+from kontur.processes import free_port, stop_process_group
 from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sync import SyncResult, run_sync
+from tests.support.waiting import eventually
 
 SCALE = 0.02
 
@@ -65,3 +79,49 @@ def fetch_all() -> Any:
 @pytest.fixture(scope="session")
 def error_of() -> Any:
     return _error_of
+
+
+def sync_into(cache_file: Path, sandbox: RunningSandbox, mode: str | None = None) -> SyncResult:
+    """A REST sync of `sandbox` into the DuckDB file `cache_file`, as the dashboard runs it."""
+    settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=cache_file)
+    with Cache(cache_file, memory_limit="256MB") as cache:
+        return run_sync(cache, settings, mode=mode)  # type: ignore[arg-type]
+
+
+def cache_query(cache_file: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(cache_file), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="module")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Kafka-protocol broker (noida-db's binary) for the publisher's tests, stopped by PID.
+    (The same start as tests/kafka's session broker; both belong in tests/support once it grows a
+    Kafka helper.)"""
+    binary = Path(noida_db.__file__).with_name("noida-db")
+    if not os.access(binary, os.X_OK):
+        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("sandbox-kafka")
+    log = (data_dir.parent / "sandbox-noida.log").open("wb")
+    proc = subprocess.Popen(
+        [str(binary), "start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", str(port),
+         "--data-dir", str(data_dir)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    bootstrap = f"127.0.0.1:{port}"
+    try:
+        def listening() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"noida-db exited with {proc.returncode}; see {log.name}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        eventually(listening, what="noida-db listening")
+        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30)
+        yield bootstrap
+    finally:
+        stop_process_group(proc)
+        log.close()

@@ -3,6 +3,7 @@ as SVG drawn from the record, the same in every process, and outside the API's O
 
 from __future__ import annotations
 
+from collections import Counter
 from urllib.parse import urljoin
 
 import httpx
@@ -21,7 +22,7 @@ def test_premise_and_project_photos_are_served_offline(sandbox: RunningSandbox) 
     by_type = {p["type"]: p for p in premises}
     assert {"apartment", "parking"} <= set(by_type)
     for premise in by_type.values():
-        (url,) = premise["photos"]
+        url = premise["photos"][0]
         assert url == f"/media/premises/{premise['id']}.svg"
         response = _get(sandbox, url)
         assert response.status_code == 200
@@ -37,6 +38,25 @@ def test_premise_and_project_photos_are_served_offline(sandbox: RunningSandbox) 
     response = _get(sandbox, project["photo"])
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_a_share_of_premises_carries_a_floor_plan_and_a_view(sandbox: RunningSandbox) -> None:
+    premises = sandbox.admin().records("premises")
+    counts = Counter(len(p["photos"]) for p in premises)
+    assert set(counts) == {1, 2, 3}
+    assert 0.1 * len(premises) < counts[2] + counts[3] < 0.5 * len(premises)
+    assert all(len(p["photos"]) == 1 for p in premises if p["type"] in ("parking", "storeroom"))
+    three = next(p for p in premises if len(p["photos"]) == 3 and p["type"] == "apartment")
+    plan, floor, view = three["photos"]
+    assert (floor, view) == (f"/media/premises/{three['id']}/floor.svg",
+                             f"/media/premises/{three['id']}/view.svg")
+    pictures = [_get(sandbox, url) for url in (plan, floor, view)]
+    assert [r.status_code for r in pictures] == [200, 200, 200]
+    assert all(r.headers["content-type"].startswith("image/svg+xml") for r in pictures)
+    assert len({r.text for r in pictures}) == 3, "plan, floor plan and view are different pictures"
+    assert f"{three['floor']} этаж" in pictures[1].text
+    assert f"{three['floor']} этаж" in pictures[2].text
+    assert _get(sandbox, "/media/premises/999999999/view.svg").status_code == 404
 
 
 def test_unknown_pictures_are_404_and_media_is_not_in_the_api_document(sandbox: RunningSandbox) -> None:
