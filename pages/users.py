@@ -11,7 +11,6 @@ from kontur.auth import session as auth_session
 from kontur.forms import lookups, users
 from kontur.forms import page as fp
 from kontur.models import UserRole, UserStatus
-from kontur.ui.safe import md
 
 FORM = users.FORM
 
@@ -37,7 +36,7 @@ stored = users.stored(conn, chosen) if chosen is not None else None
 if stored is not None:
     offer = users.edit_options(actor, stored)
     if not offer.decision.allowed:
-        st.caption(md(offer.decision.reason, limit=None))
+        st.caption(fp.quote(offer.decision.reason, limit=None))
     with st.form("user_form", clear_on_submit=False):
         c1, c2, c3 = st.columns(3)
         status = c1.selectbox(
