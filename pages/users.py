@@ -11,6 +11,7 @@ from kontur.auth import session as auth_session
 from kontur.forms import lookups, users
 from kontur.forms import page as fp
 from kontur.models import UserRole, UserStatus
+from kontur.ui.safe import csv_safe
 
 FORM = users.FORM
 
@@ -28,7 +29,15 @@ if not listed:
     st.stop()
 
 agencies = {a["id"]: a["title"] for a in lookups.agencies_here(conn)}
-st.dataframe(users.table(listed, agencies), hide_index=True, use_container_width=True)
+table = users.table(listed, agencies)
+st.dataframe(table, hide_index=True, use_container_width=True)
+st.download_button(
+    "Скачать CSV",
+    csv_safe(table).to_csv(index=False).encode("utf-8"),
+    file_name="users.csv",
+    mime="text/csv",
+    key="us_csv",
+)
 
 st.subheader("Передать пользователя в Брусника")
 chosen = fp.choose("Пользователь", {r["id"]: f"{r['lastName']} {r['firstName']}" for r in listed}, "us_user")
