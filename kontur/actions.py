@@ -17,8 +17,6 @@ from typing import Any, Protocol
 
 import duckdb
 
-from kontur.auth.scopes import ReadScope
-
 # Keys whose values must never reach the table, whatever a caller passes in by mistake.
 _SECRET_KEY = re.compile(r"token|authorization|password|secret|api[_-]?key|cookie", re.IGNORECASE)
 REDACTED = "***"
@@ -121,6 +119,13 @@ def record(
             lock.release()
 
 
+class RowScope(Protocol):
+    """Whose rows may be read (`kontur.auth.scopes.ReadScope` is one), as a SQL predicate over a
+    column of our own query text, with its parameters."""
+
+    def predicate(self, column: str) -> tuple[str, list[Any]]: ...
+
+
 class WriteLock(Protocol):
     """The cache's write lock (`threading.RLock`), reduced to what is used here."""
 
@@ -134,7 +139,7 @@ _SELECT_ACTIONS = (
 )
 
 
-def recent(conn: duckdb.DuckDBPyConnection, scope: ReadScope, *, limit: int = 200) -> list[dict]:
+def recent(conn: duckdb.DuckDBPyConnection, scope: RowScope, *, limit: int = 200) -> list[dict]:
     """The latest actions first, as plain dicts, only those of the people `scope` allows (by the
     acting user's id; filtered in SQL, so `limit` counts visible rows)."""
     where, params = scope.predicate("a.actor_id")
