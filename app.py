@@ -1,7 +1,8 @@
 """Kontur × Brusnika dashboard: the entry point. `streamlit run app.py`.
 
-Draws what every page shares (page config, navigation, the sidebar scope, the demo marker, sync
-progress) and runs the chosen page from `pages/`.
+Draws what every page shares (page config, the sign-in gate, navigation, the sidebar scope, the demo
+marker, sync progress) and runs the chosen page from `pages/`. The gate comes first: against a
+configured API without `[auth]` nothing else runs at all (`kontur.auth.session.access_mode`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import streamlit as st
 
 from kontur import ui
 from kontur.auth import session as auth_session
+from kontur.auth.actor import Actor
 from kontur.config import SettingsError
+from kontur.forms import page as forms_page
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,9 +41,9 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-def navigation(user: object = None) -> st.navigation:
+def navigation(signed_in: Actor | None) -> st.navigation:
     # Signed in: only the pages the role may open (kontur.auth.session.PAGE_ACTIONS).
-    listed = PAGES if user is None else auth_session.allowed_pages(PAGES, user)
+    listed = PAGES if signed_in is None else auth_session.allowed_pages(PAGES, signed_in)
     sections = {
         section: [
             st.Page(path, title=title, icon=icon) for path, title, icon in pages if (HERE / path).exists()
@@ -51,6 +54,7 @@ def navigation(user: object = None) -> st.navigation:
 
 
 @st.fragment(run_every=1.0)
+@auth_session.gated
 def sync_progress() -> None:
     """Polls the background sync once a second while it runs; reruns the whole app when it ends so
     every page shows the fresh data."""
@@ -66,16 +70,21 @@ def sync_progress() -> None:
 def main() -> None:
     st.set_page_config(page_title="Контур × Брусника", page_icon=":material/apartment:", layout="wide")
     try:
-        rt = ui.runtime()
+        mode = auth_session.access_mode(ui.settings())
     except SettingsError as exc:
-        st.error(f"Настройки не приняты: {exc}")
-        st.stop()
+        auth_session.error_screen(f"Настройки не приняты: {exc}")
+    if mode is auth_session.Access.UNCONFIGURED:
+        auth_session.configuration_screen()  # a real API without [auth]: this screen, nothing else
+    try:
+        rt = ui.runtime()
     except Exception as exc:  # e.g. the cache file is held by another process
-        st.error(f"Не удалось подготовить данные: {type(exc).__name__}: {exc}")
-        st.stop()
-    me = auth_session.app_gate(rt)  # with [auth]: stops here unless an active, known user signed in
+        auth_session.error_screen(f"Не удалось подготовить данные: {type(exc).__name__}: {exc}")
+    with rt.cursor() as conn:
+        forms_page.ensure_directory(rt, conn)  # demo: the sandbox's users, someone to act as
+    # Sign-in: stops here unless an active, known person signed in. Picker modes: who acts.
+    me = auth_session.app_gate(rt, mode)
     ui.maybe_first_sync(rt)
-    page = navigation(me.user if me else None)
+    page = navigation(me if mode is auth_session.Access.SIGN_IN else None)
     with st.sidebar:
         if rt.demo:
             st.info(

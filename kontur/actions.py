@@ -2,7 +2,8 @@
 ended, which Brusnika record it touched, and when.
 
 The `actions` table itself is created by `kontur.cache`; this module only writes and reads rows,
-always through a cursor of the dashboard's cache connection and with values as parameters.
+always through a cursor of the dashboard's cache connection and with values as parameters. The
+operational store (issue 13) replaces `insert` and `recent`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
-
-from kontur.forms.writes import WriteLock, serialised
 
 # Keys whose values must never reach the table, whatever a caller passes in by mistake.
 _SECRET_KEY = re.compile(r"token|authorization|password|secret|api[_-]?key|cookie", re.IGNORECASE)
@@ -39,7 +38,8 @@ OUTCOME_LABELS: dict[str, str] = {
     "refused": "Отказ",
     "invalid": "Ошибка в форме",
     "failed": "Не выполнено",
-    "unknown": "Неизвестно (нет ответа)",
+    "unknown": "Неизвестно (нет ответа или ответ не прочитан)",
+    "unsaved": "Выполнено в Брусника, не сохранено в Контуре",
 }
 
 
@@ -58,7 +58,7 @@ class ActionRecord:
     user_name: str | None
     action: str
     request: Mapping[str, Any]
-    outcome: str  # success | refused | invalid | failed | unknown (see OUTCOME_LABELS)
+    outcome: str  # success | refused | invalid | failed | unknown | unsaved (see OUTCOME_LABELS)
     brusnika_id: int | None = None
     message: str = ""
 
@@ -70,6 +70,28 @@ class ActionRecord:
         return f"{self.user_name or 'пользователь'} (#{self.user_id})"
 
 
+def insert(cur: duckdb.DuckDBPyConnection, entry: ActionRecord, *, at: dt.datetime | None = None) -> None:
+    """Append one action on `cur`, inside the caller's transaction (the forms take the cache's write
+    lock around it, see `kontur.forms.writes`). The message goes into `error` only when the action
+    did not succeed."""
+    when = at or dt.datetime.now(dt.UTC)
+    request_json = json.dumps(scrub(entry.request), ensure_ascii=False, default=str, sort_keys=True)
+    cur.execute(
+        'INSERT INTO actions ("at", actor, actor_id, action, request, outcome, brusnika_id, error)'
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # "at" is a keyword in DuckDB: quoted
+        [
+            when,
+            entry.actor,
+            entry.user_id,
+            entry.action,
+            request_json,
+            entry.outcome,
+            entry.brusnika_id,
+            None if entry.outcome == "success" else (entry.message or None),
+        ],
+    )
+
+
 def record(
     conn: duckdb.DuckDBPyConnection,
     entry: ActionRecord,
@@ -77,68 +99,54 @@ def record(
     lock: WriteLock | None,
     at: dt.datetime | None = None,
 ) -> None:
-    """Append one action, under the cache's write lock like every other write of the forms (see
-    `kontur.forms.writes`). The message goes into `error` only when the action did not succeed."""
-    when = at or dt.datetime.now(dt.UTC)
-    request_json = json.dumps(scrub(entry.request), ensure_ascii=False, default=str, sort_keys=True)
-    params = [
-        when,
-        entry.actor,
-        entry.user_id,
-        entry.action,
-        request_json,
-        entry.outcome,
-        entry.brusnika_id,
-        None if entry.outcome == "success" else (entry.message or None),
-    ]
-    serialised(
-        conn,
-        lambda cur: cur.execute(
-            'INSERT INTO actions ("at", actor, actor_id, action, request, outcome, brusnika_id, error)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # "at" is a keyword in DuckDB: quoted
-            params,
-        ),
-        lock=lock,
-    )
-
-
-@dataclass(frozen=True)
-class Visibility:
-    """Whose actions a viewer may see: everybody's, those of the users of one agency, or only the
-    viewer's own (`kontur.forms.history` decides which from the roles policy)."""
-
-    everyone: bool = False
-    agency_id: int | None = None
-    user_id: int | None = None  # always included: one sees what one did oneself
-
-    @classmethod
-    def nobody(cls) -> Visibility:
-        return cls()
-
-
-def recent(
-    conn: duckdb.DuckDBPyConnection, *, limit: int = 200, visible: Visibility | None = None
-) -> list[dict]:
-    """The latest actions first, as plain dicts (the history page shows them as a table); with
-    `visible`, only the rows that viewer may see (filtered in SQL, so `limit` counts visible rows)."""
-    scope = visible or Visibility(everyone=True)
+    """Append one action in a transaction of its own, holding the cache's write `lock` (None only
+    where nothing else writes the file). The forms write theirs through `insert`, inside
+    `kontur.forms.writes.serialised`; this is the same row for callers outside a form."""
+    if lock is not None:
+        lock.acquire()
     cur = conn.cursor()
     try:
-        rel = cur.execute(
-            'SELECT a.id, a."at", a.actor, a.actor_id, a.action, a.request, a.outcome, a.brusnika_id,'
-            " a.error FROM actions a"
-            " WHERE ? OR (? IS NOT NULL AND a.actor_id = ?)"
-            " OR (? IS NOT NULL AND a.actor_id IN (SELECT id FROM users WHERE agency_id = ?))"
-            ' ORDER BY a."at" DESC, a.id DESC LIMIT ?',
-            [
-                scope.everyone,
-                scope.user_id,
-                scope.user_id,
-                scope.agency_id,
-                scope.agency_id,
-                limit,
-            ],
-        )
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            insert(cur, entry, at=at)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    finally:
+        cur.close()
+        if lock is not None:
+            lock.release()
+
+
+class RowScope(Protocol):
+    """Whose rows may be read (`kontur.auth.scopes.ReadScope` is one), as a SQL predicate over a
+    column of our own query text, with its parameters."""
+
+    def predicate(self, column: str) -> tuple[str, list[Any]]: ...
+
+
+class WriteLock(Protocol):
+    """The cache's write lock (`threading.RLock`), reduced to what is used here."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+    def release(self) -> None: ...
+
+
+_SELECT_ACTIONS = (
+    'SELECT a.id, a."at", a.actor, a.actor_id, a.action, a.request, a.outcome, a.brusnika_id, a.error'
+    " FROM actions a"
+)
+
+
+def recent(conn: duckdb.DuckDBPyConnection, scope: RowScope, *, limit: int = 200) -> list[dict]:
+    """The latest actions first, as plain dicts, only those of the people `scope` allows (by the
+    acting user's id; filtered in SQL, so `limit` counts visible rows)."""
+    where, params = scope.predicate("a.actor_id")
+    sql = f'{_SELECT_ACTIONS} WHERE {where} ORDER BY a."at" DESC, a.id DESC LIMIT ?'
+    cur = conn.cursor()
+    try:
+        rel = cur.execute(sql, [*params, limit])
         names = [d[0] for d in rel.description]
         return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
     finally:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import httpx
 import orjson
@@ -70,6 +70,7 @@ _TAIL_BYTES = 4096
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 M = TypeVar("M", bound=BaseModel)
+Since = datetime | None
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,17 @@ class BrusnikaClient:
         self._http = httpx.Client(
             base_url=self.base_url + "/", headers=headers, transport=transport, timeout=timeout
         )
+
+    @classmethod
+    def interactive(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> Self:
+        """For calls a person waits on (the forms): the sync's retries, but each request (its retries
+        and waits included) ends within `settings.interactive_budget` seconds; the form then says the
+        result is unknown and a repeat is safe. Background syncs keep the patient policy (no budget)."""
+        budget = settings.interactive_budget
+        read, connect = min(settings.read_timeout, budget), min(settings.connect_timeout, budget)
+        timeout = httpx.Timeout(read, connect=connect)
+        policy = settings.retry_policy().within(budget)
+        return cls(settings, transport=transport, timeout=timeout, retry=policy)
 
     def __repr__(self) -> str:
         token = "'**********'" if self._token is not None else "None"
@@ -367,37 +379,25 @@ class BrusnikaClient:
                 logger.warning("rejected %s item id=%r: %s", page.entity, record_id, reason)
                 yield RejectedItem(page.entity, index, record_id, reason, raw)
 
-    def cities(
-        self, *, updated_since: datetime | None = None, limit: int = 500
-    ) -> Iterator[City | Tombstone]:
+    def cities(self, *, updated_since: Since = None, limit: int = 500) -> Iterator[City | Tombstone]:
         return self.iter_records("cities", updated_since=updated_since, limit=limit)
 
-    def projects(
-        self, *, updated_since: datetime | None = None, limit: int = 500
-    ) -> Iterator[Project | Tombstone]:
+    def projects(self, *, updated_since: Since = None, limit: int = 500) -> Iterator[Project | Tombstone]:
         return self.iter_records("projects", updated_since=updated_since, limit=limit)
 
-    def buildings(
-        self, *, updated_since: datetime | None = None, limit: int = 500
-    ) -> Iterator[Building | Tombstone]:
+    def buildings(self, *, updated_since: Since = None, limit: int = 500) -> Iterator[Building | Tombstone]:
         return self.iter_records("buildings", updated_since=updated_since, limit=limit)
 
-    def sections(
-        self, *, updated_since: datetime | None = None, limit: int = 500
-    ) -> Iterator[Section | Tombstone]:
+    def sections(self, *, updated_since: Since = None, limit: int = 500) -> Iterator[Section | Tombstone]:
         return self.iter_records("sections", updated_since=updated_since, limit=limit)
 
-    def premises(
-        self, *, updated_since: datetime | None = None, limit: int = 500
-    ) -> Iterator[Premise | Tombstone]:
+    def premises(self, *, updated_since: Since = None, limit: int = 500) -> Iterator[Premise | Tombstone]:
         return self.iter_records("premises", updated_since=updated_since, limit=limit)
 
-    def leads(self, *, updated_since: datetime | None = None, limit: int = 500) -> Iterator[Lead | Tombstone]:
+    def leads(self, *, updated_since: Since = None, limit: int = 500) -> Iterator[Lead | Tombstone]:
         return self.iter_records("leads", updated_since=updated_since, limit=limit)
 
-    def time_slots(
-        self, *, updated_since: datetime | None = None, limit: int = 500
-    ) -> Iterator[TimeSlot | Tombstone]:
+    def time_slots(self, *, updated_since: Since = None, limit: int = 500) -> Iterator[TimeSlot | Tombstone]:
         return self.iter_records("time-slots", updated_since=updated_since, limit=limit)
 
     # ------------------------------------------------------------------ outbound methods

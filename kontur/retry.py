@@ -5,7 +5,12 @@ Never retried: 401 and every other 4xx (the caller must fix something), and a PO
 `Idempotency-Key` (re-sending could create twice; `BrusnikaClient` always sends a key). Waits are capped
 exponential backoff with jitter so that many clients recovering together do not hammer Brusnika in step.
 
-Sleep, clock and randomness are injectable so unit tests can check timing without waiting.
+A policy may also carry a time `budget`: the whole request, every attempt and every wait included,
+ends within it (each attempt's timeouts are cut to what is left, and no wait starts that would end
+past it). Forms use a short budget because a person is waiting (`BrusnikaClient.interactive`);
+background syncs keep the patient default, which has none.
+
+Sleep, clocks and randomness are injectable so unit tests can check timing without waiting.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -23,6 +28,7 @@ import httpx
 logger = logging.getLogger("kontur.retry")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_LEAST_ATTEMPT = 0.1  # seconds: an attempt given less than this within a budget is not worth making
 # Methods whose repetition cannot do anything twice (PUT /users/{id} is an upsert).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -39,12 +45,28 @@ class RetryPolicy:
     backoff_cap: float = 30.0
     # A Retry-After beyond this is not waited out; the 429 goes back to the caller instead.
     max_retry_after: float = 120.0
+    # Seconds the whole request may take, attempts and waits included; None: no limit but the above.
+    budget: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.backoff_base < 0 or self.backoff_cap < 0 or self.max_retry_after < 0:
             raise ValueError("backoff and Retry-After limits must not be negative")
+        if self.budget is not None and self.budget <= 0:
+            raise ValueError("budget must be positive")
+
+    def within(self, budget: float) -> RetryPolicy:
+        """This policy for a caller who waits at most `budget` seconds: waits scaled to fit several
+        attempts into it, a Retry-After longer than it answered at once, the deadline enforced."""
+        return replace(
+            self,
+            max_attempts=max(self.max_attempts, 2),
+            backoff_base=min(self.backoff_base, budget / 8),
+            backoff_cap=min(self.backoff_cap, budget / 3),
+            max_retry_after=min(self.max_retry_after, budget),
+            budget=budget,
+        )
 
     def backoff(self, retry_number: int, rng: random.Random) -> float:
         """Wait before retry number `retry_number` (1-based): "equal jitter" — half the capped
@@ -94,28 +116,34 @@ class RetryTransport(httpx.BaseTransport):
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._transport = transport if transport is not None else httpx.HTTPTransport()
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._now = now
         self._rng = rng or random.Random()
+        self._monotonic = monotonic
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy = self.policy
         safe = may_retry_request(request)
+        deadline = None if policy.budget is None else self._monotonic() + policy.budget
+        timeouts = dict(request.extensions.get("timeout") or {})
         attempt = 1
         while True:
+            if deadline is not None:
+                request.extensions["timeout"] = _cut(timeouts, deadline - self._monotonic())
             try:
                 response = self._transport.handle_request(request)
             except httpx.TransportError as exc:
-                if not safe or attempt >= policy.max_attempts:
-                    raise
                 delay = policy.backoff(attempt, self._rng)
+                if not safe or attempt >= policy.max_attempts or self._past(deadline, delay):
+                    raise
                 self._log(request, attempt, delay, type(exc).__name__)
             else:
                 delay = self._retry_delay(request, response, attempt, safe)
-                if delay is None:
+                if delay is None or self._past(deadline, delay):
                     response.extensions[ATTEMPTS_EXTENSION] = attempt
                     return response
                 # Drain and release the connection before waiting; the body is not needed.
@@ -124,6 +152,11 @@ class RetryTransport(httpx.BaseTransport):
                 self._log(request, attempt, delay, str(response.status_code))
             self._sleep(delay)
             attempt += 1
+
+    def _past(self, deadline: float | None, delay: float) -> bool:
+        """Whether waiting `delay` and trying again would end past the budget's deadline. The next
+        attempt needs time too: a wait that leaves less than a tenth of a second is not started."""
+        return deadline is not None and self._monotonic() + delay + _LEAST_ATTEMPT >= deadline
 
     def _retry_delay(
         self, request: httpx.Request, response: httpx.Response, attempt: int, safe: bool
@@ -152,3 +185,10 @@ class RetryTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._transport.close()
+
+
+def _cut(timeouts: dict[str, float | None], left: float) -> dict[str, float | None]:
+    """httpx's per-request timeouts (connect, read, write, pool) cut to the time left in a budget."""
+    left = max(left, _LEAST_ATTEMPT)
+    keys = ("connect", "read", "write", "pool")
+    return {key: left if timeouts.get(key) is None else min(float(timeouts[key]), left) for key in keys}

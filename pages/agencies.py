@@ -4,33 +4,32 @@ from __future__ import annotations
 
 import streamlit as st
 
+from kontur.auth import session as auth_session
+from kontur.auth.actor import acting_refusal
 from kontur.forms import agencies, lookups
 from kontur.forms import page as fp
-from kontur.forms.identity import acting_refusal
 from kontur.models import Agency
 
 FORM = agencies.FORM
 SEARCH = "agency_search"
 
+auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("Агентства")
-actor = fp.actor_picker()
+actor = fp.acting()
 cities = {c["id"]: c["name"] for c in lookups.cities(fp.connection())}
 
 
 def card(agency: Agency) -> None:
     with st.container(border=True):
-        st.markdown(f"**{agency.title}** · {agency.legal_name} · №{agency.id}")
-        st.write(f"ИНН {agency.inn} · {cities.get(agency.city_id, agency.city_id)}")
-        st.caption(
-            f"{agency.phone} · {agency.email} · владелец {agency.owner_full_name}, {agency.owner_phone}"
-        )
+        st.markdown(f"**{fp.quote(agency.title)}** · {fp.quote(agency.legal_name)} · №{agency.id}")
+        st.markdown(f"ИНН {fp.quote(agency.inn)} · {fp.quote(cities.get(agency.city_id, agency.city_id))}")
+        owner = f"владелец {fp.quote(agency.owner_full_name)}, {fp.quote(agency.owner_phone)}"
+        st.caption(f"{fp.quote(agency.phone)} · {fp.quote(agency.email)} · {owner}")
 
 
 search_tab, create_tab = st.tabs(["Поиск", "Новое агентство"])
 with search_tab:
-    fp.search_tab(
-        SEARCH, "ag_query", "ИНН или название", lambda q: agencies.search(fp.context(actor), q), card
-    )
+    fp.search_tab(SEARCH, "ag_query", "ИНН или название", lambda q: agencies.search(fp.context(), q), card)
 
 with create_tab:
     refusal = acting_refusal(actor)
@@ -59,7 +58,7 @@ with create_tab:
     if created:
         state = st.session_state
         outcome = agencies.create(
-            fp.context(actor),
+            fp.context(),
             agencies.AgencyInput(
                 title=state.get("ag_title", ""),
                 city_id=state.get("ag_city"),

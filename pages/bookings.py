@@ -8,16 +8,20 @@ import streamlit as st
 
 from kontur import labels, ui
 from kontur.auth import session as auth_session
+from kontur.auth.actor import booking_refusal
+from kontur.auth.policy import Action
 from kontur.forms import bookings, clients, lookups
 from kontur.forms import page as fp
-from kontur.forms.identity import booking_refusal
 from kontur.models import PurchaseOption
 
 FORM = bookings.FORM
 
+auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("Бронирования")
-actor = fp.actor_picker()
+actor = fp.acting()
 conn = fp.connection()
+# Whose bookings and clients this person sees (the policy's scope of booking).
+visible = fp.scope(Action.CREATE_BOOKING)
 
 # Arriving from the chessboard: the premise and everything above it come preselected.
 preselected = st.session_state.pop(ui.PRESELECTED_PREMISE_KEY, None)
@@ -72,13 +76,15 @@ with right:
     st.subheader("Клиент")
     query = st.text_input("Поиск клиента: телефон или ФИО", key="bk_client_query")
     if st.button("Найти в Брусника", key="bk_client_search"):
-        found = clients.search(fp.context(actor), query)
+        found = clients.search(fp.context(), query)
         if not found.ok:
-            st.error(found.message)
-    client_rows = {c["id"]: c for c in lookups.local_clients(conn, query)}
+            st.error(fp.quote(found.message, limit=None))
+    client_rows = {c["id"]: c for c in lookups.local_clients(conn, visible, query)}
     chosen_client = st.session_state.get("bk_client")
     if chosen_client is not None and chosen_client not in client_rows:
-        client_rows.update({c["id"]: c for c in lookups.local_clients(conn) if c["id"] == chosen_client})
+        client_rows.update(
+            {c["id"]: c for c in lookups.local_clients(conn, visible) if c["id"] == chosen_client}
+        )
     fp.choose(
         "Клиент",
         {cid: f"{c['fullname']} · {c['phone_number']}" for cid, c in client_rows.items()},
@@ -89,10 +95,7 @@ with right:
     if not client_rows:
         st.caption("Нет клиентов: найдите клиента в Брусника или заведите на странице «Клиенты».")
 
-options = [o.value for o in PurchaseOption]
-premise_row = premise_rows.get(premise_id) if premise_id is not None else None
-if premise_row and premise_row.get("purchase_option"):
-    options = [o for o in options if o in premise_row["purchase_option"]] or options
+options = bookings.purchase_options(premise_rows.get(premise_id) if premise_id is not None else None)
 if st.session_state.get("bk_purchase_option") not in options:
     st.session_state.pop("bk_purchase_option", None)  # the premise changed; its options did too
 
@@ -118,7 +121,7 @@ with st.form("booking_form", clear_on_submit=False):
 
 if submitted:
     outcome = bookings.create(
-        fp.context(actor),
+        fp.context(),
         bookings.BookingInput(
             premise_id=premise_id,
             client_id=st.session_state.get("bk_client"),
@@ -133,19 +136,23 @@ fp.show_outcome(FORM)
 
 
 def describe(booking: dict) -> str:
-    """What a manager recognises a booking by: the project, the building, the premise's number."""
-    premise = booking["premise_number"] or f"id {booking['premise_id']} (нет в кэше)"
-    return (
-        f"**№{booking['id']}** · {booking['project_name'] or 'проект не в кэше'} · "
-        f"дом: {booking['address'] or '—'} · помещение №{premise} · "
-        f"{booking['client_name'] or 'клиент ' + str(booking['client_id'])} · "
-        f"{booking['date']:%d.%m.%Y} {booking['time']} · "
-        f"{labels.label_of(PurchaseOption, booking['purchase_option'])}"
+    """What a manager recognises a booking by: the project, the building, the premise's number.
+    Markdown, every value from Brusnika or an agent escaped (`md`)."""
+    return " · ".join(
+        [
+            f"**№{booking['id']}**",
+            fp.quote(booking["project_name"] or "проект не в кэше"),
+            "дом: " + fp.quote(booking["address"]),
+            "помещение №" + fp.quote(booking["premise_number"] or f"id {booking['premise_id']} (нет в кэше)"),
+            fp.quote(booking["client_name"] or f"клиент {booking['client_id']}"),
+            f"{booking['date']:%d.%m.%Y} " + fp.quote(booking["time"]),
+            labels.label_of(PurchaseOption, booking["purchase_option"]),
+        ]
     )
 
 
 st.subheader("Брони, сделанные здесь")
-made_here = lookups.bookings_here(conn)
+made_here = lookups.bookings_here(conn, visible)
 if not made_here:
     st.caption("Пока нет броней.")
 fp.cancellable_list(
@@ -157,11 +164,11 @@ fp.cancellable_list(
         title="Отмена брони",
         confirm_label="Да, отменить бронь",
         question=lambda b: (
-            f"Отменить бронь №{b['id']}: {b['project_name'] or ''}, дом {b['address'] or '—'}, "
-            f"помещение №{b['premise_number'] or b['premise_id']}, "
-            f"клиент {b['client_name'] or b['client_id']}? Помещение снова станет свободным."
+            f"Отменить бронь №{b['id']}: {fp.quote(b['project_name'] or '')}, дом {fp.quote(b['address'])}, "
+            f"помещение №{fp.quote(b['premise_number'] or b['premise_id'])}, "
+            f"клиент {fp.quote(b['client_name'] or b['client_id'])}? Помещение снова станет свободным."
         ),
-        decision=lambda b: auth_session.booking_cancel_decision(conn, actor, b),
-        cancel=lambda booking_id: bookings.cancel(fp.context(actor), booking_id),
+        decision=lambda b: auth_session.booking_cancel_decision(conn, fp.acting(), b),
+        cancel=lambda booking_id: bookings.cancel(fp.context(), booking_id),
     ),
 )

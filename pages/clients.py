@@ -6,38 +6,42 @@ import datetime as dt
 
 import streamlit as st
 
-from kontur.forms import clients, lookups
+from kontur.auth import session as auth_session
+from kontur.auth.actor import acting_refusal
+from kontur.forms import clients
 from kontur.forms import page as fp
-from kontur.forms.identity import acting_refusal
 from kontur.models import Client
 
 FORM = clients.FORM
 SEARCH = "client_search"
 
+auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("Клиенты")
-actor = fp.actor_picker()
-names = {u["id"]: f"{u['lastName']} {u['firstName']}" for u in lookups.users(fp.connection())}
+actor = fp.acting()
+names = clients.agent_names(fp.connection())
 
 
 def card(client: Client) -> None:
     """Brusnika's decision in plain words, whom the client is fixed to, and the time left."""
     summary = clients.fixing_summary(client, now=dt.datetime.now().astimezone(), agent_names=names)
     with st.container(border=True):
-        st.markdown(f"**{client.fullname}** · {client.phone_number} · клиент №{client.id}")
+        st.markdown(
+            f"**{fp.quote(client.fullname)}** · {fp.quote(client.phone_number)} · клиент №{client.id}"
+        )
         if summary["reason"]:
             st.error(f"{summary['decision']}. {summary['reason']}", icon=":material/block:")
         else:
             st.info(summary["decision"], icon=":material/verified_user:")
-            st.write(summary["agent"])
+            st.text(summary["agent"])  # an agent's name from the directory: plain text
             if summary["countdown"]:
-                st.write(summary["countdown"])
+                st.text(summary["countdown"])
         if client.comment:
-            st.caption(client.comment)
+            st.caption(fp.quote(client.comment, limit=1000))
 
 
 search_tab, create_tab = st.tabs(["Поиск", "Новый клиент"])
 with search_tab:
-    fp.search_tab(SEARCH, "cl_query", "Телефон или ФИО", lambda q: clients.search(fp.context(actor), q), card)
+    fp.search_tab(SEARCH, "cl_query", "Телефон или ФИО", lambda q: clients.search(fp.context(), q), card)
 
 with create_tab:
     refusal = acting_refusal(actor)
@@ -53,7 +57,7 @@ with create_tab:
         fp.submitted(
             FORM,
             clients.create(
-                fp.context(actor),
+                fp.context(),
                 clients.ClientInput(
                     fullname=st.session_state.get("cl_fullname", ""),
                     phone_number=st.session_state.get("cl_phone", ""),

@@ -10,18 +10,22 @@ import pandas as pd
 import streamlit as st
 
 from kontur.auth import session as auth_session
+from kontur.auth.actor import acting_refusal
+from kontur.auth.policy import Action
 from kontur.forms import lookups, visits
 from kontur.forms import page as fp
-from kontur.forms.identity import acting_refusal
 
 FORM = visits.FORM
 FREE_FORM = "visit_free"  # its own outcome slot: its fields' messages are its own
 WEEKDAYS = ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс")
 MODES = {"visit": "Назначить показ в слот", "slot": "Только забронировать слот"}
 
+auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("Показы")
-actor = fp.actor_picker()
+actor = fp.acting()
 conn = fp.connection()
+# Whose visits and clients this person sees (the policy's scope of showings).
+visible = fp.scope(Action.CREATE_VISIT)
 refusal = acting_refusal(actor)
 fp.refusal_banner(refusal)
 
@@ -61,12 +65,12 @@ def slot_label(slot: dict) -> str:
 
 
 query = st.text_input("Поиск клиента: телефон или ФИО", key="vs_client_query")
-client_rows = {c["id"]: c for c in lookups.local_clients(conn, query)}
+client_rows = {c["id"]: c for c in lookups.local_clients(conn, visible, query)}
 # Keep the chosen clients selectable whatever the search box says now (same request on a resubmit).
 for chosen_client in (st.session_state.get("vs_client"), st.session_state.get("vs_free_client")):
     if chosen_client is None or chosen_client in client_rows:
         continue
-    client_rows.update({c["id"]: c for c in lookups.local_clients(conn) if c["id"] == chosen_client})
+    client_rows.update({c["id"]: c for c in lookups.local_clients(conn, visible) if c["id"] == chosen_client})
 client_labels = {cid: f"{c['fullname']} · {c['phone_number']}" for cid, c in client_rows.items()}
 
 slot_tab, free_tab = st.tabs(["В слот календаря", "Без слота: дата и время"])
@@ -79,14 +83,12 @@ with slot_tab:
         fp.problem(FORM, "time_slot_id", "date", "time")
         submitted = st.form_submit_button("Записать", type="primary", disabled=refusal is not None)
     if submitted:
-        ctx = fp.context(actor)
         if mode == "slot":
-            outcome = visits.book_slot(ctx, slot_id, client_id)
-            if outcome.ok:
-                ctx.keys.forget(visits.SLOT_FORM)
+            outcome = visits.book_slot(fp.context(), slot_id, client_id)
         else:
             outcome = visits.create(
-                ctx, visits.VisitInput(project_id=project_id, client_id=client_id, time_slot_id=slot_id)
+                fp.context(),
+                visits.VisitInput(project_id=project_id, client_id=client_id, time_slot_id=slot_id),
             )
         fp.submitted(FORM, outcome)
 
@@ -110,7 +112,7 @@ with free_tab:
         )
     if free_submitted:
         outcome = visits.create(
-            fp.context(actor),
+            fp.context(),
             visits.VisitInput(
                 project_id=project_id, client_id=free_client, time_slot_id=None, date=free_day, time=free_time
             ),
@@ -122,16 +124,20 @@ fp.show_outcome(FORM)
 
 
 def describe(visit: dict) -> str:
-    slot_text = f" · слот №{visit['time_slot_id']}" if visit["time_slot_id"] else " · без слота"
-    return (
-        f"**№{visit['id']}** · {visit['project_name'] or visit['project_id']} · "
-        f"{visit['client_name'] or 'клиент ' + str(visit['client_id'])} · "
-        f"{visit['date']:%d.%m.%Y} {visit['time']}{slot_text}"
+    """Markdown, every value from Brusnika or an agent escaped (`md`)."""
+    return " · ".join(
+        [
+            f"**№{visit['id']}**",
+            fp.quote(visit["project_name"] or visit["project_id"]),
+            fp.quote(visit["client_name"] or f"клиент {visit['client_id']}"),
+            f"{visit['date']:%d.%m.%Y} " + fp.quote(visit["time"]),
+            f"слот №{visit['time_slot_id']}" if visit["time_slot_id"] else "без слота",
+        ]
     )
 
 
 st.subheader("Показы, назначенные здесь")
-made_here = lookups.visits_here(conn)
+made_here = lookups.visits_here(conn, visible)
 if not made_here:
     st.caption("Пока нет показов.")
 fp.cancellable_list(
@@ -143,10 +149,10 @@ fp.cancellable_list(
         title="Отмена показа",
         confirm_label="Да, отменить показ",
         question=lambda v: (
-            f"Отменить показ №{v['id']} ({v['date']:%d.%m.%Y} {v['time']})?"
+            f"Отменить показ №{v['id']} ({v['date']:%d.%m.%Y} {fp.quote(v['time'])})?"
             + (" Слот освободится." if v["time_slot_id"] else "")
         ),
-        decision=lambda v: auth_session.visit_cancel_decision(conn, actor, v),
-        cancel=lambda visit_id: visits.cancel(fp.context(actor), visit_id),
+        decision=lambda v: auth_session.visit_cancel_decision(conn, fp.acting(), v),
+        cancel=lambda visit_id: visits.cancel(fp.context(), visit_id),
     ),
 )

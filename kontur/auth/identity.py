@@ -23,6 +23,7 @@ class RefusalCode(StrEnum):
     UNKNOWN = "unknown"
     AMBIGUOUS = "ambiguous"
     BLOCKED = "blocked"
+    SIGNED_OUT = "signed_out"
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,20 @@ def claims_email(claims: Mapping[str, Any]) -> str | None:
     return email.strip()
 
 
-def match_user(claims: Mapping[str, Any], directory: Iterable[User]) -> SignedIn | Refusal:
+def email_verified(claims: Mapping[str, Any], *, absent_is_verified: bool = False) -> bool:
+    """The provider vouches for the address only with `email_verified` true. A provider that never
+    sends the claim can be accepted by configuration (`KONTUR_EMAIL_VERIFIED_OPTIONAL`); an explicit
+    false (or anything but true) never is."""
+    if "email_verified" not in claims:
+        return absent_is_verified
+    value = claims["email_verified"]
+    # Some providers send the claim as the string "true".
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def match_user(
+    claims: Mapping[str, Any], directory: Iterable[User], *, email_verified_optional: bool = False
+) -> SignedIn | Refusal:
     """The acting user for these claims (`st.user`), or why there is none."""
     email = claims_email(claims)
     if email is None:
@@ -63,8 +77,8 @@ def match_user(claims: Mapping[str, Any], directory: Iterable[User]) -> SignedIn
             RefusalCode.NO_EMAIL,
             "Провайдер входа не сообщил адрес электронной почты, поэтому мы не можем узнать вас.",
         )
-    # Only an explicit "not verified" refuses: many corporate providers omit the claim altogether.
-    if claims.get("email_verified") is False:
+    # Whoever controls an unverified address at the provider could claim anybody's directory entry.
+    if not email_verified(claims, absent_is_verified=email_verified_optional):
         return Refusal(
             RefusalCode.UNVERIFIED_EMAIL,
             f"Адрес {email} не подтверждён у провайдера входа. Подтвердите его и войдите снова.",

@@ -16,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 from kontur.labels import USER_ROLE
+from kontur.models import User
 from kontur.models.enums import UserRole, UserStatus
+
+from .actor import Actor
 
 
 class Action(StrEnum):
@@ -88,6 +90,25 @@ POLICY: Mapping[UserRole, Mapping[Action, Scope]] = {
     R.NEW_MEMBER: {A.BROWSE: S.ALL},
 }
 
+
+@dataclass(frozen=True)
+class Grant:
+    """What a role holding `manage_users` may change in another person's directory entry. How far it
+    reaches (any agency, or its own) is the `manage_users` scope in `POLICY`."""
+
+    roles: frozenset[UserRole]  # the roles it may give, and the roles of the people it may edit
+    limit: bool  # whether it may change the booking limit (`remaining_user_creation_limit`)
+
+
+# Who may grant what. Rules beyond this table (`may_change_user`): nobody changes their own role,
+# status, agency or limit; a change is checked against the stored entry, not the form.
+GRANTS: Mapping[UserRole, Grant] = {
+    R.ADMIN: Grant(roles=frozenset(UserRole), limit=True),
+    R.HEAD_OF_AGENCY: Grant(roles=frozenset({R.AGENT, R.NEW_MEMBER}), limit=False),
+}
+# A person's own entry: these fields only somebody else may change.
+SELF_LOCKED = ("role", "status", "agency_id", "remaining_user_creation_limit")
+
 ACTION_LABEL: Mapping[Action, str] = {
     A.BROWSE: "просмотр каталога",
     A.VIEW_LEADS: "просмотр сделок",
@@ -102,19 +123,6 @@ ACTION_LABEL: Mapping[Action, str] = {
     A.MANAGE_USERS: "управление пользователями",
     A.SYNC_NOW: "запуск синхронизации",
 }
-
-
-class Actor(Protocol):
-    """The acting person: `kontur.models.User` fits, and so does any record with these fields."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def role(self) -> UserRole: ...
-    @property
-    def status(self) -> UserStatus: ...
-    @property
-    def agency_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -255,3 +263,73 @@ def role_summary(user: Actor) -> str:
         shown = _role_label(UserRole(temporary)) if temporary in set(UserRole) else str(temporary)
         text += f" (запрошена роль «{shown}», ещё не действует)"
     return text
+
+
+# --------------------------------------------------------------------------- who may grant what
+
+_FIELD_LABEL: Mapping[str, str] = {
+    "role": "роль",
+    "status": "статус",
+    "agency_id": "агентство",
+    "remaining_user_creation_limit": "лимит броней",
+    "temporary_role": "запрошенную роль",
+}
+
+
+def _changed(stored: User | None, proposed: User) -> set[str]:
+    """The policy-relevant fields `proposed` changes; against a new entry's defaults when there is no
+    stored one (a role is always being given then)."""
+    if stored is None:
+        fields = {"role", "agency_id"}
+        if proposed.remaining_user_creation_limit:
+            fields.add("remaining_user_creation_limit")
+        if proposed.temporary_role is not None:
+            fields.add("temporary_role")
+        return fields | ({"status"} if proposed.status is not UserStatus.ACTIVE else set())
+    return {name for name in _FIELD_LABEL if getattr(stored, name) != getattr(proposed, name)}
+
+
+def grantable_roles(actor: Actor | None) -> list[UserRole]:
+    """The roles `actor` may give (in the enum's order); empty when they may not manage users."""
+    role = None if actor is None else _role(actor)
+    grant = GRANTS.get(role) if role is not None and can(actor, Action.MANAGE_USERS) else None
+    return [] if grant is None else [r for r in UserRole if r in grant.roles]
+
+
+def may_change_user(actor: Actor | None, stored: User | None, proposed: User) -> Decision:
+    """Whether `actor` may send `proposed` as the directory entry now stored as `stored` (None: not in
+    the directory yet). The form's values are never trusted: the checks compare with `stored`."""
+    allowed = can(actor, Action.MANAGE_USERS)
+    if actor is None or not allowed:
+        return allowed
+    role = _role(actor)
+    grant = GRANTS.get(role) if role is not None else None
+    if role is None or grant is None:
+        return Decision(False, f"Роль «{_role_label(role) if role else '—'}» не может назначать права.")
+    if stored is not None and stored.id != proposed.id:
+        return Decision(False, "Запись пользователя не совпадает с сохранённой: изменение не принято.")
+    changed = _changed(stored, proposed)
+    if proposed.id == actor.id:
+        mine = [name for name in SELF_LOCKED if name in changed]
+        if mine:
+            what = ", ".join(_FIELD_LABEL[name] for name in mine)
+            return Decision(False, f"Свои права менять нельзя ({what}): это делает другой администратор.")
+        return Decision(True, "Изменение своей записи без прав доступа разрешено.")
+    if POLICY[role][Action.MANAGE_USERS] is Scope.AGENCY:
+        agencies = {proposed.agency_id} | ({stored.agency_id} if stored is not None else set())
+        if actor.agency_id is None or agencies != {actor.agency_id}:
+            return Decision(
+                False, "Пользователь не из вашего агентства: управлять им может только администратор."
+            )
+    if stored is not None and stored.role not in grant.roles:
+        return Decision(
+            False,
+            f"Пользователем с ролью «{_role_label(stored.role)}» управляет только администратор.",
+        )
+    for name in ("role", "temporary_role"):
+        given = getattr(proposed, name)
+        if name in changed and given is not None and given not in grant.roles:
+            return Decision(False, f"Роль «{_role_label(given)}» может назначить только администратор.")
+    if "remaining_user_creation_limit" in changed and not grant.limit:
+        return Decision(False, "Лимит броней меняет только администратор.")
+    return Decision(True, "Изменение в пределах ваших прав.")

@@ -1,19 +1,55 @@
-"""Where the dashboard meets sign-in: the gate `app.py` runs before any page, the pages a role may
-open, and the acting user the forms receive in place of the demo picker."""
+"""Where the dashboard meets sign-in: who may reach the app at all (`access_mode`), the gate `app.py`
+runs before any page, the same gate again inside fragment and dialog reruns (`gated`), the pages a
+role may open, and the acting person every page and form asks for (`current_actor`).
+
+Four ways the app can run:
+- `SIGN_IN`: an `[auth]` section exists; only a signed-in, active, known person gets past the gate.
+- `DEMO`: no `[auth]` and no configured API, i.e. the embedded sandbox: a sidebar picker marked ДЕМО
+  chooses who acts.
+- `DEV_PICKER`: no `[auth]`, a configured API and `KONTUR_INSECURE_DEV_PICKER=1`: the picker against a
+  real API, for local development only, with a red banner on every page and a warning in the log.
+- `UNCONFIGURED`: no `[auth]` against a configured API: one screen saying what to configure, nothing
+  else (no navigation, no data, no page reachable by its URL).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
-from .directory import agent_resource, users_with_email
-from .identity import SignedIn
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from kontur.models.enums import UserRole, UserStatus
+
+from . import directory
+from .actor import Actor
+from .identity import Refusal
 from .policy import Action, Decision, can, can_cancel_booking, may_cancel_bookings
-from .signin import auth_enabled, gate, sidebar_account, signed_in
+from .signin import auth_enabled, check_signed_in, gate, only_screen, sidebar_account
 
 if TYPE_CHECKING:
-    from kontur.forms.identity import Actor
+    from kontur.config import Settings
     from kontur.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+ACTOR_STATE_KEY = "kontur.actor_id"  # the picked user's id (DEMO, DEV_PICKER)
+_ACTING_KEY = "kontur.auth.acting"  # the Actor the latest gate let through
+_RUNTIME_KEY = "kontur.auth.runtime"  # the dashboard's runtime, for the gate's rechecks
+_PICKER_WIDGET = "_w_actor"
+
+DEV_PICKER_BANNER = (
+    "Небезопасный режим разработки: вход отключён (KONTUR_INSECURE_DEV_PICKER=1), любой, кто открыл "
+    "эту страницу, действует от имени любого пользователя против настоящего API Брусники. "
+    "Не используйте этот режим нигде, кроме своей машины."
+)
 
 # Which permission opens which page; a page not listed needs only BROWSE. Forms pages open for
 # anyone who may do their main action (each submission is still checked against the record).
@@ -27,7 +63,215 @@ PAGE_ACTIONS: Mapping[str, Action] = {
 }
 
 
-def page_decision(user: Any, path: str) -> Decision:
+class Access(StrEnum):
+    SIGN_IN = "sign_in"
+    DEMO = "demo"
+    DEV_PICKER = "dev_picker"
+    UNCONFIGURED = "unconfigured"
+
+    @property
+    def picker(self) -> bool:
+        return self in (Access.DEMO, Access.DEV_PICKER)
+
+
+def access_mode(settings: Settings) -> Access:
+    """How this process lets people in (see the module docstring). Decided before the runtime
+    starts, so an unconfigured production app never syncs, seeds or shows anything."""
+    if auth_enabled():
+        return Access.SIGN_IN
+    if settings.uses_sandbox:
+        return Access.DEMO
+    if settings.insecure_dev_picker:
+        return Access.DEV_PICKER
+    return Access.UNCONFIGURED
+
+
+def configuration_screen() -> NoReturn:
+    """The only screen of an app that would otherwise run without sign-in against a real API."""
+    only_screen(_configuration_page, title="Настройка")
+
+
+def error_screen(message: str) -> NoReturn:
+    """A start-up failure as the app's only screen: like every early stop, it must replace the
+    navigation, or Streamlit would list (and serve) the `pages/` folder past the gate."""
+    only_screen(lambda: st.error(message, icon=":material/error:"), title="Ошибка")
+
+
+def _configuration_page() -> None:
+    st.title("Контур · Брусника: нужна настройка входа")
+    st.error(
+        "Дашборд подключён к API Брусники, но вход не настроен, поэтому он ничего не показывает.",
+        icon=":material/lock:",
+    )
+    st.write(
+        "Администратору: добавьте в `.streamlit/secrets.toml` раздел `[auth]` с ключами "
+        "`redirect_uri` (адрес дашборда + `/oauth2callback`), `cookie_secret`, `client_id`, "
+        "`client_secret` и `server_metadata_url` корпоративного провайдера OpenID Connect, "
+        "затем перезапустите дашборд. Подробности — в разделе README «Security»."
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def _log_dev_picker(api_url: str) -> bool:
+    # Cached per process: logged once at start, not on every rerun.
+    log.warning(
+        "KONTUR_INSECURE_DEV_PICKER is on: no sign-in against the configured API %s; anyone who can "
+        "reach this dashboard acts as any user. Development only.",
+        api_url,
+    )
+    return True
+
+
+def app_gate(rt: Runtime, mode: Access) -> Actor | None:
+    """Run by `app.py` before navigation, on every full run. `SIGN_IN`: the signed-in, active, known
+    person (with the account box in the sidebar); anyone else gets the sign-in screen or the refusal
+    and the script stops there. Picker modes: the picked user (the picker in the sidebar; the red
+    banner in `DEV_PICKER`). `UNCONFIGURED` never gets here (`configuration_screen`)."""
+    if mode is Access.UNCONFIGURED:
+        configuration_screen()
+    st.session_state[_RUNTIME_KEY] = rt
+    if mode is Access.SIGN_IN:
+        with rt.cursor() as conn:
+            me = gate(
+                lambda email: directory.users_with_email(conn, email),
+                email_verified_optional=rt.settings.email_verified_optional,
+            )
+        assert me is not None  # SIGN_IN means [auth] exists: gate returned a person or stopped
+        sidebar_account(me)
+        actor: Actor | None = Actor.from_user(me.user, signed_in_as=me.email)
+    else:
+        if mode is Access.DEV_PICKER:
+            _log_dev_picker(str(rt.settings.api_url))
+            st.error(DEV_PICKER_BANNER, icon=":material/warning:")
+        with rt.cursor() as conn:
+            actor = _picker(conn, mode)
+    st.session_state[_ACTING_KEY] = actor
+    return actor
+
+
+def _default_pick(rows: Sequence[Mapping[str, Any]]) -> int:
+    """Who acts until someone is picked: the first active administrator (the demo shows everything),
+    else the first active user, else the first."""
+    for wanted in (
+        lambda r: r["status"] == UserStatus.ACTIVE and r["role"] == UserRole.ADMIN,
+        lambda r: r["status"] == UserStatus.ACTIVE,
+        lambda r: True,
+    ):
+        for row in rows:
+            if wanted(row):
+                return int(row["id"])
+    raise LookupError("empty directory")
+
+
+def _remember_pick() -> None:
+    st.session_state[ACTOR_STATE_KEY] = st.session_state.get(_PICKER_WIDGET)
+
+
+def _picker(conn: Any, mode: Access) -> Actor | None:
+    """The sidebar choice of who acts, marked so nobody mistakes it for a sign-in."""
+    rows = {int(row["id"]): row for row in directory.users(conn)}
+    if not rows:
+        st.sidebar.warning("Справочник пользователей пуст: действовать не от кого.")
+        return None
+    current = st.session_state.get(ACTOR_STATE_KEY)
+    if current not in rows:
+        current = _default_pick(list(rows.values()))
+        st.session_state[ACTOR_STATE_KEY] = current
+    # `ACTOR_STATE_KEY` is the truth (tests and other code may set it): the widget starts from it on
+    # every run, so a value the widget kept from an earlier run never overrides a newer pick.
+    st.session_state[_PICKER_WIDGET] = current
+    with st.sidebar:
+        if mode is Access.DEMO:
+            st.caption(":orange-badge[ДЕМО] Выбор пользователя без входа — только для песочницы.")
+        else:
+            st.caption(":red-badge[БЕЗ ВХОДА] Режим разработки против настоящего API.")
+        st.selectbox(
+            "Действую от имени",
+            list(rows),
+            format_func=lambda uid: _pick_label(rows[uid]),
+            key=_PICKER_WIDGET,
+            on_change=_remember_pick,
+        )
+    return Actor.from_row(rows[current])
+
+
+def _pick_label(row: Mapping[str, Any]) -> str:
+    actor = Actor.from_row(row)
+    blocked = " · заблокирован" if actor.status == UserStatus.BLOCKED else ""
+    return f"{actor.name} ({actor.role}){blocked}"
+
+
+def current_actor() -> Actor | None:
+    """Who acts in this session: the signed-in person, or the picked one in the picker modes, read
+    afresh from the directory (a person blocked a moment ago is None at once). None: nobody (signed
+    out, refused, an empty directory, or no gate has run in this session). Pages scope their reads
+    with it, `read_scope(current_actor(), action, members)`; forms act as it."""
+    rt = st.session_state.get(_RUNTIME_KEY)
+    if rt is None or not recheck(rt):
+        return None
+    value = st.session_state.get(_ACTING_KEY)
+    return value if isinstance(value, Actor) else None
+
+
+def require_app_run() -> None:
+    """The first line of every page script. Streamlit runs `pages/x.py` by itself, without `app.py`
+    and so without its gate, while it is in its legacy "pages directory" mode: from the start of the
+    process until some run calls `st.navigation` (e.g. when the first request after a start is a
+    page's own URL). Such a run switches that mode off (every later run goes through `app.py`) and
+    goes on only for a person the gate already let through in this session; anyone else gets a
+    message and nothing of the page. In a normal run this does nothing."""
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    if current_actor() is None:
+        st.error("Откройте главную страницу дашборда, чтобы войти.", icon=":material/lock:")
+        st.stop()
+
+
+def recheck(rt: Runtime) -> bool:
+    """The gate again, for a fragment or dialog rerun (which does not run `app.py`): False when the
+    person may no longer act (signed out, refused, blocked since); otherwise `current_actor()` is
+    refreshed from the directory and True."""
+    mode = access_mode(rt.settings)
+    with rt.cursor() as conn:
+        if mode is Access.SIGN_IN:
+            result = check_signed_in(
+                lambda email: directory.users_with_email(conn, email),
+                email_verified_optional=rt.settings.email_verified_optional,
+            )
+            if isinstance(result, Refusal):
+                st.session_state.pop(_ACTING_KEY, None)
+                return False
+            actor = Actor.from_user(result.user, signed_in_as=result.email)
+        elif mode.picker:
+            actor = directory.acting_user(conn, st.session_state.get(ACTOR_STATE_KEY))
+        else:
+            st.session_state.pop(_ACTING_KEY, None)
+            return False
+    st.session_state[_ACTING_KEY] = actor
+    return True
+
+
+def gated(fn: Callable[P, T]) -> Callable[P, T]:
+    """Wrap a fragment or dialog body (beneath `st.fragment`/`st.dialog`): every run of it runs the
+    gate first. A signed-in person who may no longer act gets a full app rerun, where the app's gate
+    shows why; in the picker modes (nobody to act as) the fragment stops with a message. Either way
+    the body, and any action in it, does not run."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        if current_actor() is None:
+            rt = st.session_state.get(_RUNTIME_KEY)
+            if rt is not None and access_mode(rt.settings) is Access.SIGN_IN:
+                st.rerun(scope="app")
+            st.error("Не выбран пользователь, от имени которого вы действуете: действие не выполнено.")
+            st.stop()
+        return fn(*args, **kwargs)
+
+    return run
+
+
+def page_decision(user: Actor | None, path: str) -> Decision:
     if path == "pages/bookings.py":
         booking = can(user, Action.CREATE_BOOKING)
         return booking if booking.allowed else may_cancel_bookings(user)
@@ -35,7 +279,7 @@ def page_decision(user: Any, path: str) -> Decision:
 
 
 def allowed_pages(
-    pages: Mapping[str, Sequence[tuple[str, str, str]]], user: Any
+    pages: Mapping[str, Sequence[tuple[str, str, str]]], user: Actor | None
 ) -> dict[str, list[tuple[str, str, str]]]:
     """The navigation with every page the user may not open left out (sections left empty too)."""
     kept = {
@@ -45,67 +289,10 @@ def allowed_pages(
     return {section: entries for section, entries in kept.items() if entries}
 
 
-def app_gate(rt: Runtime) -> SignedIn | None:
-    """Run by `app.py` before navigation. Demo mode (no `[auth]`): None, and nothing changes. With
-    `[auth]`: the signed-in, active, known person, with the account box in the sidebar; anyone else
-    gets the sign-in screen or the refusal and the script stops there."""
-    if not auth_enabled():
-        return None
-    with rt.cursor() as conn:
-        _seed_demo_directory(rt, conn)
-        me = gate(lambda email: users_with_email(conn, email))
-    if me is not None:
-        sidebar_account(me)
-    return me
-
-
-def _seed_demo_directory(rt: Runtime, conn: Any) -> None:
-    """Sign-in over the embedded sandbox: the directory starts as the sandbox's users (as the demo
-    picker's does), otherwise nobody could be found to sign in as."""
-    if not rt.demo or rt.sandbox is None:
-        return
-    from kontur.forms import lookups, users
-
-    if not lookups.users(conn):
-        users.seed(conn, rt.sandbox.admin().users(), lock=rt.cache.write_lock)
-        rt.bump_version()
-
-
-def signed_in_actor() -> Actor | None:
-    """The acting user for the forms when sign-in is on. Their name carries the signed-in email, so
-    every audit row says which account acted."""
-    from kontur.forms.identity import Actor
-
-    me = signed_in()
-    if me is None:
-        return None
-    user = me.user
-    return Actor(
-        id=user.id,
-        name=f"{user.display_name} <{me.email}>",
-        role=str(user.role),
-        status=str(user.status),
-        remaining=user.remaining_user_creation_limit,
-        agency_id=user.agency_id,
-    )
-
-
-def uses_sign_in() -> bool:
-    """True when the demo picker must not be offered (sign-in decides who acts)."""
-    return auth_enabled()
-
-
-def current_user() -> Any:
-    """Whoever acts in this session for hiding buttons: the signed-in user, else None (demo mode
-    leaves buttons to the picked user's own checks)."""
-    me = signed_in()
-    return None if me is None else me.user
-
-
-def booking_cancel_decision(conn: Any, actor: Any, booking: Mapping[str, Any]) -> Decision:
+def booking_cancel_decision(conn: Any, actor: Actor | None, booking: Mapping[str, Any]) -> Decision:
     """Whether this booking's cancel button is offered (the same check `bookings.cancel` applies)."""
-    return can_cancel_booking(actor, agent_resource(conn, booking.get("agent_id")))
+    return can_cancel_booking(actor, directory.agent_resource(conn, booking.get("agent_id")))
 
 
-def visit_cancel_decision(conn: Any, actor: Any, visit: Mapping[str, Any]) -> Decision:
-    return can(actor, Action.CANCEL_VISIT, resource=agent_resource(conn, visit.get("agent_id")))
+def visit_cancel_decision(conn: Any, actor: Actor | None, visit: Mapping[str, Any]) -> Decision:
+    return can(actor, Action.CANCEL_VISIT, resource=directory.agent_resource(conn, visit.get("agent_id")))

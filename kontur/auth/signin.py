@@ -13,8 +13,8 @@ Configured by the `[auth]` section of `.streamlit/secrets.toml`:
 `/oauth2callback` and `/auth/logout` itself (Authlib underneath, PKCE when the provider offers it)
 and keeps the provider's claims in a signed cookie; this module decides what a person then sees.
 
-Without `[auth]` the dashboard is the sandbox demo: `gate` returns None and the page keeps the
-demo-mode user picker.
+Without `[auth]` `gate` returns None; `kontur.auth.session` decides what that allows (the demo picker
+on the embedded sandbox only, see `session.access_mode`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import streamlit as st
 
 from kontur.models import User
 
-from .identity import Refusal, SignedIn, claims_email, match_user
+from .identity import Refusal, RefusalCode, SignedIn, claims_email, match_user
 from .policy import role_summary
 
 _AUTH_KEYS = ("redirect_uri", "cookie_secret")
@@ -79,12 +79,16 @@ def auth_enabled() -> bool:
     return auth_config(st.secrets) is not None
 
 
-def gate(find_users: Callable[[str], Iterable[User]]) -> SignedIn | None:
+def gate(
+    find_users: Callable[[str], Iterable[User]], *, email_verified_optional: bool = False
+) -> SignedIn | None:
     """Let through only a signed-in person the directory knows as active; everything else stops here.
 
-    `find_users(email)` returns the directory entries with that email. Returns None in demo mode (no
-    `[auth]`), the acting person otherwise; in every other case it draws the sign-in screen or the
-    refusal and calls `st.stop()`, so nothing below it (pages, sidebar, data) is ever drawn.
+    `find_users(email)` returns the directory entries with that email. Returns None without `[auth]`
+    (the caller decides what that means), the acting person otherwise; in every other case it draws
+    the sign-in screen or the refusal and calls `st.stop()`, so nothing below it (pages, sidebar,
+    data) is ever drawn. `email_verified_optional`: accept a provider that never sends
+    `email_verified` (an explicit false is refused regardless).
     """
     config = auth_config(st.secrets)
     if config is None:
@@ -92,29 +96,41 @@ def gate(find_users: Callable[[str], Iterable[User]]) -> SignedIn | None:
         return None
     if config.problems:
         problems = "; ".join(config.problems)
-        _only_screen(
+        only_screen(
             lambda: st.error(
                 f"Вход настроен не полностью, обратитесь к администратору. Не хватает: {problems}"
             )
         )
     if not st.user.is_logged_in:
         st.session_state.pop(SIGNED_IN_STATE_KEY, None)
-        _only_screen(lambda: _sign_in_screen(config))
-    claims = st.user.to_dict()
-    email = claims_email(claims)
-    result = match_user(claims, find_users(email) if email else [])
+        only_screen(lambda: _sign_in_screen(config))
+    result = check_signed_in(find_users, email_verified_optional=email_verified_optional)
     if isinstance(result, Refusal):
         st.session_state.pop(SIGNED_IN_STATE_KEY, None)
-        _only_screen(lambda: _refusal_screen(result))
+        only_screen(lambda: _refusal_screen(result))
     st.session_state[SIGNED_IN_STATE_KEY] = result
     return result
 
 
-def _only_screen(draw: Callable[[], None]) -> NoReturn:
+def check_signed_in(
+    find_users: Callable[[str], Iterable[User]], *, email_verified_optional: bool = False
+) -> SignedIn | Refusal:
+    """The person behind this session's identity cookie, matched to the directory afresh (nothing
+    drawn): what `gate` decides, and what a fragment or dialog rerun checks again."""
+    if not st.user.is_logged_in:
+        return Refusal(RefusalCode.SIGNED_OUT, "Вход не выполнен.")
+    claims = st.user.to_dict()
+    email = claims_email(claims)
+    return match_user(
+        claims, find_users(email) if email else [], email_verified_optional=email_verified_optional
+    )
+
+
+def only_screen(draw: Callable[[], None], *, title: str = "Вход") -> NoReturn:
     """Draw one screen as the app's only page, then stop. The navigation must be replaced, not just
     left undrawn: a run that never calls `st.navigation` makes Streamlit fall back to listing (and
     serving) the `pages/` folder, which would put every page one click past the gate."""
-    st.navigation([st.Page(draw, title="Вход", url_path="signin", default=True)], position="hidden").run()
+    st.navigation([st.Page(draw, title=title, url_path="signin", default=True)], position="hidden").run()
     st.stop()
 
 
@@ -127,7 +143,9 @@ def _sign_in_screen(config: AuthConfig) -> None:
 
 def _refusal_screen(refusal: Refusal) -> None:
     st.title("Вход не выполнен")
-    st.error(refusal.reason)
+    # The reason quotes the address the provider gave: plain text, never markdown.
+    with st.container(border=True):
+        st.text(refusal.reason)
     if st.button("Выйти", key="kontur-auth-logout-refused"):
         st.logout()
 
@@ -136,7 +154,8 @@ def sidebar_account(signed_in: SignedIn) -> None:
     """Who is signed in, their role as in force, and the sign-out button."""
     with st.sidebar:
         st.caption("Вы вошли как")
-        st.markdown(f"**{signed_in.user.display_name}**  \n{signed_in.email}")
+        # Plain text elements: a name from the directory is never read as markdown.
+        st.text(f"{signed_in.user.display_name}\n{signed_in.email}")
         st.caption(role_summary(signed_in.user))
         if st.button("Выйти", key="kontur-auth-logout"):
             st.logout()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kontur.auth.actor import acting_refusal
 from kontur.auth.policy import Action
 from kontur.models import Agency, AgencyCreate
 
 from . import flow, local
 from .context import FormContext
-from .identity import acting_refusal
 from .rules import FieldChecker, check_email, check_inn, check_required, normalize_phone
 from .submit import Outcome, call_plain
 
@@ -72,10 +72,6 @@ def create(ctx: FormContext, values: AgencyInput) -> Outcome[Agency]:
     if model is None:
         return flow.invalid(ctx, "create_agency", typed, problems)
 
-    def registered(agency: Agency) -> str:
-        local.agencies_saved(ctx.conn, [agency], lock=ctx.write_lock)
-        return f"Агентство «{agency.title}» зарегистрировано (№{agency.id})."
-
     def refused(outcome: Outcome[Agency]) -> None:
         if outcome.code != "agency_exists":
             return
@@ -96,7 +92,8 @@ def create(ctx: FormContext, values: AgencyInput) -> Outcome[Agency]:
         model.to_wire(),
         lambda k: ctx.client.create_agency(model, idempotency_key=k),
         success_message="Агентство зарегистрировано.",
-        on_success=registered,
+        store=lambda agency: local.agencies_saved(ctx.conn, [agency], lock=ctx.write_lock),
+        announce=lambda agency: f"Агентство «{agency.title}» зарегистрировано (№{agency.id}).",
         on_refused=refused,
     )
 

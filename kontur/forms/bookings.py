@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from kontur.auth import enforce
+from kontur.auth import directory
+from kontur.auth.actor import booking_refusal
 from kontur.auth.policy import Action
 from kontur.models import Booking, BookingCreate, PurchaseOption
 
 from . import flow, local
 from .context import FormContext
-from .identity import booking_refusal
 from .rules import FieldChecker, check_hhmm, check_not_past
 from .submit import Outcome
 
@@ -65,7 +65,8 @@ def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
             refusal=booking_refusal(ctx.actor),
             refusal_code="actor_cannot_book",
             permission=Action.CREATE_BOOKING,
-            resource=enforce.for_client(ctx, values.client_id),
+            resource=flow.for_client(ctx, values.client_id),
+            client_id=values.client_id,
         )
     ) is not None:
         return stop
@@ -74,10 +75,6 @@ def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
     if model is None:
         return flow.invalid(ctx, "create_booking", typed, problems)
 
-    def booked(booking: Booking) -> str:
-        local.booking_created(ctx.conn, booking, lock=ctx.write_lock)
-        return f"Бронь №{booking.id} создана: помещение забронировано."
-
     return flow.send(
         ctx,
         "create_booking",
@@ -85,7 +82,8 @@ def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
         model.to_wire(),
         lambda k: ctx.client.create_booking(model, idempotency_key=k),
         success_message="Бронь создана.",
-        on_success=booked,
+        store=lambda booking: local.booking_created(ctx.conn, booking, lock=ctx.write_lock),
+        announce=lambda booking: f"Бронь №{booking.id} создана: помещение забронировано.",
     )
 
 
@@ -96,12 +94,20 @@ def cancel(ctx: FormContext, booking_id: int) -> Outcome[Booking]:
         booking_id,
         id_field="booking_id",
         permission=Action.CANCEL_ANY_BOOKING,
-        resource=enforce.booking(ctx, booking_id),
+        resource=directory.booking_resource(ctx.conn, booking_id),
         call=lambda k: ctx.client.cancel_booking(booking_id, idempotency_key=k),
         success_message=f"Бронь №{booking_id} отменена: помещение снова свободно.",
-        on_success=lambda booking: local.booking_cancelled(ctx.conn, booking, lock=ctx.write_lock),
+        store=lambda booking: local.booking_cancelled(ctx.conn, booking, lock=ctx.write_lock),
         create_form=FORM,
     )
+
+
+def purchase_options(premise: dict | None) -> list[str]:
+    """The ways of buying to offer for a premise: those its record allows, or every one when the
+    record lists none (an empty list is allowed by the contract and means "not restricted")."""
+    every = [option.value for option in PurchaseOption]
+    allowed = list((premise or {}).get("purchase_option") or [])
+    return [option for option in every if option in allowed] or every
 
 
 def _typed(values: BookingInput) -> dict:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from kontur.auth import enforce
+from kontur.auth import directory
+from kontur.auth.actor import acting_refusal
 from kontur.auth.policy import Action
 from kontur.labels import FIXING_TYPE
 from kontur.models import Client, ClientCreate, FixingType
 
 from . import flow, local
 from .context import FormContext
-from .identity import acting_refusal
 from .rules import FieldChecker, InvalidInput, check_required, normalize_phone
 from .submit import Outcome
 
@@ -57,7 +58,7 @@ def create(ctx: FormContext, values: ClientInput) -> Outcome[Client]:
             refusal=acting_refusal(ctx.actor),
             refusal_code="actor_cannot_act",
             permission=Action.CREATE_CLIENT,
-            resource=enforce.own(ctx),  # the new client is fixed to the acting agent
+            resource=flow.own(ctx),  # the new client is fixed to the acting agent
         )
     ) is not None:
         return stop
@@ -66,10 +67,6 @@ def create(ctx: FormContext, values: ClientInput) -> Outcome[Client]:
     if model is None:
         return flow.invalid(ctx, "create_client", typed, problems)
 
-    def made(client: Client) -> str:
-        local.clients_saved(ctx.conn, [client], lock=ctx.write_lock)
-        return f"Клиент №{client.id} заведён. {FIXING_TYPE[client.fixing_type]}."
-
     return flow.send(
         ctx,
         "create_client",
@@ -77,7 +74,8 @@ def create(ctx: FormContext, values: ClientInput) -> Outcome[Client]:
         model.to_wire(),
         lambda k: ctx.client.create_client(model, idempotency_key=k),
         success_message="Клиент заведён.",
-        on_success=made,
+        store=lambda client: local.clients_saved(ctx.conn, [client], lock=ctx.write_lock),
+        announce=lambda client: f"Клиент №{client.id} заведён. {FIXING_TYPE[client.fixing_type]}.",
     )
 
 
@@ -97,6 +95,11 @@ def search(ctx: FormContext, query: str) -> Outcome[list[Client]]:
         choose=choose,
         save=lambda found: local.clients_saved(ctx.conn, found, lock=ctx.write_lock),
     )
+
+
+def agent_names(conn: Any) -> dict[int, str]:
+    """Directory names by user id, for saying whom a client is fixed to."""
+    return {int(u["id"]): f"{u['lastName']} {u['firstName']}" for u in directory.users(conn)}
 
 
 def fixing_summary(client: Client, *, now: dt.datetime, agent_names: dict[int, str] | None = None) -> dict:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from kontur import actions
+from kontur.auth.actor import Actor
 
-from .identity import Actor
 from .submit import IdempotencyKeys, Outcome
-from .writes import WriteLock
+from .writes import WriteLock, serialised
 
 if TYPE_CHECKING:
     from kontur.client import BrusnikaClient
@@ -54,16 +54,14 @@ class FormContext:
             request = {**request, "idempotency_key": idempotency_key}
         word = outcome if isinstance(outcome, str) else outcome.outcome
         text = message if message is not None else ("" if isinstance(outcome, str) else outcome.message)
-        actions.record(
-            self.conn,
-            actions.ActionRecord(
-                user_id=self.actor.id if self.actor else None,
-                user_name=self.actor.name if self.actor else None,
-                action=action,
-                request=request,
-                outcome=word,
-                brusnika_id=brusnika_id,
-                message=text,
-            ),
-            lock=self.write_lock,
+        entry = actions.ActionRecord(
+            user_id=self.actor.id if self.actor else None,
+            user_name=self.actor.name if self.actor else None,
+            action=action,
+            request=request,
+            outcome=word,
+            brusnika_id=brusnika_id,
+            message=text,
         )
+        # Under the cache's write lock, like every other write of the forms.
+        serialised(self.conn, lambda cur: actions.insert(cur, entry), lock=self.write_lock)

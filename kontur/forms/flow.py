@@ -1,6 +1,6 @@
-"""The steps every form submission shares, written once: who may act (`guard`), a form with mistakes
-(`invalid`), sending with the submission's idempotency key and auditing how it ended (`send`),
-cancelling a record (`cancel`) and searching Brusnika (`search`).
+"""The steps every form submission shares, written once: who may act (`guard`, `refused_by_policy`), a form
+with mistakes (`invalid`), sending with the submission's idempotency key, storing the answer locally
+and auditing how it ended (`send`), cancelling a record (`cancel`) and searching Brusnika (`search`).
 
 The form modules (bookings, visits, clients, agencies) keep only what is theirs: their input, their
 rules, the request they build and what a success changes locally.
@@ -11,16 +11,61 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from kontur.auth import enforce
-from kontur.auth.policy import Action, Resource
+from kontur.auth import directory
+from kontur.auth.policy import Action, NotAllowed, Resource, require
 
+from . import lookups
 from .context import FormContext
+from .fixing import fixing_problem
 from .rules import InvalidInput
 from .submit import Outcome, call_plain, call_with_key
 
 R = TypeVar("R")
 
 FIX_FIELDS = "Исправьте отмеченные поля."
+FORBIDDEN = "forbidden"
+NOT_STORED = (
+    "{done} Но сохранить это в Контуре не удалось, поэтому в списках здесь этого пока нет. "
+    "Следующая синхронизация или повторная отправка этой же формы (повтор безопасен: дубля не будет) "
+    "это исправит."
+)
+
+
+def refused_by_policy(
+    ctx: FormContext,
+    action: Action,
+    audit_action: str,
+    request: Mapping[str, Any],
+    *,
+    resource: Resource | None = None,
+) -> Outcome[Any] | None:
+    """The roles policy, applied before anything is sent: None when the acting user may do this;
+    otherwise the refused outcome (code `forbidden`, the reason in words), already audited."""
+    try:
+        require(ctx.actor, action, resource=resource)
+    except NotAllowed as refused:
+        outcome: Outcome[Any] = Outcome(ok=False, message=str(refused), code=FORBIDDEN)
+        ctx.audit(audit_action, request, "refused", message=outcome.message)
+        return outcome
+    return None
+
+
+def own(ctx: FormContext) -> Resource:
+    """A record the acting user makes for themself (their agent_id goes on it)."""
+    actor = ctx.actor
+    return Resource(
+        agent_id=None if actor is None else actor.id,
+        agency_id=None if actor is None else actor.agency_id,
+    )
+
+
+def for_client(ctx: FormContext, client_id: int | None) -> Resource:
+    """Acting for a client: in scope when the client's agent is (agency roles act for their agency's
+    clients). A client not chosen yet is checked as the user's own, so validation can say what is
+    missing instead of a refusal."""
+    if client_id is None:
+        return own(ctx)
+    return directory.client_resource(ctx.conn, client_id)
 
 
 def guard(
@@ -32,13 +77,25 @@ def guard(
     refusal_code: str,
     permission: Action,
     resource: Resource | None = None,
+    client_id: int | None = None,
 ) -> Outcome[Any] | None:
     """None when the acting user may go on; otherwise the refusal, already audited. `refusal` is the
-    acting user's own state (blocked, no bookings left), checked before the roles policy."""
+    acting user's own state (blocked, no bookings left), checked before the roles policy; with
+    `client_id`, Brusnika's fixing of that client is checked last (a refused or expired fixing)."""
     if refusal:
         ctx.audit(action, typed, "refused", message=refusal)
         return Outcome(ok=False, message=refusal, code=refusal_code)
-    return enforce.refusal(ctx, permission, action, typed, resource=resource)
+    if (denied := refused_by_policy(ctx, permission, action, typed, resource=resource)) is not None:
+        return denied
+    if client_id is None:
+        return None
+    problem = fixing_problem(lookups.client(ctx.conn, client_id), client_id, now=ctx.clock())
+    if problem is None:
+        return None
+    ctx.audit(action, typed, "refused", message=problem.message)
+    return Outcome(
+        ok=False, message=problem.message, code=problem.code, field_errors={"client_id": problem.message}
+    )
 
 
 def invalid(
@@ -58,18 +115,28 @@ def send(
     call: Callable[[str], R],
     *,
     success_message: str,
-    on_success: Callable[[R], str | None] | None = None,
+    store: Callable[[R], bool] | None = None,
+    announce: Callable[[R], str] | None = None,
     on_refused: Callable[[Outcome[R]], None] | None = None,
     brusnika_id: int | None = None,
 ) -> Outcome[R]:
-    """Send once with the form's key (`submit.call_with_key`), let the caller settle the outcome
-    (`on_success` stores the result locally and may return the message to show; `on_refused` may
-    explain a conflict), then audit it with the Brusnika record it touched."""
+    """Send once with the form's key (`submit.call_with_key`), settle the outcome, audit it with the
+    Brusnika record it touched.
+
+    On success `store` keeps the answer locally (True when it did) and `announce` words the success.
+    A success is announced only once it is stored: when the local write fails the person is told
+    what happened at Brusnika and that the next sync or the same submission again repairs it (the
+    key is kept, so a repeat replays Brusnika's answer instead of acting twice). `on_refused` may
+    explain a conflict."""
     key = ctx.keys.key_for(form, payload)
     outcome = call_with_key(form, payload, call, ctx.keys, success_message=success_message)
     if outcome.ok and outcome.result is not None:
-        if on_success is not None and (message := on_success(outcome.result)) is not None:
-            outcome.message = message
+        done = announce(outcome.result) if announce is not None else success_message
+        if store is not None and not store(outcome.result):
+            outcome.stored_locally = False
+            outcome.message = NOT_STORED.format(done=done)
+        else:
+            outcome.message = done
     elif not outcome.ok and on_refused is not None:
         on_refused(outcome)
     ctx.audit(
@@ -102,18 +169,18 @@ def cancel(
     resource: Resource,
     call: Callable[[str], R],
     success_message: str,
-    on_success: Callable[[R], object],
+    store: Callable[[R], bool],
     create_form: str,
 ) -> Outcome[R]:
     """Cancel one record (a booking, a visit). Its own key per record, so cancelling twice replays."""
     payload = {id_field: record_id}
-    if (denied := enforce.refusal(ctx, permission, action, payload, resource=resource)) is not None:
+    if (denied := refused_by_policy(ctx, permission, action, payload, resource=resource)) is not None:
         return denied
 
-    def cancelled(result: R) -> None:
-        on_success(result)
+    def stored(result: R) -> bool:
         # The same thing may be made again later with exactly the same form: that is a new action.
         ctx.keys.forget(create_form)
+        return store(result)
 
     return send(
         ctx,
@@ -122,7 +189,7 @@ def cancel(
         payload,
         call,
         success_message=success_message,
-        on_success=cancelled,
+        store=stored,
         brusnika_id=record_id,
     )
 

@@ -1,9 +1,11 @@
-"""Which rows of the action history the acting user may see, from the roles policy.
+"""Which rows of the action history the acting user may see, from the roles policy, and the table
+(and its CSV) the history page shows.
 
-The history is the record of deals being worked (bookings, visits, clients), so it is seen as far as
-the role sees deals (`view_leads`): managers, OZK managers and administrators everything; agents and
-heads of agency their own agency's actions; anyone else still their own actions (one may always see
-what one did oneself). A blocked or unknown user sees nothing.
+The history is the record of deals being worked (bookings, visits, clients), so it is read as far as
+the role reads deals (`view_leads`, through `scopes.read_scope` like every other read): managers, OZK
+managers and administrators everything; agents and heads of agency their own agency's people; anyone
+else still their own actions (one may always see what one did oneself). A blocked or unknown user
+sees nothing.
 """
 
 from __future__ import annotations
@@ -11,40 +13,58 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
 
 from kontur import actions
-from kontur.auth.policy import Action, Scope, can, scope_of
-
-from .identity import Actor
+from kontur.auth import directory
+from kontur.auth.actor import Actor
+from kontur.auth.policy import Action, can
+from kontur.auth.scopes import ReadScope
 
 PERMISSION = Action.VIEW_LEADS
 
 
 @dataclass(frozen=True)
 class Shown:
-    visibility: actions.Visibility
+    scope: ReadScope
     caption: str  # says whose actions are listed
 
 
-def shown_to(actor: Actor | None) -> Shown:
+def shown_to(conn: duckdb.DuckDBPyConnection, actor: Actor | None) -> Shown:
     if actor is None or not can(actor, Action.BROWSE).allowed:
-        return Shown(actions.Visibility.nobody(), "Нет пользователя, от имени которого показывать историю.")
-    scope = scope_of(actor, PERMISSION)
-    if scope is Scope.ALL:
-        return Shown(actions.Visibility(everyone=True), "Все действия.")
-    if scope is Scope.AGENCY and actor.agency_id is not None:
-        return Shown(
-            actions.Visibility(agency_id=actor.agency_id, user_id=actor.id),
-            "Действия пользователей вашего агентства.",
-        )
-    return Shown(actions.Visibility(user_id=actor.id), "Только ваши действия.")
+        return Shown(ReadScope.no_one(), "Нет пользователя, от имени которого показывать историю.")
+    scope = directory.scope_for(conn, actor, PERMISSION)
+    if scope.everything:
+        return Shown(scope, "Все действия.")
+    if scope.agent_ids and scope.agent_ids != {actor.id}:
+        return Shown(scope, "Действия пользователей вашего агентства.")
+    return Shown(ReadScope(frozenset({actor.id})), "Только ваши действия.")
 
 
 def rows(
     conn: duckdb.DuckDBPyConnection, actor: Actor | None, *, limit: int = 500
 ) -> tuple[Shown, list[dict]]:
     """What the history page lists for `actor`, newest first."""
-    shown = shown_to(actor)
-    if shown.visibility == actions.Visibility.nobody():
+    shown = shown_to(conn, actor)
+    if shown.scope.nothing:
         return shown, []
-    return shown, actions.recent(conn, limit=limit, visible=shown.visibility)
+    return shown, actions.recent(conn, shown.scope, limit=limit)
+
+
+def table(listed: list[dict]) -> pd.DataFrame:
+    """The page's table (and its CSV) in Russian column names; request bodies stay JSON text."""
+    return pd.DataFrame(
+        [
+            {
+                "Когда": row["at"],
+                "Кто": row["actor"] or "—",
+                "Действие": actions.ACTION_LABELS.get(row["action"], row["action"]),
+                "Итог": actions.OUTCOME_LABELS.get(row["outcome"], row["outcome"]),
+                "№ в Брусника": row["brusnika_id"],
+                "Причина": row["error"] or "",
+                "Запрос": row["request"],
+            }
+            for row in listed
+        ],
+        columns=["Когда", "Кто", "Действие", "Итог", "№ в Брусника", "Причина", "Запрос"],
+    )

@@ -136,15 +136,22 @@ def _upsert(cur: duckdb.DuckDBPyConnection, table: str, models: Sequence[Any]) -
 
 
 def booking_created(conn: duckdb.DuckDBPyConnection, booking: Booking, *, lock: WriteLock | None) -> bool:
+    """The booking, its premise booked, and the agent's quota less one, all or nothing. The quota
+    moves once per booking id: a replayed answer (the same Idempotency-Key sent again, e.g. a
+    double click or a retry after a lost answer) names a booking already stored and changes no
+    quota, exactly as Brusnika counted it once."""
+
     def work(cur: duckdb.DuckDBPyConnection) -> None:
+        known = cur.execute("SELECT count(*) FROM bookings WHERE id = ?", [booking.id]).fetchone()
+        new = known is not None and known[0] == 0
         _upsert(cur, "bookings", [booking])
         cur.execute("UPDATE premises SET is_booked = true WHERE id = ?", [booking.premise_id])
-        # Brusnika counts the booking against the agent's limit; mirror it until the next directory load.
-        cur.execute(
-            "UPDATE users SET remaining_user_creation_limit = greatest(remaining_user_creation_limit - 1, 0)"
-            " WHERE id = ?",
-            [booking.agent_id],
-        )
+        if new:
+            cur.execute(
+                "UPDATE users SET remaining_user_creation_limit ="
+                " greatest(remaining_user_creation_limit - 1, 0) WHERE id = ?",
+                [booking.agent_id],
+            )
 
     return _transaction(conn, work, lock)
 

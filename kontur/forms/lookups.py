@@ -8,6 +8,8 @@ from typing import Any
 
 import duckdb
 
+from kontur.auth.scopes import ReadScope
+
 
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict]:
     cur = conn.cursor()
@@ -85,65 +87,60 @@ def premise_label(row: dict) -> str:
     return f"№{row.get('number')} · {kind}{rooms_text} · {row.get('size')} м² · {where}{price_text}"
 
 
-def users(conn: duckdb.DuckDBPyConnection) -> list[dict]:
-    """The local users directory, with wire names for the fields the identity reads."""
-    return _rows(
-        conn,
-        'SELECT id, last_name AS "lastName", first_name AS "firstName", phone, email, status, role,'
-        " temporary_role, city_id, agency_id, remaining_user_creation_limit FROM users"
-        " ORDER BY last_name, first_name, id",
-    )
+# Query heads; the scope's predicate (our own text, its values parameters) completes them.
+_CLIENTS = "SELECT id, fullname, phone_number, agent_id, fixing_type, expiration_date FROM clients"
+_CLIENT_MATCH = (
+    "(? = '' OR fullname ILIKE '%' || ? || '%' OR (? <> '' AND phone_number LIKE '%' || ? || '%'))"
+)
+_BOOKINGS = (
+    "SELECT b.id, b.premise_id, p.number AS premise_number, bl.address, pr.name AS project_name,"
+    " b.client_id, c.fullname AS client_name, b.agent_id, b.date, b.time, b.purchase_option, b.status,"
+    " p.is_booked AS premise_is_booked"
+    " FROM bookings b LEFT JOIN premises p ON p.id = b.premise_id"
+    " LEFT JOIN buildings bl ON bl.id = p.building_id LEFT JOIN projects pr ON pr.id = p.project_id"
+    " LEFT JOIN clients c ON c.id = b.client_id"
+)
+_VISITS = (
+    "SELECT v.id, v.project_id, pr.name AS project_name, v.client_id, c.fullname AS client_name,"
+    " v.agent_id, v.date, v.time, v.time_slot_id, v.status, s.is_booked AS slot_is_booked"
+    " FROM visits v LEFT JOIN projects pr ON pr.id = v.project_id"
+    " LEFT JOIN clients c ON c.id = v.client_id LEFT JOIN time_slots s ON s.id = v.time_slot_id"
+)
 
 
-def user(conn: duckdb.DuckDBPyConnection, user_id: int) -> dict | None:
-    rows = _rows(
-        conn,
-        'SELECT id, last_name AS "lastName", first_name AS "firstName", phone, email, status, role,'
-        " temporary_role, city_id, agency_id, remaining_user_creation_limit FROM users WHERE id = ?",
-        [user_id],
-    )
-    return rows[0] if rows else None
-
-
-def local_clients(conn: duckdb.DuckDBPyConnection, query: str = "", *, limit: int = 200) -> list[dict]:
-    """Clients known here (created or found through Kontur), matched by name or phone digits."""
+def local_clients(
+    conn: duckdb.DuckDBPyConnection, scope: ReadScope, query: str = "", *, limit: int = 200
+) -> list[dict]:
+    """Clients known here (created or found through Kontur) whose agent `scope` allows, matched by
+    name or phone digits: the client pickers of the booking and visit forms."""
     text = (query or "").strip()
     digits = "".join(ch for ch in text if ch.isdigit())
     # A typed 8… number is stored as +7…: compare on the last ten digits.
     tail = digits[-10:] if len(digits) >= 10 else digits
-    return _rows(
-        conn,
-        "SELECT id, fullname, phone_number, agent_id, fixing_type, expiration_date FROM clients"
-        " WHERE ? = '' OR fullname ILIKE '%' || ? || '%' OR (? <> '' AND phone_number LIKE '%' || ? || '%')"
-        " ORDER BY recorded_at DESC, id DESC LIMIT ?",
-        [text, text, tail, tail, limit],
-    )
+    where, params = scope.predicate("agent_id")
+    sql = f"{_CLIENTS} WHERE {where} AND {_CLIENT_MATCH} ORDER BY recorded_at DESC, id DESC LIMIT ?"
+    return _rows(conn, sql, [*params, text, text, tail, tail, limit])
 
 
-def bookings_here(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
-    """Bookings made through this Kontur, newest first, with what a manager recognises them by."""
-    return _rows(
-        conn,
-        "SELECT b.id, b.premise_id, p.number AS premise_number, bl.address, pr.name AS project_name,"
-        " b.client_id, c.fullname AS client_name, b.agent_id, b.date, b.time, b.purchase_option, b.status,"
-        " p.is_booked AS premise_is_booked"
-        " FROM bookings b LEFT JOIN premises p ON p.id = b.premise_id"
-        " LEFT JOIN buildings bl ON bl.id = p.building_id LEFT JOIN projects pr ON pr.id = p.project_id"
-        " LEFT JOIN clients c ON c.id = b.client_id ORDER BY b.recorded_at DESC, b.id DESC LIMIT ?",
-        [limit],
-    )
+def client(conn: duckdb.DuckDBPyConnection, client_id: int) -> dict | None:
+    """One client as stored here, with Brusnika's fixing decision (None: never seen here)."""
+    rows = _rows(conn, f"{_CLIENTS} WHERE id = ?", [client_id])
+    return rows[0] if rows else None
 
 
-def visits_here(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
-    return _rows(
-        conn,
-        "SELECT v.id, v.project_id, pr.name AS project_name, v.client_id, c.fullname AS client_name,"
-        " v.agent_id, v.date, v.time, v.time_slot_id, v.status, s.is_booked AS slot_is_booked"
-        " FROM visits v LEFT JOIN projects pr ON pr.id = v.project_id"
-        " LEFT JOIN clients c ON c.id = v.client_id LEFT JOIN time_slots s ON s.id = v.time_slot_id"
-        " ORDER BY v.recorded_at DESC, v.id DESC LIMIT ?",
-        [limit],
-    )
+def bookings_here(conn: duckdb.DuckDBPyConnection, scope: ReadScope, *, limit: int = 200) -> list[dict]:
+    """Bookings made through this Kontur whose agent `scope` allows, newest first, with what a
+    manager recognises them by."""
+    where, params = scope.predicate("b.agent_id")
+    sql = f"{_BOOKINGS} WHERE {where} ORDER BY b.recorded_at DESC, b.id DESC LIMIT ?"
+    return _rows(conn, sql, [*params, limit])
+
+
+def visits_here(conn: duckdb.DuckDBPyConnection, scope: ReadScope, *, limit: int = 200) -> list[dict]:
+    """Visits made through this Kontur whose agent `scope` allows, newest first."""
+    where, params = scope.predicate("v.agent_id")
+    sql = f"{_VISITS} WHERE {where} ORDER BY v.recorded_at DESC, v.id DESC LIMIT ?"
+    return _rows(conn, sql, [*params, limit])
 
 
 def agencies_here(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
@@ -153,17 +150,3 @@ def agencies_here(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[
         " ORDER BY recorded_at DESC, id DESC LIMIT ?",
         [limit],
     )
-
-
-def user_record(conn: duckdb.DuckDBPyConnection, user_id: int) -> dict:
-    """Every stored field of one user, by wire name, to build the `PUT /users/{id}` body."""
-    rows = _rows(
-        conn,
-        'SELECT id, last_name AS "lastName", first_name AS "firstName", phone, email, status, role,'
-        ' temporary_role, city_id, birth_date AS "birthDate", agency_id,'
-        ' work_start_date AS "workStartDate", avatar, remaining_user_creation_limit FROM users WHERE id = ?',
-        [user_id],
-    )
-    if not rows:
-        raise LookupError(f"user {user_id} is not in the local directory")
-    return rows[0]

@@ -1,9 +1,14 @@
-"""Streamlit glue shared by the form pages: the form context, the acting-user picker, and showing an
-outcome with the fields to fix. Pages stay layout-only; everything they do goes through here and the
-form modules."""
+"""Streamlit glue shared by the form pages: the form context (who acts, the interactive client),
+showing an outcome with the fields to fix, and the lists of records made here with their cancel
+dialog. Pages stay layout-only; everything they do goes through here and the form modules.
+
+Text from Brusnika or an agent (names, addresses, Brusnika's own messages) is shown through `quote()`
+(`md()` plus no autolinks) or Streamlit's plain elements, never as markdown or HTML of its own.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,30 +17,53 @@ import duckdb
 import streamlit as st
 
 from kontur import labels, ui
+from kontur.auth import directory
 from kontur.auth import session as auth_session
-from kontur.auth.policy import Decision
+from kontur.auth.actor import Actor
+from kontur.auth.policy import Action, Decision
+from kontur.auth.scopes import ReadScope
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
 from kontur.models import RequestStatus
 from kontur.runtime import Runtime
+from kontur.ui.safe import md
 
-from . import lookups, users
+from . import users
 from .context import FormContext
-from .identity import ACTOR_STATE_KEY, Actor
 from .submit import Outcome
 
 OUTCOME_PREFIX = "kontur.outcome."
+# GitHub-flavoured autolinks (`https://…`, `www.…`, `name@host`) are found in the text after markdown's
+# backslash escapes are resolved, so `md()` alone still lets a bare URL in partner text become a
+# link. A zero-width space inside each trigger keeps it text and looks the same.
+_AUTOLINK_TRIGGERS = re.compile(r"(?i)(h)(ttps?\\?:)|(w)(ww\\?\.)|(\\@)")
+_ZWSP = "\u200b"
+
+
+def quote(value: Any, *, limit: int | None = 300) -> str:
+    """Partner or agent text for markdown (`st.markdown`, `st.caption`, alerts): `md()`, and no
+    autolink either. Shows exactly as typed, acts on nothing."""
+    return _AUTOLINK_TRIGGERS.sub(_break_autolink, md(value, limit=limit))
+
+
+def _break_autolink(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1) + _ZWSP + match.group(2)
+    if match.group(3):
+        return match.group(3) + _ZWSP + match.group(4)
+    return match.group(5) + _ZWSP
 
 
 @st.cache_resource(show_spinner=False)
-def _client(api_url: str, _settings: Settings) -> BrusnikaClient:
-    # Keyed by the URL only: the token (inside `_settings`) is never part of a cache key.
-    return BrusnikaClient(_settings)
+def _client(api_url: str, budget: float, _settings: Settings) -> BrusnikaClient:
+    # Keyed by the URL and the budget only: the token (inside `_settings`) is never part of a key.
+    return BrusnikaClient.interactive(_settings)
 
 
 def client() -> BrusnikaClient:
+    """The forms' client: a person waits on it, so it answers within the interactive budget."""
     rt = ui.runtime()
-    return _client(str(rt.settings.api_url), rt.settings)
+    return _client(str(rt.settings.api_url), rt.settings.interactive_budget, rt.settings)
 
 
 def connection() -> duckdb.DuckDBPyConnection:
@@ -48,57 +76,45 @@ def ensure_directory(rt: Runtime, conn: duckdb.DuckDBPyConnection) -> None:
     """Demo mode: the local users directory starts as the sandbox's, so there is someone to act as."""
     if not rt.demo or rt.sandbox is None:
         return
-    if lookups.users(conn):
+    if directory.users(conn):
         return
     users.seed(conn, rt.sandbox.admin().users(), lock=rt.cache.write_lock)
     rt.bump_version()
 
 
-def _remember_actor() -> None:
-    st.session_state[ACTOR_STATE_KEY] = st.session_state.get("_w_actor")
-
-
-def actor_picker() -> Actor | None:
-    """The sidebar choice of who acts. In demo mode it is marked so nobody mistakes it for a sign-in."""
-    if auth_session.uses_sign_in():  # [auth] configured: sign-in decides who acts, no picker
-        return auth_session.signed_in_actor()
+def demo_sandbox() -> bool:
+    """Whether this dashboard runs on its embedded sandbox (its directory can be reloaded from it)."""
     rt = ui.runtime()
-    conn = connection()
-    ensure_directory(rt, conn)
-    directory = {row["id"]: row for row in lookups.users(conn)}
-    if not directory:
-        st.sidebar.warning("Справочник пользователей пуст: действовать не от кого.")
-        return None
-    current = st.session_state.get(ACTOR_STATE_KEY)
-    if current not in directory:
-        current = next(iter(directory))
-        st.session_state[ACTOR_STATE_KEY] = current
-    st.session_state["_w_actor"] = current
-    with st.sidebar:
-        if rt.demo:
-            st.caption(":orange-badge[ДЕМО] Выбор пользователя без входа — только для песочницы.")
-        st.selectbox(
-            "Действую от имени",
-            list(directory),
-            format_func=lambda uid: _user_label(directory[uid]),
-            key="_w_actor",
-            on_change=_remember_actor,
-        )
-    return Actor.from_row(directory[current])
+    return rt.demo and rt.sandbox is not None
 
 
-def _user_label(row: dict[str, Any]) -> str:
-    actor = Actor.from_row(row)
-    blocked = " · заблокирован" if actor.status == "blocked" else ""
-    return f"{actor.name} ({actor.role}){blocked}"
+def reload_demo_directory() -> int:
+    """Demo only: the local directory again as the sandbox holds it (e.g. after edits elsewhere)."""
+    rt = ui.runtime()
+    assert rt.sandbox is not None, "only on the embedded sandbox"
+    count = users.seed(connection(), rt.sandbox.admin().users(), lock=rt.cache.write_lock)
+    changed()
+    return count
 
 
-def context(actor: Actor | None) -> FormContext:
+def acting() -> Actor | None:
+    """Who acts in this session (signed in, or picked in the demo): `auth.session.current_actor`."""
+    return auth_session.current_actor()
+
+
+def scope(action: Action) -> ReadScope:
+    """Whose records the acting person may read for `action` (the lists and pickers of the pages)."""
+    return directory.scope_for(connection(), acting(), action)
+
+
+def context() -> FormContext:
+    """The context of one submission, built when it is made: the acting person as the latest gate
+    (the app's, or a dialog's own recheck) found them, never as a page drew them earlier."""
     return FormContext(
         client=client(),
         conn=connection(),
         state=st.session_state,
-        actor=actor,
+        actor=acting(),
         write_lock=ui.runtime().cache.write_lock,  # the sync commits under it too
     )
 
@@ -117,12 +133,15 @@ def show_outcome(form: str) -> Outcome[Any] | None:
     outcome = st.session_state.get(OUTCOME_PREFIX + form)
     if outcome is None:
         return None
-    if outcome.ok:
-        st.success(outcome.message, icon=":material/check_circle:")
+    text = quote(outcome.message, limit=None)  # it may quote Brusnika's or an agent's words
+    if outcome.ok and outcome.stored_locally:
+        st.success(text, icon=":material/check_circle:")
+    elif outcome.ok:
+        st.warning(text, icon=":material/sync_problem:")
     elif outcome.code == "invalid":
-        st.error(outcome.message, icon=":material/edit:")
+        st.error(text, icon=":material/edit:")
     else:
-        st.error(outcome.message, icon=":material/error:")
+        st.error(text, icon=":material/error:")
     return outcome
 
 
@@ -133,8 +152,8 @@ def problem(form: str, *fields: str) -> None:
         return
     for field in fields:
         message = outcome.field_errors.get(field)
-        if message:
-            st.markdown(f":red[**{message}**]")
+        if message:  # Brusnika's 422 messages land here too: escaped
+            st.markdown(f":red[**{quote(message, limit=None)}**]")
 
 
 def choose(
@@ -169,7 +188,7 @@ def submitted(form: str, outcome: Outcome[Any]) -> None:
 def refusal_banner(refusal: str | None) -> None:
     """Why the acting user cannot use this form (the submit button is disabled alongside)."""
     if refusal:
-        st.warning(refusal, icon=":material/block:")
+        st.warning(quote(refusal, limit=None), icon=":material/block:")
 
 
 def search_tab(
@@ -211,7 +230,7 @@ def cancellable_list(rows: list[dict], describe: Callable[[dict], str], spec: Ca
     confirmation (or the reason the acting user may not cancel it)."""
 
     def confirm(row: dict) -> None:
-        st.write(spec.question(row))
+        st.markdown(spec.question(row))
         yes, no = st.columns(2)
         if yes.button(spec.confirm_label, type="primary", key=f"{spec.prefix}_confirm_yes"):
             outcome = spec.cancel(int(row["id"]))
@@ -221,10 +240,13 @@ def cancellable_list(rows: list[dict], describe: Callable[[dict], str], spec: Ca
             st.session_state.pop(spec.state_key, None)
             st.rerun()
 
-    dialog = st.dialog(spec.title, on_dismiss=lambda: st.session_state.pop(spec.state_key, None))(confirm)
+    # The dialog's clicks rerun only the dialog: the gate runs again there before anything is sent.
+    dialog = st.dialog(spec.title, on_dismiss=lambda: st.session_state.pop(spec.state_key, None))(
+        auth_session.gated(confirm)
+    )
     for row in rows:
         cols = st.columns([5, 2, 2])
-        cols[0].markdown(describe(row))
+        cols[0].markdown(describe(row))  # `describe` escapes what it quotes (`quote`)
         cols[1].markdown(f"Статус: **{labels.label_of(RequestStatus, row['status'])}**")
         is_open = row["status"] == RequestStatus.OPEN
         may_cancel = spec.decision(row)

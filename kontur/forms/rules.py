@@ -12,17 +12,14 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
+from stdnum.ru import inn as stdnum_inn
+
 T = TypeVar("T")
 
 # Separators people type inside phone numbers; anything else non-digit is a typo worth reporting.
 _PHONE_SEPARATORS = re.compile(r"[\s\-()\.]")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-# Check-digit weights of the Russian taxpayer number (ИНН), as published by the Federal Tax Service.
-_INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN12_WEIGHTS_11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN12_WEIGHTS_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 
 
 class InvalidInput(ValueError):
@@ -49,10 +46,6 @@ def normalize_phone(raw: str) -> str:
     raise InvalidInput("Нужен российский номер: +7 и десять цифр, например +7 912 345-67-89.")
 
 
-def _weighted_check(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
-
-
 def check_inn(raw: str) -> str:
     """A 10-digit (company) or 12-digit (sole trader) INN with valid check digits."""
     inn = re.sub(r"\s", "", raw or "")
@@ -60,13 +53,8 @@ def check_inn(raw: str) -> str:
         raise InvalidInput("Укажите ИНН.")
     if not inn.isdigit() or not inn.isascii() or len(inn) not in (10, 12):
         raise InvalidInput("ИНН — 10 цифр для организации или 12 для ИП.")
-    if len(inn) == 10:
-        valid = _weighted_check(inn, _INN10_WEIGHTS) == int(inn[9])
-    else:
-        valid = _weighted_check(inn, _INN12_WEIGHTS_11) == int(inn[10]) and _weighted_check(
-            inn, _INN12_WEIGHTS_12
-        ) == int(inn[11])
-    if not valid:
+    # The Federal Tax Service's check digits, as python-stdnum implements them.
+    if not stdnum_inn.is_valid(inn):
         raise InvalidInput("В ИНН ошибка: не сходятся контрольные цифры. Проверьте номер.")
     return inn
 

@@ -19,11 +19,13 @@ from typing import Any, Generic, TypeVar
 
 from kontur import errors
 
-from .messages import NO_ANSWER_NOTHING_CREATED, NO_ANSWER_UNKNOWN, describe, field_errors
+from .messages import ACCEPTED_UNREADABLE, NO_ANSWER_UNKNOWN, describe, field_errors
 
 R = TypeVar("R")
 
 _STATE_PREFIX = "kontur.idempotency."
+UNKNOWN = "unavailable_unknown"  # no answer within the budget: done or not, we cannot tell
+UNREADABLE = "unreadable_answer"  # a 2xx whose body breaks the contract: done, details unknown
 
 
 def fingerprint(payload: Mapping[str, Any]) -> str:
@@ -65,13 +67,15 @@ class Outcome(Generic[R]):
     field_errors: dict[str, str] = field(default_factory=dict)  # keyed by wire field name
     created_for_sure: bool | None = None  # None: we could not find out
     details: dict[str, Any] = field(default_factory=dict)
+    # False: Brusnika did it, but the local record of it could not be written (said in `message`).
+    stored_locally: bool = True
 
     @property
     def outcome(self) -> str:
         """The short outcome word kept in the audit table."""
         if self.ok:
-            return "success"
-        if self.code in ("unavailable_unknown",):
+            return "success" if self.stored_locally else "unsaved"
+        if self.code in (UNKNOWN, UNREADABLE):
             return "unknown"
         return "refused" if self.code != "unavailable" else "failed"
 
@@ -107,8 +111,10 @@ def call_with_key(
     *,
     success_message: str,
 ) -> Outcome[R]:
-    """Send one submission, and when Brusnika does not answer, find out by repeating it with the same
-    key: a replayed success means it was created exactly once; a definite refusal means nothing was."""
+    """Send one submission with its key. Repeats after a lost answer happen below, in the client's
+    retry transport (same key, same body: Brusnika replays what it did or does it now), within the
+    interactive budget; when that ends without an answer the result is unknown and the key is kept,
+    so the person's repeat is safe."""
     key = keys.key_for(form, payload)
     try:
         return Outcome(ok=True, message=success_message, result=call(key), created_for_sure=True)
@@ -116,22 +122,13 @@ def call_with_key(
         keys.forget(form)
         return _refused(error)
     except errors.UnavailableError:
-        pass
+        return Outcome(ok=False, message=NO_ANSWER_UNKNOWN, code=UNKNOWN)
+    except errors.UnexpectedResponseError as error:
+        if _accepted(error):
+            return Outcome(ok=False, message=ACCEPTED_UNREADABLE, code=UNREADABLE)
+        return _refused(error)
     except errors.BrusnikaError as error:
         return _refused(error)
-
-    # The first attempt went unanswered (after the transport's own retries). Same key, same body:
-    # Brusnika either replays what it did, or does it now, or refuses for a reason of its own.
-    try:
-        result = call(key)
-    except errors.UnavailableError:
-        return Outcome(ok=False, message=NO_ANSWER_UNKNOWN, code="unavailable_unknown")
-    except errors.BrusnikaError as error:
-        refused = _refused(error, prefix=NO_ANSWER_NOTHING_CREATED + " ")
-        if isinstance(error, errors.IdempotencyKeyReusedError):
-            keys.forget(form)
-        return refused
-    return Outcome(ok=True, message=success_message, result=result, created_for_sure=True)
 
 
 def call_plain(call: Callable[[], R], *, success_message: str = "") -> Outcome[R]:
@@ -142,5 +139,14 @@ def call_plain(call: Callable[[], R], *, success_message: str = "") -> Outcome[R
         return Outcome(
             ok=False, message="Брусника не ответила. Попробуйте ещё раз чуть позже.", code="unavailable"
         )
+    except errors.UnexpectedResponseError as error:
+        if _accepted(error):
+            return Outcome(ok=False, message=ACCEPTED_UNREADABLE, code=UNREADABLE)
+        return _refused(error)
     except errors.BrusnikaError as error:
         return _refused(error)
+
+
+def _accepted(error: errors.UnexpectedResponseError) -> bool:
+    """A success status whose body breaks the contract: Brusnika did act, we cannot read how."""
+    return error.status is not None and 200 <= error.status < 300

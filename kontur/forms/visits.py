@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from kontur.auth import enforce
+from kontur.auth import directory
+from kontur.auth.actor import acting_refusal
 from kontur.auth.policy import Action
 from kontur.models import TimeSlot, TimeSlotBookRequest, Visit, VisitCreate
 
 from . import flow, local
 from .context import FormContext
-from .identity import acting_refusal
 from .rules import FieldChecker, check_hhmm, check_not_past
 from .submit import Outcome
 
@@ -71,7 +71,8 @@ def create(ctx: FormContext, values: VisitInput) -> Outcome[Visit]:
             refusal=acting_refusal(ctx.actor),
             refusal_code="actor_cannot_act",
             permission=Action.CREATE_VISIT,
-            resource=enforce.for_client(ctx, values.client_id),
+            resource=flow.for_client(ctx, values.client_id),
+            client_id=values.client_id,
         )
     ) is not None:
         return stop
@@ -82,7 +83,6 @@ def create(ctx: FormContext, values: VisitInput) -> Outcome[Visit]:
         return flow.invalid(ctx, "create_visit", typed, problems)
 
     def made(visit: Visit) -> str:
-        local.visit_saved(ctx.conn, visit, slot_booked=True, lock=ctx.write_lock)
         return f"Показ №{visit.id} назначен на {visit.date:%d.%m.%Y} {visit.time}" + (
             "; слот забронирован." if visit.time_slot_id else "."
         )
@@ -94,7 +94,8 @@ def create(ctx: FormContext, values: VisitInput) -> Outcome[Visit]:
         model.to_wire(),
         lambda k: ctx.client.create_visit(model, idempotency_key=k),
         success_message="Показ назначен.",
-        on_success=made,
+        store=lambda visit: local.visit_saved(ctx.conn, visit, slot_booked=True, lock=ctx.write_lock),
+        announce=made,
     )
 
 
@@ -105,10 +106,10 @@ def cancel(ctx: FormContext, visit_id: int) -> Outcome[Visit]:
         visit_id,
         id_field="visit_id",
         permission=Action.CANCEL_VISIT,
-        resource=enforce.visit(ctx, visit_id),
+        resource=directory.visit_resource(ctx.conn, visit_id),
         call=lambda k: ctx.client.cancel_visit(visit_id, idempotency_key=k),
         success_message=f"Показ №{visit_id} отменён; слот освобождён.",
-        on_success=lambda visit: local.visit_saved(ctx.conn, visit, slot_booked=False, lock=ctx.write_lock),
+        store=lambda visit: local.visit_saved(ctx.conn, visit, slot_booked=False, lock=ctx.write_lock),
         create_form=FORM,
     )
 
@@ -124,7 +125,8 @@ def book_slot(ctx: FormContext, slot_id: int | None, client_id: int | None) -> O
             refusal=acting_refusal(ctx.actor),
             refusal_code="actor_cannot_act",
             permission=Action.BOOK_TIME_SLOT,
-            resource=enforce.for_client(ctx, client_id),
+            resource=flow.for_client(ctx, client_id),
+            client_id=client_id,
         )
     ) is not None:
         return stop
@@ -141,9 +143,8 @@ def book_slot(ctx: FormContext, slot_id: int | None, client_id: int | None) -> O
         return flow.invalid(ctx, "book_time_slot", asked, checker.errors)
     request = TimeSlotBookRequest(agent_id=ctx.actor.id, client_id=client_id)
 
-    def held(_slot: TimeSlot) -> None:
-        local.set_slot_booked(ctx.conn, slot_id, True, lock=ctx.write_lock)
-
+    # The form's key stays after a success (as for every form): the same submission again (a double
+    # click, a retry) replays Brusnika's answer; another slot or client is another key.
     return flow.send(
         ctx,
         "book_time_slot",
@@ -151,6 +152,6 @@ def book_slot(ctx: FormContext, slot_id: int | None, client_id: int | None) -> O
         {"slot_id": slot_id, **request.to_wire()},
         lambda k: ctx.client.book_time_slot(slot_id, request, idempotency_key=k),
         success_message="Слот забронирован.",
-        on_success=held,
+        store=lambda _slot: local.set_slot_booked(ctx.conn, slot_id, True, lock=ctx.write_lock),
         brusnika_id=slot_id,
     )

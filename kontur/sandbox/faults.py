@@ -22,7 +22,7 @@ MALFORM_KINDS = ("id", "updated_at", "field", "missing")
 WRONG_TYPE_FIELD = {"cities": "lat", "projects": "city_id", "buildings": "number_of_floors",
                     "sections": "building_id", "premises": "price", "leads": "client_id",
                     "time-slots": "duration_minutes"}
-_SHARES = ("server_error", "rate_limit", "drop", "malformed")
+_SHARES = ("server_error", "rate_limit", "drop", "malformed", "broken_answer")
 
 
 @dataclass
@@ -33,6 +33,9 @@ class Faults:
     latency_ms: int = 0  # added to every answer
     drop: float = 0.0  # share of requests whose connection is closed without an answer
     malformed: float = 0.0  # share of list records rendered broken (deterministic per record)
+    # share of successful answers to outbound POST/PUT whose body breaks the contract (the action
+    # was done; the answer cannot be read): what a client must not report as "nothing created"
+    broken_answer: float = 0.0
     # entity -> record id -> kind (MALFORM_KINDS): exactly these records are served broken, on REST
     # lists and Kafka, until cleared. Their updated_at does not change (see README).
     malformed_ids: dict[str, dict[int, str]] = field(default_factory=dict)
@@ -169,7 +172,40 @@ class FaultMiddleware:
             body = _error(429, "rate_limited", "too many requests, retry later")
             await _send(send, 429, body, [(b"retry-after", str(f.retry_after).encode())])
             return
+        if scope["method"] in ("POST", "PUT") and self.rng.random() < f.broken_answer:
+            await self.app(scope, receive, _breaking_success(send))
+            return
         await self.app(scope, receive, send)
+
+
+def _breaking_success(send: Any) -> Any:
+    """A `send` that lets the app do its work but replaces a 2xx answer's body with one missing the
+    record's `id` (so it no longer matches the contract's schema); other answers pass unchanged."""
+    held: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def breaking(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+            held["start"] = message
+            return
+        if "start" not in held:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        try:
+            record = orjson.loads(b"".join(chunks))
+            record.pop("id", None)
+            body = orjson.dumps(record)
+        except (orjson.JSONDecodeError, AttributeError):
+            body = b"{"
+        start = held["start"]
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return breaking
 
 
 def _drop(receive: Any) -> bool:

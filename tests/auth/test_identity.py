@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kontur.auth.identity import RefusalCode, SignedIn, directory_from_records, match_user
 from kontur.models import User
 
@@ -29,22 +31,26 @@ DIRECTORY = [
 ]
 
 
+def claims(email: str, **more: object) -> dict:
+    return {"email": email, "email_verified": True, **more}
+
+
 def test_active_user_matched_case_insensitively() -> None:
-    result = match_user({"sub": "x", "email": " ANNA.Manager@brusnika.test "}, DIRECTORY)
+    result = match_user(claims(" ANNA.Manager@brusnika.test ", sub="x"), DIRECTORY)
     assert isinstance(result, SignedIn)
     assert result.user.id == 1
     assert result.identity == "ANNA.Manager@brusnika.test (user #1)"
 
 
 def test_blocked_user_refused() -> None:
-    result = match_user({"email": "blocked.agent@agency.test"}, DIRECTORY)
+    result = match_user(claims("blocked.agent@agency.test"), DIRECTORY)
     assert not isinstance(result, SignedIn)
     assert result.code is RefusalCode.BLOCKED
     assert "заблокирован" in result.reason
 
 
 def test_unknown_user_refused() -> None:
-    result = match_user({"email": "stranger@elsewhere.test"}, DIRECTORY)
+    result = match_user(claims("stranger@elsewhere.test"), DIRECTORY)
     assert not isinstance(result, SignedIn)
     assert result.code is RefusalCode.UNKNOWN
     assert "stranger@elsewhere.test" in result.reason
@@ -60,8 +66,34 @@ def test_missing_or_unverified_email_refused() -> None:
     assert isinstance(verified, SignedIn)
 
 
+@pytest.mark.parametrize("flag", [False, "false", "yes", 1, None])
+def test_email_verified_must_be_true(flag: object) -> None:
+    # Anything but a true claim refuses, even with the "absent is accepted" option on.
+    for optional in (False, True):
+        result = match_user(
+            {"email": "anna.manager@brusnika.test", "email_verified": flag},
+            DIRECTORY,
+            email_verified_optional=optional,
+        )
+        assert not isinstance(result, SignedIn)
+        assert result.code is RefusalCode.UNVERIFIED_EMAIL
+        assert "не подтверждён" in result.reason
+
+
+def test_absent_email_verified_refused_unless_configured() -> None:
+    absent = {"email": "anna.manager@brusnika.test"}
+    refused = match_user(absent, DIRECTORY)
+    assert not isinstance(refused, SignedIn)
+    assert refused.code is RefusalCode.UNVERIFIED_EMAIL
+    accepted = match_user(absent, DIRECTORY, email_verified_optional=True)
+    assert isinstance(accepted, SignedIn)
+    assert accepted.user.id == 1
+    # Some providers send the claim as a string.
+    assert isinstance(match_user({**absent, "email_verified": "true"}, DIRECTORY), SignedIn)
+
+
 def test_email_shared_by_two_users_refused() -> None:
-    result = match_user({"email": "twice@agency.test"}, DIRECTORY)
+    result = match_user(claims("twice@agency.test"), DIRECTORY)
     assert not isinstance(result, SignedIn)
     assert result.code is RefusalCode.AMBIGUOUS
 

@@ -6,10 +6,9 @@ table that is not also a deliberate change here fails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
+from kontur.auth.actor import Actor
 from kontur.auth.policy import (
     POLICY,
     Action,
@@ -54,13 +53,17 @@ MY_AGENCY = 10
 OTHER_AGENCY = 20
 
 
-@dataclass(frozen=True)
-class Person:
-    id: int
-    role: str
-    status: str = "active"
-    agency_id: int | None = MY_AGENCY
-    temporary_role: str | None = None
+def Person(
+    *,
+    id: int,
+    role: str,
+    status: str = "active",
+    agency_id: int | None = MY_AGENCY,
+    temporary_role: str | None = None,
+) -> Actor:
+    return Actor(
+        id=id, name=f"#{id}", role=role, status=status, agency_id=agency_id, temporary_role=temporary_role
+    )
 
 
 def cells() -> list[tuple[UserRole, str, str]]:

@@ -6,6 +6,7 @@ retried, how many times, and how long each wait is at least.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 from collections.abc import Callable
@@ -182,3 +183,83 @@ def test_policy_rejects_nonsense() -> None:
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match="negative"):
         RetryPolicy(backoff_base=-1)
+
+
+class Clock:
+    """A monotonic clock the injected sleep advances: time passes only by waiting (and, when told,
+    by each answer taking `per_request` seconds)."""
+
+    def __init__(self, per_request: float = 0.0) -> None:
+        self.now = 1000.0
+        self.per_request = per_request
+        self.sleeps: list[float] = []
+        self.read_timeouts: list[float] = []  # each attempt's, as it was sent
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def budget_client(script: Script, policy: RetryPolicy, clock: Clock) -> httpx.Client:
+    def answer(request: httpx.Request) -> httpx.Response:
+        clock.read_timeouts.append(request.extensions["timeout"]["read"])
+        clock.now += clock.per_request
+        return script(request)
+
+    transport = RetryTransport(
+        httpx.MockTransport(answer),
+        policy,
+        sleep=clock.sleep,
+        rng=random.Random(3),
+        monotonic=clock.monotonic,
+    )
+    return httpx.Client(base_url="http://brusnika.test/api/v1/", transport=transport, timeout=30.0)
+
+
+def test_budget_ends_the_retries_before_the_attempts_do() -> None:
+    # 503 forever: the patient policy would try 20 times; the budget ends it within 3 seconds.
+    policy = RetryPolicy(max_attempts=20, backoff_base=0.5, backoff_cap=2.0, budget=3.0)
+    script, clock = Script(503), Clock(per_request=0.05)
+    start = clock.now
+    response = budget_client(script, policy, clock).post(
+        "bookings", json={"a": 1}, headers={"Idempotency-Key": "k-1"}
+    )
+    assert response.status_code == 503
+    # Waits of 0.25-0.5, 0.5-1 and 1-2 s: at least three attempts fit, and the last wait started only
+    # if its attempt still fitted.
+    assert 3 <= len(script.requests) < 20
+    assert response.extensions[ATTEMPTS_EXTENSION] == len(script.requests)
+    assert clock.now - start <= 3.0  # every wait and answer within the budget
+
+
+def test_budget_cuts_each_attempts_timeouts_to_what_is_left() -> None:
+    policy = RetryPolicy(max_attempts=10, backoff_base=0.4, backoff_cap=0.4, budget=2.0)
+    script, clock = Script(503), Clock()
+    budget_client(script, policy, clock).get("cities")
+    reads = clock.read_timeouts
+    assert len(reads) == len(script.requests) >= 3
+    assert reads[0] == pytest.approx(2.0)  # the client's 30 s cut to the budget
+    assert all(later < earlier for earlier, later in itertools.pairwise(reads))
+    assert all(read <= 2.0 for read in reads)
+
+
+def test_transport_error_within_budget_is_raised_when_it_ends() -> None:
+    policy = RetryPolicy(max_attempts=50, backoff_base=0.2, backoff_cap=0.5, budget=1.5)
+    script, clock = Script(httpx.ConnectError), Clock(per_request=0.1)
+    with pytest.raises(httpx.ConnectError):
+        budget_client(script, policy, clock).get("cities")
+    assert 2 <= len(script.requests) < 50
+
+
+def test_within_scales_a_policy_to_a_budget() -> None:
+    patient = RetryPolicy(max_attempts=5, backoff_base=0.5, backoff_cap=30.0, max_retry_after=120.0)
+    quick = patient.within(10.0)
+    assert quick.budget == 10.0
+    assert quick.backoff_cap <= 10.0 / 3
+    assert quick.max_retry_after == 10.0  # a Retry-After the person could not wait out: answered at once
+    assert patient.budget is None  # background syncs keep theirs
+    with pytest.raises(ValueError, match="budget"):
+        RetryPolicy(budget=0)

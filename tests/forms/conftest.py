@@ -13,18 +13,19 @@ import duckdb
 import httpx
 import pytest
 
+from kontur.auth.actor import Actor
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.forms import users
 from kontur.forms.context import FormContext
-from kontur.forms.identity import Actor
 from kontur.retry import RetryPolicy
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.sync import run_sync
 
 FORMS_SEED = 424242
-# One attempt: a test that simulates a lost answer wants the UnavailableError at once.
-ONE_ATTEMPT = RetryPolicy(max_attempts=1, backoff_base=0.0, backoff_cap=0.0, max_retry_after=1)
+# Two attempts, no waiting: a lost answer is repeated once by the retry transport (same key, same
+# body), as the forms' interactive policy does within its budget.
+TWO_ATTEMPTS = RetryPolicy(max_attempts=2, backoff_base=0.0, backoff_cap=0.0, max_retry_after=1)
 
 
 @pytest.fixture(scope="session")
@@ -72,10 +73,10 @@ def api(forms_sandbox: RunningSandbox) -> Iterator[BrusnikaClient]:
 
 def directory_user(conn: duckdb.DuckDBPyConnection, **where: Any) -> dict:
     """A user of the local directory matching `where` (status, role, remaining > 0 via `can_book`)."""
-    from kontur.forms import lookups
+    from kontur.auth import directory
 
     can_book = where.pop("can_book", None)
-    for row in lookups.users(conn):
+    for row in directory.users(conn):
         matches = all(row.get(k) == v for k, v in where.items())
         if matches and (can_book is None or (row["remaining_user_creation_limit"] > 0) == can_book):
             return row
@@ -147,7 +148,7 @@ def losing_client(forms_sandbox: RunningSandbox) -> Callable[..., BrusnikaClient
             base_url=forms_sandbox.api_url,
             token=forms_sandbox.token,
             transport=LosingTransport(lose, mode),
-            retry=ONE_ATTEMPT,
+            retry=TWO_ATTEMPTS,
         )
         made.append(client)
         return client

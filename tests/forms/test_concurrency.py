@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from kontur import actions, load
+from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.forms import bookings, clients, lookups
@@ -102,8 +103,9 @@ def test_booking_during_a_sync_commit_lands_after_it(
     assert records(forms_sandbox, "premises")[premise["id"]]["is_booked"] is True
     assert _premise_booked_in_cache(conn, premise["id"]) is True
     assert premise["id"] not in {p["id"] for p in lookups.free_premises(conn, premise["building_id"])}
-    assert {b["id"]: b["status"] for b in lookups.bookings_here(conn)}[outcome.result.id] == "open"
-    audited = actions.recent(conn, limit=5)
+    listed = {b["id"]: b["status"] for b in lookups.bookings_here(conn, ReadScope.everyone())}
+    assert listed[outcome.result.id] == "open"
+    audited = actions.recent(conn, ReadScope.everyone(), limit=5)
     assert (audited[0]["action"], audited[0]["outcome"]) == ("create_booking", "success")
     # The run that was committing finished as succeeded, with the premise snapshot it fetched.
     run = cache.run(result.run_id)

@@ -10,9 +10,11 @@ from collections.abc import Callable
 import duckdb
 import pytest
 
+from kontur.auth import directory
+from kontur.auth.actor import Actor
+from kontur.auth.scopes import ReadScope
 from kontur.forms import clients, history, lookups, visits
 from kontur.forms.context import FormContext
-from kontur.forms.identity import Actor
 from kontur.forms.submit import Outcome
 from kontur.models import Client, Visit
 from kontur.sandbox.server import RunningSandbox
@@ -67,7 +69,7 @@ def test_visit_without_a_slot_is_checked_then_made(
     assert (made.result.date, made.result.time) == (noon.date() + dt.timedelta(days=3), "09:05")
     assert "слот" not in made.message
     assert outbound_count(forms_sandbox, "visits") == before + 1
-    listed = {v["id"]: v for v in lookups.visits_here(conn)}[made.result.id]
+    listed = {v["id"]: v for v in lookups.visits_here(conn, ReadScope.everyone())}[made.result.id]
     assert (listed["time_slot_id"], listed["status"]) == (None, "open")
 
     again = attempt(noon.date() + dt.timedelta(days=3), "09:05")  # a double click: the same visit
@@ -80,8 +82,8 @@ def test_visit_without_a_slot_is_checked_then_made(
 def _actors(conn: duckdb.DuckDBPyConnection) -> dict[str, Actor]:
     """Two agents of one agency (which has an active head), an agent of another, a manager, a new
     member and a blocked user, from the sandbox's directory."""
-    directory = lookups.users(conn)
-    active = [u for u in directory if u["status"] == "active"]
+    people = directory.users(conn)
+    active = [u for u in people if u["status"] == "active"]
     agents: dict[int, list[dict]] = defaultdict(list)
     for u in active:
         if u["role"] == "AGENT":
@@ -98,7 +100,7 @@ def _actors(conn: duckdb.DuckDBPyConnection) -> dict[str, Actor]:
         "stranger": agents[other][0],
         "manager": next(u for u in active if u["role"] == "MANAGER"),
         "newcomer": next(u for u in active if u["role"] == "NEW_MEMBER"),
-        "blocked": next(u for u in directory if u["status"] == "blocked"),
+        "blocked": next(u for u in people if u["status"] == "blocked"),
     }
     return {name: Actor.from_row(row) for name, row in pick.items()}
 
@@ -126,8 +128,8 @@ def test_history_shows_what_the_role_may_see(
     assert history.rows(conn, None)[1] == []
     _shown, agent_rows = history.rows(conn, who["agent"])
     assert {r["actor_id"] for r in agent_rows} <= {
-        u["id"] for u in lookups.users(conn) if u["agency_id"] == who["agent"].agency_id
+        u["id"] for u in directory.users(conn) if u["agency_id"] == who["agent"].agency_id
     }
-    assert history.shown_to(who["manager"]).caption == "Все действия."
-    assert history.shown_to(who["agent"]).caption == "Действия пользователей вашего агентства."
-    assert history.shown_to(who["newcomer"]).caption == "Только ваши действия."
+    assert history.shown_to(conn, who["manager"]).caption == "Все действия."
+    assert history.shown_to(conn, who["agent"]).caption == "Действия пользователей вашего агентства."
+    assert history.shown_to(conn, who["newcomer"]).caption == "Только ваши действия."

@@ -4,6 +4,7 @@ a real DuckDB cache file. Each test gets its own cache copy (and so its own dash
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kontur import ui
+from kontur.auth.session import ACTOR_STATE_KEY, DEV_PICKER_BANNER
 from kontur.config import Settings
-from kontur.forms.identity import ACTOR_STATE_KEY
 from kontur.sandbox.server import RunningSandbox
 
 from .helpers import free_premises, outbound_count, records
@@ -32,6 +33,8 @@ def app_env(
     monkeypatch.setenv("BRUSNIKA_API_TOKEN", forms_sandbox.token)
     monkeypatch.setenv("KONTUR_CACHE_PATH", str(path))
     monkeypatch.setenv("KONTUR_AUTO_SYNC", "0")
+    # A configured API without [auth]: only the development picker lets the app run (red banner).
+    monkeypatch.setenv("KONTUR_INSECURE_DEV_PICKER", "1")
     monkeypatch.chdir(REPO)
     yield path
     # The dashboard runtime of this cache file (st.cache_resource, process-wide) holds it open: close
@@ -64,9 +67,20 @@ def _page(at: AppTest, path: str) -> AppTest:
     return at
 
 
+def _shown(value: str) -> str:
+    """A message as the person reads it: the markdown escapes (`md()`) taken out."""
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def _errors(at: AppTest) -> list[str]:
+    """The page's error messages, without the development picker's banner."""
+    return [_shown(e.value) for e in at.error if e.value != DEV_PICKER_BANNER]
+
+
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [s.value for s in at.success]
     parts += [w.value for w in at.warning] + [i.value for i in at.info]
+    parts = [_shown(part) for part in parts]
     return "\n".join(str(p) for p in parts)
 
 
@@ -175,7 +189,7 @@ def test_booked_premise_answers_with_the_conflict(app_env: Path, forms_sandbox: 
     _preselect(at, booked)
     _fill_booking(at, day=dt.date.today() + dt.timedelta(days=3), time="09:00")
     _submit(at, "Забронировать")
-    assert [e.value for e in at.error] == ["Помещение уже забронировано или продано — выберите другое."]
+    assert _errors(at) == ["Помещение уже забронировано или продано — выберите другое."]
 
 
 def test_past_date_refused_and_values_kept(
@@ -284,10 +298,14 @@ def _free_in_cache(seed: Path) -> set[int]:
 
 def test_users_directory_and_push(app_env: Path, forms_sandbox: RunningSandbox) -> None:
     at = _app(forms_sandbox)
-    _page(at, "pages/users.py")
-    table = at.dataframe[0].value
     with forms_sandbox.admin() as admin:
         directory = admin.users()
+    # The whole directory is an administrator's to see and push (kontur.auth policy): act as one.
+    at.session_state[ACTOR_STATE_KEY] = next(
+        u["id"] for u in directory if u["role"] == "ADMIN" and u["status"] == "active"
+    )
+    _page(at, "pages/users.py")
+    table = at.dataframe[0].value
     assert len(table) == len(directory)
     blocked = table[table["Статус"] == "Заблокирован"]
     assert not blocked.empty
@@ -295,10 +313,6 @@ def test_users_directory_and_push(app_env: Path, forms_sandbox: RunningSandbox) 
     spent = table[(table["Осталось броней"] == 0) & (table["Статус"] == "Активен")]
     assert spent["Может бронировать"].str.contains("не осталось бронирований").all()
 
-    # Pushing users is an administrator's job (kontur.auth policy): act as one.
-    at.session_state[ACTOR_STATE_KEY] = next(
-        u["id"] for u in directory if u["role"] == "ADMIN" and u["status"] == "active"
-    )
     target = next(u for u in directory if u["status"] == "active" and u["role"] == "AGENT")
     at.selectbox(key="us_user").set_value(target["id"]).run()
     at.number_input(key=f"us_remaining_{target['id']}").set_value(7)
@@ -335,7 +349,7 @@ def test_bookings_list_names_project_building_and_premise(
     _submit(at, "Забронировать")
     assert at.success, _texts(at)
     number, address, project = _cache_names(forms_cache_file, premise_id)
-    line = next(m.value for m in at.markdown if "помещение №" in str(m.value))
+    line = next(_shown(m.value) for m in at.markdown if "помещение №" in str(m.value))
     assert project in line
     assert f"дом: {address}" in line
     assert f"помещение №{number}" in line
@@ -361,7 +375,7 @@ def test_visit_without_slot_checked_then_made(app_env: Path, forms_sandbox: Runn
     at.date_input(key="vs_free_date").set_value(later)
     _submit(at, "Назначить показ")
     assert at.success, _texts(at)
-    assert f"назначен на {later:%d.%m.%Y} 10:40." in at.success[0].value
+    assert f"назначен на {later:%d.%m.%Y} 10:40." in _shown(at.success[0].value)
     assert outbound_count(forms_sandbox, "visits") == before + 1
     assert "без слота" in _texts(at)
 

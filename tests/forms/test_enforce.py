@@ -12,11 +12,11 @@ import duckdb
 import httpx
 import pytest
 
+from kontur.auth.actor import Actor
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.forms import bookings, clients, users
 from kontur.forms.context import FormContext
-from kontur.forms.identity import Actor
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 
 SEED = 777001

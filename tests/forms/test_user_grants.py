@@ -1,0 +1,191 @@
+"""Who may grant what, where it is enforced: `forms.users.push`, against the directory entry as
+stored, before `PUT /users/{id}` is sent. The sandbox's own directory (`SandboxAdmin.users()`) proves
+what reached Brusnika; the wire is counted; the audit keeps every refusal with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import httpx
+import pytest
+
+from kontur.auth import directory
+from kontur.auth.actor import Actor
+from kontur.client import BrusnikaClient
+from kontur.forms import users
+from kontur.forms.context import FormContext
+from kontur.sandbox.server import RunningSandbox
+
+
+class CountingTransport(httpx.BaseTransport):
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+        self.sent: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(f"{request.method} {request.url.path}")
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def in_brusnika(sandbox: RunningSandbox, user_id: int) -> dict:
+    with sandbox.admin() as admin:
+        return next(u for u in admin.users() if u["id"] == user_id)
+
+
+def refusals(conn: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return conn.execute(
+        "SELECT outcome, error, brusnika_id FROM actions WHERE action = 'put_user' ORDER BY \"at\", id"
+    ).fetchall()
+
+
+@pytest.fixture
+def people(conn: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """A head of agency, an agent of theirs (not the one other tests book with), an agent of another
+    agency, and an administrator."""
+    rows = [u for u in directory.users(conn) if u["status"] == "active"]
+    for head in (u for u in rows if u["role"] == "HEAD_OF_AGENCY"):
+        mine = [u for u in rows if u["role"] == "AGENT" and u["agency_id"] == head["agency_id"]]
+        if len(mine) >= 2:
+            return {
+                "head": head,
+                "colleague": mine[-1],
+                "stranger": next(
+                    u for u in rows if u["role"] == "AGENT" and u["agency_id"] != head["agency_id"]
+                ),
+                "admin": next(u for u in rows if u["role"] == "ADMIN"),
+            }
+    pytest.fail("no head of agency with two active agents in the sandbox data")
+
+
+@pytest.fixture
+def counted(forms_sandbox: RunningSandbox) -> tuple[BrusnikaClient, CountingTransport]:
+    transport = CountingTransport()
+    return BrusnikaClient(
+        base_url=forms_sandbox.api_url, token=forms_sandbox.token, transport=transport
+    ), transport
+
+
+def change(row: dict, **update: object) -> users.UserChange:
+    return users.UserChange(
+        user_id=row["id"],
+        status=str(update.get("status", row["status"])),
+        role=str(update.get("role", row["role"])),
+        remaining=update.get("remaining"),  # type: ignore[arg-type]
+    )
+
+
+def test_head_of_agency_cannot_make_themself_or_a_colleague_admin(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    people: dict[str, dict],
+    counted: tuple[BrusnikaClient, CountingTransport],
+) -> None:
+    head, colleague = people["head"], people["colleague"]
+    api, transport = counted
+    ctx = make_ctx(actor=Actor.from_row(head), client=api)
+    head_before, colleague_before = (
+        in_brusnika(forms_sandbox, head["id"]),
+        in_brusnika(forms_sandbox, colleague["id"]),
+    )
+
+    myself = users.push(ctx, change(head, role="ADMIN"))
+    assert not myself.ok
+    assert myself.code == "forbidden"
+    assert "Свои права менять нельзя" in myself.message
+
+    raised = users.push(ctx, change(colleague, role="ADMIN"))
+    assert not raised.ok
+    assert raised.message == "Роль «Администратор» может назначить только администратор."
+
+    assert transport.sent == []  # nothing sent to Brusnika
+    assert in_brusnika(forms_sandbox, head["id"]) == head_before
+    assert in_brusnika(forms_sandbox, colleague["id"]) == colleague_before
+    assert directory.stored_user(conn, colleague["id"]).role == colleague["role"]  # type: ignore[union-attr]
+    audit = refusals(conn)[-2:]
+    assert [(row[0], row[2]) for row in audit] == [("refused", head["id"]), ("refused", colleague["id"])]
+    assert "Свои права" in audit[0][1]
+    assert "только администратор" in audit[1][1]
+
+
+def test_head_of_agency_limits(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    people: dict[str, dict],
+    counted: tuple[BrusnikaClient, CountingTransport],
+) -> None:
+    head, colleague, stranger = people["head"], people["colleague"], people["stranger"]
+    api, transport = counted
+    ctx = make_ctx(actor=Actor.from_row(head), client=api)
+    limit = users.push(ctx, change(colleague, remaining=colleague["remaining_user_creation_limit"] + 10))
+    assert not limit.ok
+    assert "Лимит броней меняет только администратор" in limit.message
+    other = users.push(ctx, change(stranger, status="blocked"))
+    assert not other.ok
+    assert "не из вашего агентства" in other.message
+    manager = users.push(ctx, change(colleague, role="MANAGER"))
+    assert not manager.ok
+    assert transport.sent == []
+    assert in_brusnika(forms_sandbox, stranger["id"])["status"] == "active"
+
+    # What a head may do: move their agent between AGENT and NEW_MEMBER. Sent, stored, audited.
+    demoted = users.push(ctx, change(colleague, role="NEW_MEMBER"))
+    assert demoted.ok, demoted.message
+    assert transport.sent == [f"PUT /api/v1/users/{colleague['id']}"]
+    assert in_brusnika(forms_sandbox, colleague["id"])["role"] == "NEW_MEMBER"
+    assert directory.stored_user(conn, colleague["id"]).role == "NEW_MEMBER"  # type: ignore[union-attr]
+    restored = users.push(ctx, change(colleague, role=colleague["role"]))
+    assert restored.ok, restored.message
+    assert in_brusnika(forms_sandbox, colleague["id"])["role"] == colleague["role"]
+    assert refusals(conn)[-1][0] == "success"
+
+
+def test_admin_grants_company_roles_but_not_to_themself(
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    forms_sandbox: RunningSandbox,
+    people: dict[str, dict],
+) -> None:
+    admin, colleague = people["admin"], people["colleague"]
+    ctx = make_ctx(actor=Actor.from_row(admin))
+    own = users.push(ctx, change(admin, status="blocked"))
+    assert not own.ok
+    assert in_brusnika(forms_sandbox, admin["id"])["status"] == "active"
+    promoted = users.push(ctx, change(colleague, role="OZK_MANAGER"))
+    assert promoted.ok, promoted.message
+    assert in_brusnika(forms_sandbox, colleague["id"])["role"] == "OZK_MANAGER"
+    back = users.push(ctx, change(colleague, role=colleague["role"]))
+    assert back.ok, back.message
+
+
+def test_users_page_options_follow_the_same_rules(
+    conn: duckdb.DuckDBPyConnection, people: dict[str, dict]
+) -> None:
+    head = Actor.from_row(people["head"])
+    colleague = directory.stored_user(conn, people["colleague"]["id"])
+    assert colleague is not None
+    offer = users.edit_options(head, colleague)
+    assert offer.decision.allowed
+    assert offer.roles == ["AGENT", "NEW_MEMBER"]
+    assert not offer.limit
+    mine = directory.stored_user(conn, head.id)
+    assert mine is not None
+    own = users.edit_options(head, mine)
+    assert not own.decision.allowed
+    assert own.roles == ["HEAD_OF_AGENCY"]
+    assert own.statuses == ["active"]
+    stranger = directory.stored_user(conn, people["stranger"]["id"])
+    assert stranger is not None
+    assert not users.edit_options(head, stranger).decision.allowed
+    # The list a head of agency sees: their agency only.
+    listed = users.listed(conn, head)
+    assert listed
+    assert {u["agency_id"] for u in listed} == {head.agency_id}
+    admin = Actor.from_row(people["admin"])
+    assert len(users.listed(conn, admin)) == len(directory.users(conn))
+    assert users.edit_options(admin, colleague).limit
