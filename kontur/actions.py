@@ -13,11 +13,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
-
-from kontur.auth.scopes import ReadScope
 
 # Keys whose values must never reach the table, whatever a caller passes in by mistake.
 _SECRET_KEY = re.compile(r"token|authorization|password|secret|api[_-]?key|cookie", re.IGNORECASE)
@@ -94,13 +92,54 @@ def insert(cur: duckdb.DuckDBPyConnection, entry: ActionRecord, *, at: dt.dateti
     )
 
 
+def record(
+    conn: duckdb.DuckDBPyConnection,
+    entry: ActionRecord,
+    *,
+    lock: WriteLock | None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Append one action in a transaction of its own, holding the cache's write `lock` (None only
+    where nothing else writes the file). The forms write theirs through `insert`, inside
+    `kontur.forms.writes.serialised`; this is the same row for callers outside a form."""
+    if lock is not None:
+        lock.acquire()
+    cur = conn.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            insert(cur, entry, at=at)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    finally:
+        cur.close()
+        if lock is not None:
+            lock.release()
+
+
+class RowScope(Protocol):
+    """Whose rows may be read (`kontur.auth.scopes.ReadScope` is one), as a SQL predicate over a
+    column of our own query text, with its parameters."""
+
+    def predicate(self, column: str) -> tuple[str, list[Any]]: ...
+
+
+class WriteLock(Protocol):
+    """The cache's write lock (`threading.RLock`), reduced to what is used here."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+    def release(self) -> None: ...
+
+
 _SELECT_ACTIONS = (
     'SELECT a.id, a."at", a.actor, a.actor_id, a.action, a.request, a.outcome, a.brusnika_id, a.error'
     " FROM actions a"
 )
 
 
-def recent(conn: duckdb.DuckDBPyConnection, scope: ReadScope, *, limit: int = 200) -> list[dict]:
+def recent(conn: duckdb.DuckDBPyConnection, scope: RowScope, *, limit: int = 200) -> list[dict]:
     """The latest actions first, as plain dicts, only those of the people `scope` allows (by the
     acting user's id; filtered in SQL, so `limit` counts visible rows)."""
     where, params = scope.predicate("a.actor_id")

@@ -9,7 +9,6 @@ from kontur.auth.actor import acting_refusal
 from kontur.forms import agencies, lookups
 from kontur.forms import page as fp
 from kontur.models import Agency
-from kontur.ui.safe import md
 
 FORM = agencies.FORM
 SEARCH = "agency_search"
@@ -22,12 +21,10 @@ cities = {c["id"]: c["name"] for c in lookups.cities(fp.connection())}
 
 def card(agency: Agency) -> None:
     with st.container(border=True):
-        st.markdown(f"**{md(agency.title)}** · {md(agency.legal_name)} · №{agency.id}")
-        st.markdown(f"ИНН {md(agency.inn)} · {md(cities.get(agency.city_id, agency.city_id))}")
-        st.caption(
-            f"{md(agency.phone)} · {md(agency.email)} · владелец {md(agency.owner_full_name)}, "
-            f"{md(agency.owner_phone)}"
-        )
+        st.markdown(f"**{fp.quote(agency.title)}** · {fp.quote(agency.legal_name)} · №{agency.id}")
+        st.markdown(f"ИНН {fp.quote(agency.inn)} · {fp.quote(cities.get(agency.city_id, agency.city_id))}")
+        owner = f"владелец {fp.quote(agency.owner_full_name)}, {fp.quote(agency.owner_phone)}"
+        st.caption(f"{fp.quote(agency.phone)} · {fp.quote(agency.email)} · {owner}")
 
 
 search_tab, create_tab = st.tabs(["Поиск", "Новое агентство"])

@@ -13,7 +13,6 @@ from kontur.auth.policy import Action
 from kontur.forms import bookings, clients, lookups
 from kontur.forms import page as fp
 from kontur.models import PurchaseOption
-from kontur.ui.safe import md
 
 FORM = bookings.FORM
 
@@ -79,7 +78,7 @@ with right:
     if st.button("Найти в Брусника", key="bk_client_search"):
         found = clients.search(fp.context(), query)
         if not found.ok:
-            st.error(md(found.message, limit=None))
+            st.error(fp.quote(found.message, limit=None))
     client_rows = {c["id"]: c for c in lookups.local_clients(conn, visible, query)}
     chosen_client = st.session_state.get("bk_client")
     if chosen_client is not None and chosen_client not in client_rows:
@@ -142,11 +141,11 @@ def describe(booking: dict) -> str:
     return " · ".join(
         [
             f"**№{booking['id']}**",
-            md(booking["project_name"] or "проект не в кэше"),
-            "дом: " + md(booking["address"]),
-            "помещение №" + md(booking["premise_number"] or f"id {booking['premise_id']} (нет в кэше)"),
-            md(booking["client_name"] or f"клиент {booking['client_id']}"),
-            f"{booking['date']:%d.%m.%Y} " + md(booking["time"]),
+            fp.quote(booking["project_name"] or "проект не в кэше"),
+            "дом: " + fp.quote(booking["address"]),
+            "помещение №" + fp.quote(booking["premise_number"] or f"id {booking['premise_id']} (нет в кэше)"),
+            fp.quote(booking["client_name"] or f"клиент {booking['client_id']}"),
+            f"{booking['date']:%d.%m.%Y} " + fp.quote(booking["time"]),
             labels.label_of(PurchaseOption, booking["purchase_option"]),
         ]
     )
@@ -165,9 +164,9 @@ fp.cancellable_list(
         title="Отмена брони",
         confirm_label="Да, отменить бронь",
         question=lambda b: (
-            f"Отменить бронь №{b['id']}: {md(b['project_name'] or '')}, дом {md(b['address'])}, "
-            f"помещение №{md(b['premise_number'] or b['premise_id'])}, "
-            f"клиент {md(b['client_name'] or b['client_id'])}? Помещение снова станет свободным."
+            f"Отменить бронь №{b['id']}: {fp.quote(b['project_name'] or '')}, дом {fp.quote(b['address'])}, "
+            f"помещение №{fp.quote(b['premise_number'] or b['premise_id'])}, "
+            f"клиент {fp.quote(b['client_name'] or b['client_id'])}? Помещение снова станет свободным."
         ),
         decision=lambda b: auth_session.booking_cancel_decision(conn, fp.acting(), b),
         cancel=lambda booking_id: bookings.cancel(fp.context(), booking_id),

@@ -11,7 +11,6 @@ from kontur.auth.actor import acting_refusal
 from kontur.forms import clients
 from kontur.forms import page as fp
 from kontur.models import Client
-from kontur.ui.safe import md
 
 FORM = clients.FORM
 SEARCH = "client_search"
@@ -26,7 +25,9 @@ def card(client: Client) -> None:
     """Brusnika's decision in plain words, whom the client is fixed to, and the time left."""
     summary = clients.fixing_summary(client, now=dt.datetime.now().astimezone(), agent_names=names)
     with st.container(border=True):
-        st.markdown(f"**{md(client.fullname)}** · {md(client.phone_number)} · клиент №{client.id}")
+        st.markdown(
+            f"**{fp.quote(client.fullname)}** · {fp.quote(client.phone_number)} · клиент №{client.id}"
+        )
         if summary["reason"]:
             st.error(f"{summary['decision']}. {summary['reason']}", icon=":material/block:")
         else:
@@ -35,7 +36,7 @@ def card(client: Client) -> None:
             if summary["countdown"]:
                 st.text(summary["countdown"])
         if client.comment:
-            st.caption(md(client.comment, limit=1000))
+            st.caption(fp.quote(client.comment, limit=1000))
 
 
 search_tab, create_tab = st.tabs(["Поиск", "Новый клиент"])

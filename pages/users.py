@@ -11,7 +11,7 @@ from kontur.auth import session as auth_session
 from kontur.forms import lookups, users
 from kontur.forms import page as fp
 from kontur.models import UserRole, UserStatus
-from kontur.ui.safe import md
+from kontur.ui.safe import csv_safe
 
 FORM = users.FORM
 
@@ -29,7 +29,15 @@ if not listed:
     st.stop()
 
 agencies = {a["id"]: a["title"] for a in lookups.agencies_here(conn)}
-st.dataframe(users.table(listed, agencies), hide_index=True, use_container_width=True)
+table = users.table(listed, agencies)
+st.dataframe(table, hide_index=True, use_container_width=True)
+st.download_button(
+    "Скачать CSV",
+    csv_safe(table).to_csv(index=False).encode("utf-8"),
+    file_name="users.csv",
+    mime="text/csv",
+    key="us_csv",
+)
 
 st.subheader("Передать пользователя в Брусника")
 chosen = fp.choose("Пользователь", {r["id"]: f"{r['lastName']} {r['firstName']}" for r in listed}, "us_user")
@@ -37,7 +45,7 @@ stored = users.stored(conn, chosen) if chosen is not None else None
 if stored is not None:
     offer = users.edit_options(actor, stored)
     if not offer.decision.allowed:
-        st.caption(md(offer.decision.reason, limit=None))
+        st.caption(fp.quote(offer.decision.reason, limit=None))
     with st.form("user_form", clear_on_submit=False):
         c1, c2, c3 = st.columns(3)
         status = c1.selectbox(

@@ -14,7 +14,6 @@ from kontur.auth.actor import acting_refusal
 from kontur.auth.policy import Action
 from kontur.forms import lookups, visits
 from kontur.forms import page as fp
-from kontur.ui.safe import md
 
 FORM = visits.FORM
 FREE_FORM = "visit_free"  # its own outcome slot: its fields' messages are its own
@@ -129,9 +128,9 @@ def describe(visit: dict) -> str:
     return " · ".join(
         [
             f"**№{visit['id']}**",
-            md(visit["project_name"] or visit["project_id"]),
-            md(visit["client_name"] or f"клиент {visit['client_id']}"),
-            f"{visit['date']:%d.%m.%Y} " + md(visit["time"]),
+            fp.quote(visit["project_name"] or visit["project_id"]),
+            fp.quote(visit["client_name"] or f"клиент {visit['client_id']}"),
+            f"{visit['date']:%d.%m.%Y} " + fp.quote(visit["time"]),
             f"слот №{visit['time_slot_id']}" if visit["time_slot_id"] else "без слота",
         ]
     )
@@ -150,7 +149,7 @@ fp.cancellable_list(
         title="Отмена показа",
         confirm_label="Да, отменить показ",
         question=lambda v: (
-            f"Отменить показ №{v['id']} ({v['date']:%d.%m.%Y} {md(v['time'])})?"
+            f"Отменить показ №{v['id']} ({v['date']:%d.%m.%Y} {fp.quote(v['time'])})?"
             + (" Слот освободится." if v["time_slot_id"] else "")
         ),
         decision=lambda v: auth_session.visit_cancel_decision(conn, fp.acting(), v),

@@ -90,6 +90,7 @@ POLICY: Mapping[UserRole, Mapping[Action, Scope]] = {
     R.NEW_MEMBER: {A.BROWSE: S.ALL},
 }
 
+
 @dataclass(frozen=True)
 class Grant:
     """What a role holding `manage_users` may change in another person's directory entry. How far it

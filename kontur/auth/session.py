@@ -163,8 +163,8 @@ def _default_pick(rows: Sequence[Mapping[str, Any]]) -> int:
     raise LookupError("empty directory")
 
 
-def _remember_pick(widget: str) -> None:
-    st.session_state[ACTOR_STATE_KEY] = st.session_state.get(widget)
+def _remember_pick() -> None:
+    st.session_state[ACTOR_STATE_KEY] = st.session_state.get(_PICKER_WIDGET)
 
 
 def _picker(conn: Any, mode: Access) -> Actor | None:
@@ -177,9 +177,9 @@ def _picker(conn: Any, mode: Access) -> Actor | None:
     if current not in rows:
         current = _default_pick(list(rows.values()))
         st.session_state[ACTOR_STATE_KEY] = current
-    # `ACTOR_STATE_KEY` is the truth (tests and other code may set it); the widget is keyed by the
-    # current pick, so a value it kept from an earlier run can never override a newer pick.
-    widget = f"{_PICKER_WIDGET}_{current}"
+    # `ACTOR_STATE_KEY` is the truth (tests and other code may set it): the widget starts from it on
+    # every run, so a value the widget kept from an earlier run never overrides a newer pick.
+    st.session_state[_PICKER_WIDGET] = current
     with st.sidebar:
         if mode is Access.DEMO:
             st.caption(":orange-badge[ДЕМО] Выбор пользователя без входа — только для песочницы.")
@@ -188,11 +188,9 @@ def _picker(conn: Any, mode: Access) -> Actor | None:
         st.selectbox(
             "Действую от имени",
             list(rows),
-            index=list(rows).index(current),
             format_func=lambda uid: _pick_label(rows[uid]),
-            key=widget,
+            key=_PICKER_WIDGET,
             on_change=_remember_pick,
-            args=(widget,),
         )
     return Actor.from_row(rows[current])
 

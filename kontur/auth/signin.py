@@ -143,7 +143,9 @@ def _sign_in_screen(config: AuthConfig) -> None:
 
 def _refusal_screen(refusal: Refusal) -> None:
     st.title("Вход не выполнен")
-    st.error(refusal.reason)
+    # The reason quotes the address the provider gave: plain text, never markdown.
+    with st.container(border=True):
+        st.text(refusal.reason)
     if st.button("Выйти", key="kontur-auth-logout-refused"):
         st.logout()
 

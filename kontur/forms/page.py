@@ -2,12 +2,13 @@
 showing an outcome with the fields to fix, and the lists of records made here with their cancel
 dialog. Pages stay layout-only; everything they do goes through here and the form modules.
 
-Text from Brusnika or an agent (names, addresses, Brusnika's own messages) is shown through `md()`
-or Streamlit's plain elements, never as markdown or HTML of its own.
+Text from Brusnika or an agent (names, addresses, Brusnika's own messages) is shown through `quote()`
+(`md()` plus no autolinks) or Streamlit's plain elements, never as markdown or HTML of its own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,25 @@ from .context import FormContext
 from .submit import Outcome
 
 OUTCOME_PREFIX = "kontur.outcome."
+# GitHub-flavoured autolinks (`https://…`, `www.…`, `name@host`) are found in the text after markdown's
+# backslash escapes are resolved, so `md()` alone still lets a bare URL in partner text become a
+# link. A zero-width space inside each trigger keeps it text and looks the same.
+_AUTOLINK_TRIGGERS = re.compile(r"(?i)(h)(ttps?\\?:)|(w)(ww\\?\.)|(\\@)")
+_ZWSP = "\u200b"
+
+
+def quote(value: Any, *, limit: int | None = 300) -> str:
+    """Partner or agent text for markdown (`st.markdown`, `st.caption`, alerts): `md()`, and no
+    autolink either. Shows exactly as typed, acts on nothing."""
+    return _AUTOLINK_TRIGGERS.sub(_break_autolink, md(value, limit=limit))
+
+
+def _break_autolink(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1) + _ZWSP + match.group(2)
+    if match.group(3):
+        return match.group(3) + _ZWSP + match.group(4)
+    return match.group(5) + _ZWSP
 
 
 @st.cache_resource(show_spinner=False)
@@ -113,7 +133,7 @@ def show_outcome(form: str) -> Outcome[Any] | None:
     outcome = st.session_state.get(OUTCOME_PREFIX + form)
     if outcome is None:
         return None
-    text = md(outcome.message, limit=None)  # it may quote Brusnika's or an agent's words
+    text = quote(outcome.message, limit=None)  # it may quote Brusnika's or an agent's words
     if outcome.ok and outcome.stored_locally:
         st.success(text, icon=":material/check_circle:")
     elif outcome.ok:
@@ -133,7 +153,7 @@ def problem(form: str, *fields: str) -> None:
     for field in fields:
         message = outcome.field_errors.get(field)
         if message:  # Brusnika's 422 messages land here too: escaped
-            st.markdown(f":red[**{md(message, limit=None)}**]")
+            st.markdown(f":red[**{quote(message, limit=None)}**]")
 
 
 def choose(
@@ -168,7 +188,7 @@ def submitted(form: str, outcome: Outcome[Any]) -> None:
 def refusal_banner(refusal: str | None) -> None:
     """Why the acting user cannot use this form (the submit button is disabled alongside)."""
     if refusal:
-        st.warning(md(refusal, limit=None), icon=":material/block:")
+        st.warning(quote(refusal, limit=None), icon=":material/block:")
 
 
 def search_tab(
@@ -226,7 +246,7 @@ def cancellable_list(rows: list[dict], describe: Callable[[dict], str], spec: Ca
     )
     for row in rows:
         cols = st.columns([5, 2, 2])
-        cols[0].markdown(describe(row))  # `describe` escapes what it quotes (`md`)
+        cols[0].markdown(describe(row))  # `describe` escapes what it quotes (`quote`)
         cols[1].markdown(f"Статус: **{labels.label_of(RequestStatus, row['status'])}**")
         is_open = row["status"] == RequestStatus.OPEN
         may_cancel = spec.decision(row)

@@ -22,7 +22,6 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-
 class InvalidInput(ValueError):
     """What a person typed breaks a rule; the message says how to fix it."""
 

@@ -15,9 +15,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import duckdb
+
+from kontur.actions import WriteLock
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +30,6 @@ T = TypeVar("T")
 LOCK_WAIT_SECONDS = 120.0
 CONFLICT_ATTEMPTS = 4
 _CONFLICT_PAUSE = 0.05  # doubled after each conflict
-
-
-class WriteLock(Protocol):
-    """`threading.RLock` (what `Cache.write_lock` is), reduced to what is used here."""
-
-    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
-    def release(self) -> None: ...
 
 
 class WriteLockTimeout(RuntimeError):

@@ -104,9 +104,12 @@ def run_streamlit(
     workdir: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = STARTUP_TIMEOUT,
+    in_repo: bool = False,
 ) -> Iterator[RunningApp]:
     """`streamlit run script` with its secrets read from `workdir/.streamlit/secrets.toml` only
-    (`--secrets.files`), so the repository's own secrets, if any, never leak into a test."""
+    (`--secrets.files`), so the repository's own secrets, if any, never leak into a test.
+    `in_repo`: run from the repository, with its `.streamlit/config.toml` and no address given on
+    the command line (what `make dashboard` does); otherwise from `workdir`, bound to 127.0.0.1."""
     secrets_path = workdir / ".streamlit" / "secrets.toml"
     secrets_path.parent.mkdir(parents=True, exist_ok=True)
     secrets_path.write_text(secrets_toml or "", encoding="utf-8")
@@ -114,16 +117,22 @@ def run_streamlit(
     args = [
         sys.executable, "-m", "streamlit", "run", str(script),
         "--server.headless", "true",
-        "--server.address", "127.0.0.1",
         "--server.port", str(port),
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--secrets.files", str(secrets_path),
     ]  # fmt: skip
+    if not in_repo:
+        args += ["--server.address", "127.0.0.1"]
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            args, cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            cwd=REPO if in_repo else workdir,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     app = RunningApp(url=f"http://127.0.0.1:{port}", log=log)
     try:
@@ -131,6 +140,24 @@ def run_streamlit(
         yield app
     finally:
         stop_process_group(proc)
+
+
+def synced_cache(sandbox: Any, path: Path) -> Path:
+    """A cache file filled from `sandbox` by the real REST sync, its directory seeded from the
+    sandbox's users (what demo mode does), then closed for an app process to open."""
+    from kontur.cache import Cache
+    from kontur.config import Settings
+    from kontur.forms import users
+    from kontur.sync import run_sync
+
+    with Cache(path) as cache:
+        result = run_sync(cache, Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path))
+        assert result.ok, result.error
+        cur = cache.cursor()
+        with sandbox.admin() as admin:
+            users.seed(cur, admin.users())
+        cur.close()
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,10 @@
 real `app.py` with an `[auth]` secrets file, a real cache file.
 
 One story, in order, because the audit check at the end needs the app stopped (DuckDB lets only one
-process hold the file): a blocked user is refused at sign-in; an AGENT sees another agency's booking
-but no way to cancel it, with the reason, and the sandbox still holds it; a MANAGER signs in (no
-demo picker), books, and signs out; the audit rows name who acted.
+process hold the file): a blocked user is refused at sign-in; an AGENT of another agency does not
+see the booking at all; a colleague of the same agency sees it with the reason they may not cancel
+it, no button, and the sandbox still holds it; a MANAGER signs in (no demo picker), books, and signs
+out; the audit rows name who acted.
 """
 
 from __future__ import annotations
@@ -56,14 +57,24 @@ def _active(box: RunningSandbox, role: str, **where: object) -> dict:
 
 @pytest.fixture(scope="module")
 def people(box: RunningSandbox) -> dict[str, dict]:
-    owner = _active(box, "AGENT")
-    outsider = next(
+    directory = box.admin().users()
+    agents = [u for u in directory if u["role"] == "AGENT" and u["status"] == "active"]
+    owner = next(
         u
-        for u in box.admin().users()
-        if u["role"] == "AGENT" and u["status"] == "active" and u["agency_id"] != owner["agency_id"]
+        for u in agents
+        if u["remaining_user_creation_limit"] > 0
+        and any(c["agency_id"] == u["agency_id"] and c["id"] != u["id"] for c in agents)
     )
-    blocked = next(u for u in box.admin().users() if u["status"] == "blocked")
-    return {"owner": owner, "outsider": outsider, "manager": _active(box, "MANAGER"), "blocked": blocked}
+    colleague = next(u for u in agents if u["agency_id"] == owner["agency_id"] and u["id"] != owner["id"])
+    outsider = next(u for u in agents if u["agency_id"] != owner["agency_id"])
+    blocked = next(u for u in directory if u["status"] == "blocked")
+    return {
+        "owner": owner,
+        "colleague": colleague,
+        "outsider": outsider,
+        "manager": _active(box, "MANAGER"),
+        "blocked": blocked,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +117,9 @@ def cache_file(
 
 @pytest.fixture(scope="module")
 def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = [{"sub": name, "email": person["email"]} for name, person in people.items()]
+    claims = [
+        {"sub": name, "email": person["email"], "email_verified": True} for name, person in people.items()
+    ]
     with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
         yield running
 
@@ -178,17 +191,24 @@ def test_sign_in_roles_and_audit(
         page.get_by_role("button", name="End session").click()
         expect(page.get_by_role("button", name="Войти")).to_be_visible()
 
-        # An agent of another agency: agent pages only, the booking shown with the reason, no button.
+        # An agent of another agency: agent pages only, and the booking is not theirs to see at all.
         sign_in(page, app.url, "outsider")
         nav = page.get_by_test_id("stSidebarNavLink")
         expect(nav.filter(has_text="Бронирования")).to_have_count(1)
         expect(nav.filter(has_text="Пользователи")).to_have_count(0)
         expect(nav.filter(has_text="Синхронизация")).to_have_count(0)
         nav.filter(has_text="Бронирования").click()
-        expect(page.get_by_text(f"№{owner['booking']}", exact=False).first).to_be_visible()
-        expect(page.get_by_text("Запись принадлежит другому агентству").first).to_be_visible()
-        expect(page.get_by_role("button", name="Отменить")).to_have_count(0)
+        expect(page.get_by_text("Пока нет броней.")).to_be_visible()
+        expect(page.get_by_text(f"№{owner['booking']}", exact=False)).to_have_count(0)
         expect(page.get_by_text("Действую от имени")).to_have_count(0)  # no demo picker
+        sign_out(page)
+
+        # A colleague of the same agency sees it, with the reason they may not cancel it, no button.
+        sign_in(page, app.url, "colleague")
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Бронирования").click()
+        expect(page.get_by_text(f"№{owner['booking']}", exact=False).first).to_be_visible()
+        expect(page.get_by_text("Запись оформлена другим агентом вашего агентства").first).to_be_visible()
+        expect(page.get_by_role("button", name="Отменить")).to_have_count(0)
         assert premise_booked(box, owner["premise"])
         sign_out(page)
 

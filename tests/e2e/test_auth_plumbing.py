@@ -45,10 +45,13 @@ DIRECTORY = [
     _user(3, "blocked@agency.test", "AGENT", status="blocked"),
 ]
 PROVIDER_USERS = [
-    {"sub": "manager", "email": "Manager@Kontur.test", "name": "Manager"},
-    {"sub": "agent", "email": "agent@agency.test"},
-    {"sub": "blocked", "email": "blocked@agency.test"},
-    {"sub": "stranger", "email": "stranger@elsewhere.test"},
+    {"sub": "manager", "email": "Manager@Kontur.test", "email_verified": True, "name": "Manager"},
+    {"sub": "agent", "email": "agent@agency.test", "email_verified": True},
+    {"sub": "blocked", "email": "blocked@agency.test", "email_verified": True},
+    {"sub": "stranger", "email": "stranger@elsewhere.test", "email_verified": True},
+    # A known directory address the provider does not vouch for: never signed in as that user.
+    {"sub": "unverified", "email": "agent@agency.test"},
+    {"sub": "disowned", "email": "agent@agency.test", "email_verified": False},
 ]
 
 
@@ -115,6 +118,8 @@ def test_agent_policy_applies_after_sign_in(page: Page, probe: RunningApp) -> No
     [
         ("blocked", "Пользователь blocked@agency.test заблокирован"),
         ("stranger", "Пользователь stranger@elsewhere.test не найден"),
+        ("unverified", "Адрес agent@agency.test не подтверждён"),
+        ("disowned", "Адрес agent@agency.test не подтверждён"),
     ],
 )
 def test_refused_at_sign_in(page: Page, probe: RunningApp, sub: str, reason: str) -> None:

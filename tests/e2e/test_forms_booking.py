@@ -48,6 +48,8 @@ def forms_app(
             "BRUSNIKA_API_TOKEN": box.token,
             "KONTUR_CACHE_PATH": str(path),
             "KONTUR_AUTO_SYNC": "0",
+            # A configured API without [auth]: the development picker (red banner on every page).
+            "KONTUR_INSECURE_DEV_PICKER": "1",
         },
         artifacts_dir / "streamlit-forms-e2e.log",
     )

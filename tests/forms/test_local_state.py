@@ -14,6 +14,7 @@ import duckdb
 import httpx
 import pytest
 
+from kontur.auth import directory
 from kontur.auth.actor import Actor
 from kontur.cache import LOCAL_TABLES, table_ddl
 from kontur.client import BrusnikaClient
@@ -44,6 +45,21 @@ class CountingTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+@pytest.fixture
+def agent(conn: duckdb.DuckDBPyConnection, forms_sandbox: RunningSandbox) -> Actor:
+    """The acting agent (overrides the folder's): the one with the most bookings left at Brusnika
+    now, so earlier tests of the session, which spend agents' limits, cannot exhaust it."""
+    with forms_sandbox.admin() as admin:
+        best = max(
+            (u for u in admin.users() if u["role"] == "AGENT" and u["status"] == "active"),
+            key=lambda u: (u["remaining_user_creation_limit"], -u["id"]),
+        )
+    assert best["remaining_user_creation_limit"] >= 3, "the sandbox's agents have run out of bookings"
+    row = directory.user(conn, best["id"])
+    assert row is not None
+    return Actor.from_row(row)
 
 
 @pytest.fixture

@@ -1,0 +1,183 @@
+"""The sign-in gate runs before every action, including a dialog's own rerun (which does not run
+`app.py`), in real Chromium through the real OIDC provider: a manager opens the cancel dialog of a
+booking; meanwhile an administrator (another browser) blocks them on the Users page; the manager's
+«Да, отменить бронь» then cancels nothing at Brusnika and the manager sees they are blocked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from kontur.auth.actor import Actor
+from kontur.cache import Cache
+from kontur.client import BrusnikaClient
+from kontur.forms import bookings, clients
+from kontur.forms.context import FormContext
+from kontur.sandbox.server import RunningSandbox, start_sandbox
+from tests.e2e.conftest_auth import (
+    REPO,
+    OidcProvider,
+    RunningApp,
+    auth_secrets_toml,
+    free_port,
+    run_oidc_provider,
+    run_streamlit,
+    synced_cache,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SEED = 848484
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[RunningSandbox]:
+    with start_sandbox(scale=0.02, seed=SEED) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def people(box: RunningSandbox) -> dict[str, dict]:
+    with box.admin() as admin:
+        active = [u for u in admin.users() if u["status"] == "active"]
+    return {
+        "manager": next(u for u in active if u["role"] == "MANAGER"),
+        "admin": next(u for u in active if u["role"] == "ADMIN"),
+        "agent": next(u for u in active if u["role"] == "AGENT" and u["remaining_user_creation_limit"] > 0),
+    }
+
+
+@pytest.fixture(scope="module")
+def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = synced_cache(box, tmp_path_factory.mktemp("gate") / "kontur.duckdb")
+    with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as api:
+        cur = cache.cursor()
+        ctx = FormContext(
+            client=api, conn=cur, state={}, actor=Actor.from_row(people["agent"]), clock=dt.datetime.now
+        )
+        made = clients.create(
+            ctx, clients.ClientInput(fullname="Отменова Ольга", phone_number="+7 812 620-00-01")
+        )
+        assert made.ok, made.message
+        assert made.result is not None
+        with box.admin() as admin:
+            premise = next(
+                p
+                for p in admin.records("premises")
+                if not p["is_booked"] and not p["is_sold"] and p["purchase_option"]
+            )
+        booked = bookings.create(
+            ctx,
+            bookings.BookingInput(
+                premise_id=premise["id"],
+                client_id=made.result.id,
+                date=dt.date.today() + dt.timedelta(days=2),
+                time="10:00",
+                purchase_option=premise["purchase_option"][0],
+            ),
+        )
+        assert booked.ok, booked.message
+        assert booked.result is not None
+        cur.close()
+    return {"cache": path, "booking": booked.result.id, "premise": premise["id"]}
+
+
+@pytest.fixture(scope="module")
+def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    claims = [{"sub": name, "email": p["email"], "email_verified": True} for name, p in people.items()]
+    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app(
+    box: RunningSandbox, world: dict, provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    port = free_port()
+    with run_streamlit(
+        REPO / "app.py",
+        port=port,
+        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
+        workdir=tmp_path_factory.mktemp("gate-app"),
+        env={
+            "BRUSNIKA_API_URL": box.api_url,
+            "BRUSNIKA_API_TOKEN": box.token,
+            "KONTUR_CACHE_PATH": str(world["cache"]),
+            "KONTUR_AUTO_SYNC": "0",
+        },
+    ) as running:
+        yield running
+
+
+def settle(page: Page) -> None:
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+
+
+def sign_in(page: Page, app: RunningApp, sub: str) -> None:
+    page.goto(app.url)
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_url(re.compile(r"/oauth2/authorize"))
+    page.get_by_role("button", name=sub, exact=True).click()
+    page.wait_for_url(re.compile(re.escape(app.url) + r"/?(\?.*)?$"))
+    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
+    settle(page)
+
+
+def choose(page: Page, label: str, text: str) -> None:
+    """Pick the option containing `text` in the selectbox `label` (typed, so a long list's option
+    exists in the DOM), then wait for the rerun it starts."""
+    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label)
+    expect(box).to_be_visible(timeout=WAIT_MS)
+    box.click()
+    page.keyboard.type(text)
+    page.get_by_role("option").filter(has_text=text).first.click()
+    expect(box).to_have_value(re.compile(re.escape(text)), timeout=WAIT_MS)
+    settle(page)
+
+
+def booking_status(box: RunningSandbox, premise_id: int) -> bool:
+    with box.admin() as admin:
+        return next(p for p in admin.records("premises") if p["id"] == premise_id)["is_booked"]
+
+
+def test_blocked_meanwhile_the_dialog_cancels_nothing(
+    page: Page, browser: Browser, app: RunningApp, box: RunningSandbox, world: dict, people: dict[str, dict]
+) -> None:
+    manager = people["manager"]
+    sign_in(page, app, "manager")
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Бронирования").click()
+    expect(page.get_by_role("heading", name="Брони, сделанные здесь")).to_be_visible(timeout=WAIT_MS)
+    settle(page)
+    row = page.get_by_test_id("stHorizontalBlock").filter(has_text=f"№{world['booking']} ")
+    row.get_by_role("button", name="Отменить").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Отменить бронь №{world['booking']}", timeout=WAIT_MS)
+
+    # Another browser: the administrator blocks the manager on the Users page.
+    other = browser.new_context()
+    try:
+        admin_page = other.new_page()
+        sign_in(admin_page, app, "admin")
+        admin_page.get_by_test_id("stSidebarNavLink").filter(has_text="Пользователи").click()
+        expect(admin_page.get_by_role("heading", name="Пользователи")).to_be_visible(timeout=WAIT_MS)
+        settle(admin_page)
+        choose(admin_page, "Пользователь", f"{manager['lastName']} {manager['firstName']}")
+        choose(admin_page, "Статус", "Заблокирован")
+        admin_page.get_by_role("button", name="Передать в Брусника").click()
+        expect(admin_page.get_by_test_id("stAlertContentSuccess")).to_contain_text("передан", timeout=WAIT_MS)
+    finally:
+        other.close()
+    with box.admin() as admin:
+        assert next(u for u in admin.users() if u["id"] == manager["id"])["status"] == "blocked"
+
+    # The manager, still looking at the open dialog, confirms: the dialog's rerun runs the gate first.
+    dialog.get_by_role("button", name="Да, отменить бронь").click()
+    expect(page.get_by_text(f"Пользователь {manager['email']} заблокирован")).to_be_visible(timeout=WAIT_MS)
+    settle(page)
+    assert booking_status(box, world["premise"]) is True  # nothing was cancelled at Brusnika
+    expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)

@@ -1,0 +1,264 @@
+"""Every read on the form pages is scoped by the policy, in real Chromium, signed in through the real
+OIDC provider: an AGENT of agency A sees no row of agency B in «Брони/Показы, сделанные здесь», in
+the client pickers, or in the history and its CSV; a HEAD_OF_AGENCY of A sees only A's people on
+the Users page (its CSV). The data behind each page is read (the listed records' numbers, the
+pickers' options, the CSV rows), and each check also finds agency A's own rows, so none can pass by
+showing nothing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from kontur.auth.actor import Actor
+from kontur.cache import Cache
+from kontur.client import BrusnikaClient
+from kontur.forms import bookings, clients, visits
+from kontur.forms.context import FormContext
+from kontur.sandbox.server import RunningSandbox, start_sandbox
+from tests.e2e.conftest_auth import (
+    REPO,
+    OidcProvider,
+    RunningApp,
+    auth_secrets_toml,
+    free_port,
+    run_oidc_provider,
+    run_streamlit,
+    synced_cache,
+)
+from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SEED = 737373
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[RunningSandbox]:
+    with start_sandbox(scale=0.02, seed=SEED) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def people(box: RunningSandbox) -> dict[str, dict]:
+    """An agent and the head of agency A, an agent of agency B (both agents able to book)."""
+    with box.admin() as admin:
+        directory = admin.users()
+    active = [u for u in directory if u["status"] == "active"]
+    for head in (u for u in active if u["role"] == "HEAD_OF_AGENCY"):
+        mine = [
+            u
+            for u in active
+            if u["role"] == "AGENT"
+            and u["agency_id"] == head["agency_id"]
+            and u["remaining_user_creation_limit"] > 1
+        ]
+        theirs = [
+            u
+            for u in active
+            if u["role"] == "AGENT"
+            and u["agency_id"] != head["agency_id"]
+            and u["remaining_user_creation_limit"] > 1
+        ]
+        if mine and theirs:
+            return {"agent_a": mine[0], "head_a": head, "agent_b": theirs[0]}
+    pytest.fail("no agency with a head and an agent who can book, next to another agency's agent")
+
+
+def act(box: RunningSandbox, api: BrusnikaClient, cur: object, who: dict, name: str, phone: str) -> dict:
+    """As `who`, through the real form functions: a client, a booking and a visit for them."""
+    ctx = FormContext(client=api, conn=cur, state={}, actor=Actor.from_row(who), clock=dt.datetime.now)  # type: ignore[arg-type]
+    made = clients.create(ctx, clients.ClientInput(fullname=name, phone_number=phone))
+    assert made.ok, made.message
+    assert made.result is not None
+    with box.admin() as admin:
+        premise = next(
+            p
+            for p in admin.records("premises")
+            if not p["is_booked"] and not p["is_sold"] and p["purchase_option"]
+        )
+        slot = next(
+            s
+            for s in admin.records("time-slots")
+            if not s["is_booked"] and s["date"] > dt.date.today().isoformat()
+        )
+    booked = bookings.create(
+        ctx,
+        bookings.BookingInput(
+            premise_id=premise["id"],
+            client_id=made.result.id,
+            date=dt.date.today() + dt.timedelta(days=2),
+            time="10:00",
+            purchase_option=premise["purchase_option"][0],
+        ),
+    )
+    assert booked.ok, booked.message
+    shown = visits.create(
+        ctx,
+        visits.VisitInput(project_id=slot["project_id"], client_id=made.result.id, time_slot_id=slot["id"]),
+    )
+    assert shown.ok, shown.message
+    assert booked.result is not None
+    assert shown.result is not None
+    return {"client": name, "booking": booked.result.id, "visit": shown.result.id}
+
+
+@pytest.fixture(scope="module")
+def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = synced_cache(box, tmp_path_factory.mktemp("scoped") / "kontur.duckdb")
+    with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as api:
+        cur = cache.cursor()
+        a = act(box, api, cur, people["agent_a"], "Своева Анна Агентовна", "+7 812 610-00-01")
+        b = act(box, api, cur, people["agent_b"], "Чужова Бэлла Бэевна", "+7 812 610-00-02")
+        cur.close()
+    return {"cache": path, "a": a, "b": b}
+
+
+@pytest.fixture(scope="module")
+def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    claims = [{"sub": name, "email": p["email"], "email_verified": True} for name, p in people.items()]
+    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app(
+    box: RunningSandbox, world: dict, provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApp]:
+    port = free_port()
+    with run_streamlit(
+        REPO / "app.py",
+        port=port,
+        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
+        workdir=tmp_path_factory.mktemp("scoped-app"),
+        env={
+            "BRUSNIKA_API_URL": box.api_url,
+            "BRUSNIKA_API_TOKEN": box.token,
+            "KONTUR_CACHE_PATH": str(world["cache"]),
+            "KONTUR_AUTO_SYNC": "0",
+        },
+    ) as running:
+        yield running
+
+
+def settle(page: Page) -> None:
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+
+
+def sign_in(page: Page, app: RunningApp, sub: str) -> None:
+    page.goto(app.url)
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_url(re.compile(r"/oauth2/authorize"))
+    page.get_by_role("button", name=sub, exact=True).click()
+    page.wait_for_url(re.compile(re.escape(app.url) + r"/?(\?.*)?$"))
+    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
+    settle(page)
+
+
+def open_page(page: Page, title: str, heading: str) -> None:
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+    expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=WAIT_MS)
+    settle(page)
+
+
+def listed_ids(page: Page) -> set[int]:
+    """The record numbers of «… сделанные здесь» as the page lists them (each row starts «№N ·»)."""
+    rows = page.get_by_test_id("stMain").get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^№\d+ ·"))
+    return {int(re.match(r"№(\d+)", rows.nth(i).inner_text()).group(1)) for i in range(rows.count())}  # type: ignore[union-attr]
+
+
+def picker_options(page: Page, box: Locator) -> list[str]:
+    """Every option a selectbox offers (it is opened, read, and closed again)."""
+    expect(box).to_be_visible(timeout=WAIT_MS)
+    options = page.get_by_role("listbox").get_by_role("option")
+
+    def opened() -> int:
+        # A rerun that lands just after the click redraws the box closed: open it again then.
+        if not options.count():
+            box.click()
+        return options.count()
+
+    eventually(opened, timeout=WAIT_MS / 1000, interval=0.5, what="the selectbox's options")
+    texts = [options.nth(i).inner_text() for i in range(options.count())]
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("listbox")).to_have_count(0)
+    return texts
+
+
+def download_csv(page: Page) -> list[dict[str, str]]:
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Скачать CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_agent_of_agency_a_sees_no_row_of_agency_b(
+    page: Page, app: RunningApp, world: dict, people: dict[str, dict]
+) -> None:
+    a, b = world["a"], world["b"]
+    sign_in(page, app, "agent_a")
+
+    open_page(page, "Бронирования", "Брони, сделанные здесь")
+    shown = listed_ids(page)
+    assert a["booking"] in shown
+    assert b["booking"] not in shown
+    client_box = page.get_by_test_id("stMain").get_by_role("combobox", name="Клиент").first
+    options = picker_options(page, client_box)
+    assert any(a["client"] in o for o in options)
+    assert not any(b["client"] in o for o in options)
+
+    open_page(page, "Показы", "Показы, назначенные здесь")
+    shown = listed_ids(page)
+    assert a["visit"] in shown
+    assert b["visit"] not in shown
+    client_box = page.get_by_test_id("stMain").get_by_role("combobox", name="Клиент").first
+    options = picker_options(page, client_box)
+    assert any(a["client"] in o for o in options)
+    assert not any(b["client"] in o for o in options)
+
+    open_page(page, "История действий", "История действий")
+    rows = download_csv(page)
+    who = {row["Кто"] for row in rows}
+    b_name = f"{people['agent_b']['lastName']} {people['agent_b']['firstName']}"
+    a_name = f"{people['agent_a']['lastName']} {people['agent_a']['firstName']}"
+    assert any(a_name in w for w in who)
+    assert not any(b_name in w for w in who)
+    assert not any(
+        str(b["booking"]) == row["№ в Брусника"] for row in rows if row["Действие"] == "Бронирование"
+    )
+    # The Users page is not theirs at all.
+    expect(page.get_by_test_id("stSidebarNavLink").filter(has_text="Пользователи")).to_have_count(0)
+
+
+def test_head_of_agency_a_sees_only_agency_a_people(
+    page: Page, app: RunningApp, people: dict[str, dict], box: RunningSandbox
+) -> None:
+    sign_in(page, app, "head_a")
+    open_page(page, "Пользователи", "Пользователи")
+    rows = download_csv(page)
+    with box.admin() as admin:
+        agency_of = {u["id"]: u["agency_id"] for u in admin.users()}
+    listed = {int(row["№"]) for row in rows}
+    assert people["agent_a"]["id"] in listed
+    assert people["agent_b"]["id"] not in listed
+    assert {agency_of[uid] for uid in listed} == {people["head_a"]["agency_id"]}
+    # What the form offers a head of agency: AGENT or NEW_MEMBER, no booking limit.
+    chooser = (
+        page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Пользователь").first
+    )
+    chooser.click()
+    page.get_by_role("option").filter(
+        has_text=f"{people['agent_a']['lastName']} {people['agent_a']['firstName']}"
+    ).first.click()
+    settle(page)
+    role_box = page.get_by_role("combobox", name="Роль")
+    assert sorted(picker_options(page, role_box)) == ["Агент", "Новый участник"]
+    expect(page.get_by_label("Осталось броней")).to_be_disabled()
