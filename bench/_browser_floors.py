@@ -22,6 +22,7 @@ from typing import Any
 
 from _browser_walk import Step, Variant
 
+from kontur.auth.scopes import ReadScope
 from kontur.forms import lookups
 from kontur.kafka.progress import recorded_lag
 from kontur.models import LeadState
@@ -29,6 +30,8 @@ from kontur.queries import Filters, LeadFilters, PremiseFilters, availability, c
 from kontur.queries import sync_health as sh
 
 FIRST_STATE = next(iter(LeadState)).value
+# Whose leads the walk's reader sees: the dashboard's default reader is an administrator (every lead).
+EVERYONE = ReadScope.everyone()
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,11 @@ def leads_page(s: Filters, agents: tuple[int, ...], states: tuple[str, ...]) -> 
     return [
         *sidebar(s),
         Call(scope.premises_count),
-        Call(leads.start_bounds),
-        Call(leads.people_options, ("agent_id", base, "", agents)),
-        Call(leads.people_options, ("manager_id", base, "", ())),
+        Call(leads.start_bounds, (EVERYONE,)),
+        Call(leads.people_options, (EVERYONE, "agent_id", base, "", agents)),
+        Call(leads.people_options, (EVERYONE, "manager_id", base, "", ())),
         *(
-            Call(fn, (f,))
+            Call(fn, (EVERYONE, f))
             for fn in (
                 leads.funnel,
                 leads.weekly_starts,
@@ -219,7 +222,7 @@ def variants(cur: Any, n: int) -> list[Variant]:
         # the lower thumb one step (0.1 mln) to the right, as pages/availability.py turns it into roubles
         price = (round((lo + 0.1) * 1e6), round(max(hi, lo + 0.1) * 1e6))
         base = LeadFilters(city_id=int(city_id), project_id=int(project_id))
-        agent = int(leads.people_options(cur, "agent_id", base).iloc[0]["id"])
+        agent = int(leads.people_options(cur, EVERYONE, "agent_id", base).iloc[0]["id"])
         cells = chessboard.cells(cur, int(b2), PremiseFilters())
         free = cells[(cells["status"] == "free") & cells["matches"]]
         out.append(

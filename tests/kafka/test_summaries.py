@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
 from kontur.load import Staging
 from kontur.queries import LeadFilters, leads, summaries
@@ -16,6 +17,8 @@ from .conftest import KafkaWorld
 from .helpers import consume_to_end
 
 _TABLES = (*(s.table for s in summaries.SUMMABLE), "lead_stage_oldest", "lead_stage_groups")
+
+EVERYONE = ReadScope.everyone()  # the summaries answer a reader who sees every lead
 
 
 def _snapshot(cur: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
@@ -45,7 +48,7 @@ def test_summaries_after_catching_up_equal_a_rebuild_and_stale_ones_are_not_read
     with Cache(path) as cache:
         cur = cache.reader()
         _equal_to_a_rebuild(cur)
-        raw_before = leads.stage_counts(cur, LeadFilters())
+        raw_before = leads.stage_counts(cur, EVERYONE, LeadFilters())
 
         # A deferring batch that changes a lead's stage but not the number of leads: the stale
         # summaries must not be read (a lead count check alone would trust them).
@@ -61,7 +64,7 @@ def test_summaries_after_catching_up_equal_a_rebuild_and_stale_ones_are_not_read
             counts = staging.commit({"leads": "incremental"}, finish_run=False, maintain_summaries=False)
             assert counts["leads"].loaded == 1
             assert not summaries.usable(cur)
-            after = leads.stage_counts(cur, LeadFilters()).set_index("current_status")["n"]
+            after = leads.stage_counts(cur, EVERYONE, LeadFilters()).set_index("current_status")["n"]
             before = raw_before.set_index("current_status")["n"]
             assert after[other] == before[other] + 1
             assert after.get(status, 0) == before[status] - 1
@@ -69,7 +72,7 @@ def test_summaries_after_catching_up_equal_a_rebuild_and_stale_ones_are_not_read
             assert staging.refresh_summaries()
             _equal_to_a_rebuild(cur)
             assert not staging.refresh_summaries()  # already fresh: nothing to do
-            via_summaries = leads.stage_counts(cur, LeadFilters()).set_index("current_status")["n"]
+            via_summaries = leads.stage_counts(cur, EVERYONE, LeadFilters()).set_index("current_status")["n"]
             assert via_summaries.sort_index().tolist() == after.sort_index().tolist()
         finally:
             staging.close()
