@@ -11,13 +11,14 @@ A conflict with a writer outside the lock (none is known) is retried a few times
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import duckdb
+
+from kontur.cache import WriteLock, transaction
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +29,6 @@ T = TypeVar("T")
 LOCK_WAIT_SECONDS = 120.0
 CONFLICT_ATTEMPTS = 4
 _CONFLICT_PAUSE = 0.05  # doubled after each conflict
-
-
-class WriteLock(Protocol):
-    """`threading.RLock` (what `Cache.write_lock` is), reduced to what is used here."""
-
-    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
-    def release(self) -> None: ...
 
 
 class WriteLockTimeout(RuntimeError):
@@ -73,16 +67,5 @@ def serialised(
 
 
 def _once(conn: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-    cur = conn.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            result = work(cur)
-            cur.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction
-                cur.execute("ROLLBACK")
-            raise
-        return result
-    finally:
-        cur.close()
+    with transaction(conn) as cur:  # the lock is held by `serialised` (with its timeout)
+        return work(cur)
