@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from kontur.models import ENTITIES
-
-TOPIC_PREFIX = "brusnika."
+from kontur.schema import TOPIC_PREFIX
 
 # entity (REST path segment) -> topic, in load order; and back.
 TOPICS: dict[str, str] = {entity: TOPIC_PREFIX + entity for entity in ENTITIES}
