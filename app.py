@@ -1,7 +1,7 @@
 """Kontur × Brusnika dashboard: the entry point. `streamlit run app.py`.
 
 Draws what every page shares (page config, navigation, the sidebar scope, the demo marker, sync
-progress) and runs the chosen page from `pages/`.
+freshness line) and runs the chosen page from `pages/`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import streamlit as st
 from kontur import ui
 from kontur.auth import session as auth_session
 from kontur.config import SettingsError
+from kontur.ui import freshness
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,19 +51,6 @@ def navigation(user: object = None) -> st.navigation:
     return st.navigation({name: pages for name, pages in sections.items() if pages})
 
 
-@st.fragment(run_every=1.0)
-def sync_progress() -> None:
-    """Polls the background sync once a second while it runs; reruns the whole app when it ends so
-    every page shows the fresh data."""
-    rt = ui.runtime()
-    progress = rt.sync.progress
-    if rt.sync.running:
-        st.progress(progress.fraction, text=f"Синхронизация: {progress.message}")
-        st.session_state["_sync_was_running"] = True
-    elif st.session_state.pop("_sync_was_running", False):
-        st.rerun(scope="app")
-
-
 def main() -> None:
     st.set_page_config(page_title="Контур × Брусника", page_icon=":material/apartment:", layout="wide")
     try:
@@ -74,15 +62,13 @@ def main() -> None:
         st.error(f"Не удалось подготовить данные: {type(exc).__name__}: {exc}")
         st.stop()
     me = auth_session.app_gate(rt)  # with [auth]: stops here unless an active, known user signed in
-    ui.maybe_first_sync(rt)
     page = navigation(me.user if me else None)
     with st.sidebar:
         if rt.demo:
             st.info(
                 "**Демо-режим**: данные встроенной песочницы, не реальные продажи.", icon=":material/science:"
             )
-        if rt.sync.running or st.session_state.get("_sync_was_running"):
-            sync_progress()
+        freshness.sidebar(rt)  # last sync / Kafka batch, a warning when stale or failing, first-fill progress
     ui.sidebar_scope()
     page.run()
 

@@ -220,17 +220,6 @@ def no_results(what: str = "помещений") -> None:
     )
 
 
-def maybe_first_sync(rt: Runtime) -> None:
-    """On a fresh machine the first start fills the cache. Done once per runtime, in demo mode by
-    default (a newcomer sees data at once); `KONTUR_AUTO_SYNC=1/0` forces it on or off."""
-    flag = os.environ.get("KONTUR_AUTO_SYNC", "")
-    enabled = flag == "1" or (flag != "0" and rt.demo)
-    if not enabled or not rt.claim_first_sync():
-        return
-    if read(scope.premises_count) == 0:
-        rt.sync.start()
-
-
 def premise_caption(row: Any) -> str:
     """One line about a premise, as in the booking picker: «№ 124 · 2-комн. · 5 эт. · 54,3 м² · 6,3 млн ₽»."""
     rooms = (
