@@ -102,7 +102,7 @@ def worker_ingest(bootstrap: str, batch: int | None, cache_path: str) -> dict[st
     from kontur.cache import Cache
     from kontur.config import Settings
     from kontur.kafka.ingest import KafkaIngest
-from kontur.kafka.options import ConsumeOptions
+    from kontur.kafka.options import ConsumeOptions
 
     settings = Settings(kafka_bootstrap_servers=bootstrap, kafka_group_id=f"bench-ingest-{os.getpid()}")
     with Cache(cache_path) as cache:
