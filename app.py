@@ -68,8 +68,9 @@ def main() -> None:
             st.info(
                 "**Демо-режим**: данные встроенной песочницы, не реальные продажи.", icon=":material/science:"
             )
-        freshness.sidebar(rt)  # last sync / Kafka batch, a warning when stale or failing, first-fill progress
     ui.sidebar_scope()
+    with st.sidebar:  # below the scope, so the selectors stay where people expect them
+        freshness.sidebar(rt)  # last sync / Kafka batch, a warning when stale or failing, first-fill progress
     page.run()
 
 

@@ -21,7 +21,7 @@ from kontur.ui.safe import md
 
 # Seconds between refreshes of the line (its age ticks; nothing is fetched but a cached read), and
 # while a sync someone waits for runs.
-TICK = 30.0
+TICK = 60.0
 TICK_RUNNING = 1.0
 _RAN_KEY = "_freshness_sync_was_shown"
 
