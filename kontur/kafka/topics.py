@@ -10,10 +10,6 @@ TOPICS: dict[str, str] = {entity: TOPIC_PREFIX + entity for entity in ENTITIES}
 ENTITY_OF_TOPIC: dict[str, str] = {topic: entity for entity, topic in TOPICS.items()}
 
 
-def topic_for(entity: str) -> str:
-    return TOPICS[entity]
-
-
 def entity_for(topic: str) -> str | None:
     """The entity a topic carries, or None for a topic that is not one of ours."""
     return ENTITY_OF_TOPIC.get(topic)
