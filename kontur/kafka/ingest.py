@@ -9,14 +9,15 @@ offsets (`kafka_offsets`); only after that transaction are offsets committed to 
 (every `commit_every` seconds and at the end: the cache's own offsets are where a restart resumes).
 A crash anywhere re-delivers from what the cache recorded, and re-delivery changes nothing.
 
-Three threads, each stage overlapping the others: the fetcher (librdkafka, sorting, NDJSON files),
-the stager (DuckDB parses a batch into a free Staging), the applier (one transaction per batch).
+Three threads, each stage overlapping the others: the fetcher (`fetcher`: librdkafka, sorting,
+NDJSON files), the stager (`stager`: DuckDB parses a batch into a free Staging), the applier (here:
+one transaction per batch).
 
 Partitions are assigned manually (`assign()` of every partition of the seven topics) rather than
 through a dynamic group: each cache materialises every partition anyway, and a restarted consumer
 resumes at once instead of waiting for the broker to evict its dead predecessor. The group id still
 names where offsets are committed (so standard lag tooling sees this consumer). Partitions read to
-their end are paused and fetched again every `_END_POLL` seconds (see `_Fetcher._pause_ended`).
+their end are paused and fetched again every `_END_POLL` seconds (see `Fetcher._pause_ended`).
 """
 
 from __future__ import annotations
