@@ -1,7 +1,7 @@
 """Kontur × Brusnika dashboard: the entry point. `streamlit run app.py`.
 
 Draws what every page shares (page config, the sign-in gate, navigation, the sidebar scope, the demo
-marker, sync progress) and runs the chosen page from `pages/`. The gate comes first: against a
+marker, the sync freshness line) and runs the chosen page from `pages/`. The gate comes first: against a
 configured API without `[auth]` nothing else runs at all (`kontur.auth.session.access_mode`).
 """
 
@@ -16,6 +16,7 @@ from kontur.auth import session as auth_session
 from kontur.auth.actor import Actor
 from kontur.config import SettingsError
 from kontur.forms import page as forms_page
+from kontur.ui import freshness
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,20 +54,6 @@ def navigation(signed_in: Actor | None) -> st.navigation:
     return st.navigation({name: pages for name, pages in sections.items() if pages})
 
 
-@st.fragment(run_every=1.0)
-@auth_session.gated
-def sync_progress() -> None:
-    """Polls the background sync once a second while it runs; reruns the whole app when it ends so
-    every page shows the fresh data."""
-    rt = ui.runtime()
-    progress = rt.sync.progress
-    if rt.sync.running:
-        st.progress(progress.fraction, text=f"Синхронизация: {progress.message}")
-        st.session_state["_sync_was_running"] = True
-    elif st.session_state.pop("_sync_was_running", False):
-        st.rerun(scope="app")
-
-
 def main() -> None:
     st.set_page_config(page_title="Контур × Брусника", page_icon=":material/apartment:", layout="wide")
     try:
@@ -83,16 +70,15 @@ def main() -> None:
         forms_page.ensure_directory(rt, conn)  # demo: the sandbox's users, someone to act as
     # Sign-in: stops here unless an active, known person signed in. Picker modes: who acts.
     me = auth_session.app_gate(rt, mode)
-    ui.maybe_first_sync(rt)
     page = navigation(me if mode is auth_session.Access.SIGN_IN else None)
     with st.sidebar:
         if rt.demo:
             st.info(
                 "**Демо-режим**: данные встроенной песочницы, не реальные продажи.", icon=":material/science:"
             )
-        if rt.sync.running or st.session_state.get("_sync_was_running"):
-            sync_progress()
     ui.sidebar_scope()
+    with st.sidebar:  # below the scope, so the selectors stay where people expect them
+        freshness.sidebar(rt)  # last sync / Kafka batch, a warning when stale or failing, first-fill progress
     page.run()
 
 

@@ -6,7 +6,7 @@
      from the beginning, `consume()` in batches until every partition reports its end, touching each
      value; nothing else (no parsing, no DuckDB). Made as fast as a plain loop gets on this broker
      (see `worker_bare`), so the ratio is not flattered by a slow anchor;
-  3. ingest - `kontur.kafka.consumer.KafkaIngest` into an empty cache file: per-message conversion
+  3. ingest - `kontur.kafka.ingest.KafkaIngest` into an empty cache file: per-message conversion
      (JSON check, tombstones), staging through the REST sync's load path (DuckDB `read_json` with
      explicit types, SQL checks, pydantic fallback armed), one transaction per batch with the
      partitions' offsets, then the offset commit to the group.
@@ -101,7 +101,8 @@ def worker_bare(bootstrap: str, batch: int, *, pause_at_end: bool = True) -> dic
 def worker_ingest(bootstrap: str, batch: int | None, cache_path: str) -> dict[str, Any]:
     from kontur.cache import Cache
     from kontur.config import Settings
-    from kontur.kafka.consumer import ConsumeOptions, KafkaIngest
+    from kontur.kafka.ingest import KafkaIngest
+    from kontur.kafka.options import ConsumeOptions
 
     settings = Settings(kafka_bootstrap_servers=bootstrap, kafka_group_id=f"bench-ingest-{os.getpid()}")
     with Cache(cache_path) as cache:

@@ -26,6 +26,7 @@ if str(REPO) not in sys.path:
 
 from kontur.auth.scopes import ReadScope  # noqa: E402
 from kontur.cache import Cache  # noqa: E402
+from kontur.load import summaries as upkeep  # noqa: E402
 from kontur.queries import (  # noqa: E402  # noqa: E402
     Filters,
     LeadFilters,
@@ -230,9 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         if not summaries.usable(cur):
             # a cache synced before the lead summaries existed: build them as the next sync would
             start = time.perf_counter()
-            cur.execute("BEGIN TRANSACTION")
-            summaries.rebuild(cur)
-            cur.execute("COMMIT")
+            with cache.transaction() as writer:
+                upkeep.rebuild(writer)
             print(f"lead summaries built in {time.perf_counter() - start:.1f} s", flush=True)
         premises, leads_n = cur.execute(
             "SELECT (SELECT count(*) FROM premises), (SELECT count(*) FROM leads)"

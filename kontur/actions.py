@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import duckdb
 
+from kontur.cache import WriteLock
+
 # Keys whose values must never reach the table, whatever a caller passes in by mistake.
 _SECRET_KEY = re.compile(r"token|authorization|password|secret|api[_-]?key|cookie", re.IGNORECASE)
 REDACTED = "***"
@@ -124,13 +126,6 @@ class RowScope(Protocol):
     column of our own query text, with its parameters."""
 
     def predicate(self, column: str) -> tuple[str, list[Any]]: ...
-
-
-class WriteLock(Protocol):
-    """The cache's write lock (`threading.RLock`), reduced to what is used here."""
-
-    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
-    def release(self) -> None: ...
 
 
 _SELECT_ACTIONS = (

@@ -9,7 +9,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("kontur.sandbox.__main__", "run the Brusnika sandbox server"),
     "sync": ("kontur.sync", "sync the cache from Brusnika over REST"),
-    "consume": ("kontur.kafka.consumer", "feed the cache from Brusnika's Kafka topics"),
+    "consume": ("kontur.kafka.cli", "feed the cache from Brusnika's Kafka topics"),
     "users": ("kontur.store.users_cli", "add, import (CSV) and list users of Kontur's directory"),
 }
 

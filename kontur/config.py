@@ -92,10 +92,13 @@ class Settings(BaseModel):
     database_url: SecretStr | None = None
     # Size of the embedded sandbox in demo mode (1 = 100,000 premises).
     demo_scale: float = Field(default=0.1, gt=0)
-    # Fill an empty cache at start: None = only in demo mode; True/False force it.
+    # Automatic syncs (kontur.scheduler): False = none at all, not even filling an empty cache (only
+    # «Синхронизировать»; tests use it to keep a cache as they filled it); None/True = the schedule below,
+    # which also fills an empty cache as soon as the dashboard process starts.
     auto_sync: bool | None = None
     # The runtime's schedule: an incremental REST sync every `sync_interval` seconds (0 = off) and a
-    # full reconciling one every `full_sync_every` seconds, at `full_sync_at` ("HH:MM", local time).
+    # full reconciling one every `full_sync_every` seconds (0 = off), at `full_sync_at` ("HH:MM", local
+    # time; for periods of a day or more).
     sync_interval: float = Field(default=60.0, ge=0)
     full_sync_every: float = Field(default=86400.0, ge=0)
     full_sync_at: str | None = None

@@ -103,3 +103,6 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("updated_at", "TIMESTAMPTZ"),
     ),
 }
+
+# Contract section 6: one Kafka topic per inbound list, `brusnika.<entity>` (kontur.kafka.topics).
+TOPIC_PREFIX = "brusnika."

@@ -105,10 +105,12 @@ def run_sync(
     max_rejected_share: float = DEFAULT_MAX_REJECTED_SHARE,
     page_limit: int = PAGE_LIMIT,
     batch_pages: int = BATCH_PAGES,
+    trigger: str | None = None,
 ) -> SyncResult:
     """Sync `entities` (default: all) from Brusnika into `cache`. Never raises for a failed sync: the
     result says `failed` with the reason (also in `sync_runs`). `mode=None`: incremental where a
-    high-water mark exists, else full."""
+    high-water mark exists, else full. `trigger` says why the run started (`sync_runs.trigger`: the
+    scheduler's reasons, `cli`)."""
     from kontur.client import BrusnikaClient
 
     own_client = not isinstance(source, BrusnikaClient)
@@ -122,6 +124,7 @@ def run_sync(
             max_rejected_share=max_rejected_share,
             page_limit=page_limit,
             batch_pages=batch_pages,
+            trigger=trigger,
         )
     finally:
         if own_client:
@@ -137,10 +140,11 @@ def _run(
     max_rejected_share: float,
     page_limit: int,
     batch_pages: int,
+    trigger: str | None,
 ) -> SyncResult:
     started = time.perf_counter()
     run_mode = next(iter(set(modes.values()))) if len(set(modes.values())) == 1 else "mixed"
-    run_id = cache.start_run("rest", run_mode)
+    run_id = cache.start_run("rest", run_mode, trigger=trigger)
     result = SyncResult(run_id=run_id, status="failed", modes=dict(modes))
     states = cache.entity_states()
     staging = Staging(cache, run_id)
@@ -328,6 +332,7 @@ def _run_with_progress(
         "entities": args.entity,
         "max_rejected_share": args.max_rejected_share,
         "page_limit": args.page_size,
+        "trigger": "cli",
     }
     if args.quiet:
         return run_sync(cache, settings, **kwargs)

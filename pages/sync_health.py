@@ -1,4 +1,5 @@
-"""Синхронизация: per entity rows and freshness, run history, rejected records, and "Sync now"."""
+"""Синхронизация: per entity rows and freshness, the schedule, run history, rejected records, the
+Kafka consumer with its restarts, and «Синхронизировать» (`Runtime.sync.run_now()`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import time
 import streamlit as st
 
 from kontur import labels, ui
-from kontur.kafka.progress import recorded_lag
+from kontur.auth import session as auth_session
 from kontur.queries import sync_health
+from kontur.ui import freshness
+from kontur.ui.safe import md
 
 # Counts in the manager's browser locale («12 932» in a Russian one).
 LOCALIZED = st.column_config.NumberColumn(format="localized")
@@ -17,25 +20,37 @@ KAFKA_STATE = {
     "starting": "Запускается",
     "catching up": "Догоняет топики",
     "caught up": "Работает, догнал топики",
-    "error": "Ошибка",
+    "restarting": "Перезапуск после ошибки",
     "stopped": "Остановлен",
 }
+TRIGGER = {
+    "first": "первое наполнение",
+    "interval": "по расписанию",
+    "full": "сверка по расписанию",
+    "retry": "повтор после ошибки",
+    "manual": "вручную",
+    "cli": "kontur sync",
+}
 
+auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.title("Синхронизация")
 rt = ui.runtime()
 
 
-@st.fragment(run_every=1.0)
+@auth_session.gated  # a fragment rerun skips app.py: the gate runs here before the button acts
 def progress_panel() -> None:
-    """The button and, while a sync runs, its progress; polls once a second only while it runs."""
-    if st.button(
-        "Синхронизировать",
-        type="primary",
-        icon=":material/sync:",
-        disabled=rt.sync.running,
-        key="sh_sync_now",
+    """The button and, while a sync runs, its progress."""
+    if (
+        st.button(
+            "Синхронизировать",
+            type="primary",
+            icon=":material/sync:",
+            disabled=rt.sync.running,
+            key="sh_sync_now",
+        )
+        and rt.sync.run_now()
     ):
-        rt.sync.start()
+        st.rerun(scope="app")  # so the panel below polls once a second while the sync runs
     progress = rt.sync.progress
     if rt.sync.running:
         st.session_state["_sh_running"] = True
@@ -44,12 +59,33 @@ def progress_panel() -> None:
         # Finished while we watched: rerun the whole app so every table below is fresh.
         st.rerun(scope="app")
     elif progress.state == "failed":
-        st.error(f"Последняя синхронизация не удалась: {progress.message}", icon=":material/error:")
+        st.error(
+            f"Последняя синхронизация не удалась: {md(freshness.reason_in_words(progress.message))}",
+            icon=":material/error:",
+        )
     elif progress.state == "done":
         st.success("Синхронизация завершена.", icon=":material/check_circle:")
+    st.caption(schedule_line())
 
 
-progress_panel()
+def schedule_line() -> str:
+    status = rt.sync.status()
+    if not status.automatic:
+        return "Автоматическая синхронизация выключена (KONTUR\\_AUTO\\_SYNC=0): только по кнопке."
+    parts = []
+    if status.interval > 0:
+        parts.append(f"каждые {ui.fmt_age(status.interval)}")
+    if status.next_at is not None:
+        wait = ui.fmt_age(max(0.0, status.next_at - time.time()))
+        parts.append(f"следующая ({TRIGGER.get(status.next_trigger or '', '')}) через {wait}")
+    if status.failures:
+        parts.append(f"ошибок подряд: {status.failures}")
+    return md("Синхронизация по расписанию: " + (", ".join(parts) or "нет запланированных"))
+
+
+# Polls once a second only while a sync runs; idle, a slow tick keeps the schedule line current
+# without rerunning every open sync page each second.
+st.fragment(progress_panel, run_every=1.0 if rt.sync.running else 15.0)()
 
 
 @st.fragment(run_every=2.0)
@@ -60,7 +96,7 @@ def kafka_panel() -> None:
     consumer = rt.kafka
     assert consumer is not None
     status = consumer.status()
-    lag = ui.read(recorded_lag, consumer.group_id)
+    lag = ui.read(sync_health.kafka_lag, consumer.group_id)
     st.subheader("Kafka")
     k = st.columns(4)
     k[0].metric("Потребитель", KAFKA_STATE.get(status.state, status.state), border=True)
@@ -72,8 +108,15 @@ def kafka_panel() -> None:
         ui.fmt_age(time.time() - status.last_batch_at) + " назад" if status.last_batch_at else "—",
         border=True,
     )
-    if status.error:
-        st.error(f"Потребитель Kafka остановился: {status.error}", icon=":material/error:")
+    if status.state == "restarting" and status.error:
+        wait = ui.fmt_age(max(0.0, (status.restart_at or time.time()) - time.time()))
+        st.error(
+            f"Потребитель Kafka остановился: {md(freshness.reason_in_words(status.error))}. "
+            f"Перезапуск через {md(wait)}.",
+            icon=":material/error:",
+        )
+    if status.restarts:
+        st.caption(md(f"Перезапусков после ошибок с запуска дашборда: {status.restarts}"))
 
 
 if rt.kafka is not None:  # no 2-second reruns on a dashboard without Kafka
@@ -124,7 +167,7 @@ st.dataframe(
 )
 
 # Kafka transport: lag per topic as the consumer recorded it (high watermark - committed offset).
-kafka_lag = ui.read(recorded_lag)
+kafka_lag = ui.read(sync_health.kafka_lag)
 if not kafka_lag.empty:
     st.subheader("Kafka: отставание по топикам")
     st.dataframe(
@@ -154,6 +197,7 @@ else:
             "Режим": runs["mode"]
             .map({"full": "полная", "incremental": "инкрементальная"})
             .fillna(runs["mode"]),
+            "Причина запуска": runs["trigger"].map(TRIGGER).fillna("—"),
             "Статус": runs["status"].map(RUN_STATUS).fillna(runs["status"]),
             "Начало": runs["started_at"],
             "Длительность, с": runs["seconds"],
@@ -161,6 +205,7 @@ else:
             "Удалено": runs["deleted"],
             "Отклонено": runs["rejected"],
             "Ошибка": runs["error"].fillna("—"),
+            "Примечание": runs["note"].fillna("—"),
         },
         hide_index=True,
         column_config={
@@ -169,6 +214,26 @@ else:
             **{c: LOCALIZED for c in ("Загружено", "Удалено", "Отклонено")},
         },
         key="sh_runs",
+    )
+
+restarts = ui.read(sync_health.consumer_restarts)
+if not restarts.empty:
+    st.subheader("Перезапуски потребителя Kafka")
+    st.dataframe(
+        {
+            "Когда": restarts["at"],
+            "Группа": restarts["group_id"],
+            "Причина": [freshness.reason_in_words(e) for e in restarts["error"]],
+            "Ошибка": restarts["error"],
+            "Попытка": restarts["attempt"],
+            "Пауза, с": restarts["delay_seconds"],
+        },
+        hide_index=True,
+        column_config={
+            "Когда": st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm:ss"),
+            "Пауза, с": st.column_config.NumberColumn(format="%.1f"),
+        },
+        key="sh_restarts",
     )
 
 st.subheader("Отклонённые записи")

@@ -86,6 +86,16 @@ def access_mode(settings: Settings) -> Access:
     return Access.UNCONFIGURED
 
 
+def runtime_mode(rt: Runtime) -> Access:
+    """The access mode of a running dashboard. In demo mode its settings already point at the
+    embedded sandbox's URL, so the mode comes from `rt.demo`, never from that URL."""
+    if auth_enabled():
+        return Access.SIGN_IN
+    if rt.demo:
+        return Access.DEMO
+    return access_mode(rt.settings)
+
+
 def configuration_screen() -> NoReturn:
     """The only screen of an app that would otherwise run without sign-in against a real API."""
     only_screen(_configuration_page, title="Настройка")
@@ -232,7 +242,7 @@ def recheck(rt: Runtime) -> bool:
     """The gate again, for a fragment or dialog rerun (which does not run `app.py`): False when the
     person may no longer act (signed out, refused, blocked since); otherwise `current_actor()` is
     refreshed from the directory and True."""
-    mode = access_mode(rt.settings)
+    mode = runtime_mode(rt)
     with rt.cursor() as conn:
         if mode is Access.SIGN_IN:
             result = check_signed_in(
@@ -262,7 +272,7 @@ def gated(fn: Callable[P, T]) -> Callable[P, T]:
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
         if current_actor() is None:
             rt = st.session_state.get(_RUNTIME_KEY)
-            if rt is not None and access_mode(rt.settings) is Access.SIGN_IN:
+            if rt is not None and runtime_mode(rt) is Access.SIGN_IN:
                 st.rerun(scope="app")
             st.error("Не выбран пользователь, от имени которого вы действуете: действие не выполнено.")
             st.stop()

@@ -11,7 +11,6 @@ A conflict with a writer outside the lock (none is known) is retried a few times
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import TypeVar
 
 import duckdb
 
-from kontur.actions import WriteLock
+from kontur.cache import WriteLock, transaction
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +67,5 @@ def serialised(
 
 
 def _once(conn: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-    cur = conn.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            result = work(cur)
-            cur.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction
-                cur.execute("ROLLBACK")
-            raise
-        return result
-    finally:
-        cur.close()
+    with transaction(conn) as cur:  # the lock is held by `serialised` (with its timeout)
+        return work(cur)

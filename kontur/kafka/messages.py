@@ -94,12 +94,6 @@ def _tombstone_time(message: Message) -> str | None:
     return dt.datetime.fromtimestamp(millis / 1000, dt.UTC).isoformat()
 
 
-def is_plain_record(value: bytes | None) -> bool:
-    """The fast path: a value that goes to the load path as it is (the consumer's hot loop checks
-    this inline and calls `convert` only for the rest)."""
-    return value is not None and bool(value.strip())
-
-
 def convert(message: Message) -> Item | Poison:
     """Classify one (error-free) message of one of our topics."""
     topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0

@@ -5,7 +5,7 @@ batch's data, so it is exact: the next offset of every partition the cache has a
 consumer commits the same offsets to the group afterwards (at least once: a crash between the two
 re-delivers, which changes nothing). It also records the broker's high watermark as last seen, so
 the sync health page can show lag per topic from the cache file alone, without a broker round trip
-on every page render.
+on every page render (`kontur.queries.sync_health.kafka_lag`).
 
 Consumption runs themselves are rows of `sync_runs` with transport 'kafka' (one per consumer
 session, counts accumulated per batch) and their per-entity totals in `sync_run_entities`.
@@ -16,25 +16,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import duckdb
-import pandas as pd
 
-from kontur.cache import Cache
+from kontur.cache import Cache, runs
 from kontur.load import EntityCounts
-
-from .topics import entity_for
 
 Partition = tuple[str, int]  # (topic, partition)
 
 
 def applied_offsets(cache: Cache, group_id: str) -> dict[Partition, int]:
     """The next offset per partition that this group's batches have applied to this cache file."""
-    cur = cache.reader()
-    try:
+    with cache.reader() as cur:
         rows = cur.execute(
             'SELECT topic, "partition", next_offset FROM kafka_offsets WHERE group_id = ?', [group_id]
         ).fetchall()
-    finally:
-        cur.close()
     return {(topic, int(partition)): int(offset) for topic, partition, offset in rows}
 
 
@@ -72,41 +66,8 @@ def record_batch(
             [messages.get(k, 0) for k in keys],
         ],
     )
-    # Per-entity running totals, one statement for every entity of the batch.
     rows = list(counts.values())
-    if rows:
-        cur.execute(
-            "INSERT INTO sync_run_entities (run_id, entity, mode, pages, received, loaded, deleted, "
-            "rejected, high_water) SELECT ?, u.entity, 'incremental', 1, u.received, u.loaded, u.deleted, "
-            "u.rejected, u.high_water FROM (SELECT unnest(?::VARCHAR[]) AS entity, "
-            "unnest(?::BIGINT[]) AS received, unnest(?::BIGINT[]) AS loaded, unnest(?::BIGINT[]) AS deleted, "
-            "unnest(?::BIGINT[]) AS rejected, unnest(?::TIMESTAMPTZ[]) AS high_water) u "
-            "ON CONFLICT (run_id, entity) DO UPDATE SET pages = sync_run_entities.pages + 1, "
-            "received = sync_run_entities.received + excluded.received, "
-            "loaded = sync_run_entities.loaded + excluded.loaded, "
-            "deleted = sync_run_entities.deleted + excluded.deleted, "
-            "rejected = sync_run_entities.rejected + excluded.rejected, "
-            "high_water = greatest(sync_run_entities.high_water, excluded.high_water)",
-            [
-                run_id,
-                [c.entity for c in rows],
-                [c.received for c in rows],
-                [c.loaded for c in rows],
-                [c.deleted for c in rows],
-                [c.rejected for c in rows],
-                [c.high_water for c in rows],
-            ],
-        )
-    cur.execute(
-        "UPDATE sync_runs SET loaded = loaded + ?, deleted = deleted + ?, rejected = rejected + ? "
-        "WHERE id = ?",
-        [
-            sum(c.loaded for c in rows),
-            sum(c.deleted for c in rows),
-            sum(c.rejected for c in rows),
-            run_id,
-        ],
-    )
+    runs.add_to_session(cur, run_id, rows)
     # A batch re-delivered after a crash rejects its poison messages again: keep the first record of
     # each (a Kafka source names one message exactly: topic/partition@offset). Only a batch that
     # rejected something can have added a duplicate.
@@ -119,57 +80,23 @@ def record_batch(
 
 
 def record_watermarks(cache: Cache, group_id: str, watermarks: Mapping[Partition, int]) -> None:
-    """While idle (no batch to carry them), keep the seen high watermarks fresh for the lag display."""
+    """While idle (no batch to carry them), keep the seen high watermarks fresh for the lag display
+    (and for the freshness line: a caught-up consumer confirms it is at the end, see
+    kontur.queries.sync_health.freshness)."""
     if not watermarks:
         return
-    cur = cache.cursor()
-    try:
-        with cache.write_lock:
-            for (topic, partition), high in watermarks.items():
-                cur.execute(
-                    "UPDATE kafka_offsets SET high_watermark = ?, watermark_at = current_timestamp "
-                    'WHERE group_id = ? AND topic = ? AND "partition" = ?',
-                    [high, group_id, topic, partition],
-                )
-    finally:
-        cur.close()
+    with cache.transaction() as cur:
+        cur.executemany(
+            "UPDATE kafka_offsets SET high_watermark = ?, watermark_at = current_timestamp "
+            'WHERE group_id = ? AND topic = ? AND "partition" = ?',
+            [[high, group_id, topic, partition] for (topic, partition), high in watermarks.items()],
+        )
 
 
 def finish_run(cache: Cache, run_id: int, *, error: str | None = None) -> None:
     """A consumer session ended: cleanly (succeeded) or with an error."""
-    if error is not None:
-        cache.fail_run(run_id, error)
-        return
-    cur = cache.cursor()
-    try:
-        cur.execute(
-            "UPDATE sync_runs SET status = 'succeeded', finished_at = current_timestamp WHERE id = ?",
-            [run_id],
-        )
-    finally:
-        cur.close()
-
-
-def recorded_lag(con: duckdb.DuckDBPyConnection, group_id: str | None = None) -> pd.DataFrame:
-    """Consumer lag per topic as the cache recorded it: high watermark - applied (= committed) offset,
-    summed over partitions. Columns: group_id, topic, entity, partitions, applied, high_watermark,
-    lag, messages, updated_at, watermark_at. Empty when the cache has never consumed from Kafka."""
-    present = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'kafka_offsets'"
-    ).fetchone()
-    if not present or not present[0]:
-        return pd.DataFrame(
-            columns=["group_id", "topic", "entity", "partitions", "applied", "high_watermark", "lag",
-                     "messages", "updated_at", "watermark_at"]
-        )  # fmt: skip
-    df = con.execute(
-        "SELECT group_id, topic, count(*) AS partitions, sum(next_offset) AS applied, "
-        "sum(coalesce(high_watermark, next_offset)) AS high_watermark, "
-        "sum(greatest(coalesce(high_watermark, next_offset) - next_offset, 0)) AS lag, "
-        "sum(messages) AS messages, max(updated_at) AS updated_at, min(watermark_at) AS watermark_at "
-        "FROM kafka_offsets WHERE ?::VARCHAR IS NULL OR group_id = ? "
-        "GROUP BY group_id, topic ORDER BY group_id, topic",
-        [group_id, group_id],
-    ).df()
-    df.insert(2, "entity", [entity_for(t) for t in df["topic"]])
-    return df
+    with cache.cursor() as cur:
+        if error is not None:
+            runs.fail_run(cur, run_id, error)
+        else:
+            runs.finish_session(cur, run_id)

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from kontur.models import ENTITIES
-
-TOPIC_PREFIX = "brusnika."
+from kontur.schema import TOPIC_PREFIX
 
 # entity (REST path segment) -> topic, in load order; and back.
 TOPICS: dict[str, str] = {entity: TOPIC_PREFIX + entity for entity in ENTITIES}
 ENTITY_OF_TOPIC: dict[str, str] = {topic: entity for entity, topic in TOPICS.items()}
-
-
-def topic_for(entity: str) -> str:
-    return TOPICS[entity]
 
 
 def entity_for(topic: str) -> str | None:

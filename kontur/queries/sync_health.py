@@ -1,12 +1,17 @@
-"""Sync health page: what the cache holds per entity, how fresh it is, runs, rejected records."""
+"""Sync health page and the freshness line: what the cache holds per entity, how fresh it is, runs,
+rejected records, restarts of the Kafka consumer."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
 import pandas as pd
 
-from kontur.schema import TABLES
+from kontur.schema import TABLES, TOPIC_PREFIX
 
-from ._db import Conn, frame, has_table
+from ._db import Conn, frame, has_table, scalar
 
 
 def entities(con: Conn) -> pd.DataFrame:
@@ -50,9 +55,9 @@ def runs(con: Conn, limit: int = 50) -> pd.DataFrame:
     return frame(
         con,
         """
-        SELECT id, transport, mode, status, started_at, finished_at,
+        SELECT id, transport, mode, trigger, status, started_at, finished_at,
                date_diff('millisecond', started_at, finished_at) / 1000.0 AS seconds,
-               loaded, deleted, rejected, error
+               loaded, deleted, rejected, error, note
         FROM sync_runs ORDER BY id DESC LIMIT ?
         """,
         [limit],
@@ -78,3 +83,114 @@ def rejected_count(con: Conn) -> int:
         return 0
     row = con.execute("SELECT count(*) FROM rejected_records").fetchone()
     return int(row[0]) if row else 0
+
+
+def kafka_lag(con: Conn, group_id: str | None = None) -> pd.DataFrame:
+    """Consumer lag per topic as the cache recorded it: high watermark - applied (= committed) offset,
+    summed over partitions. Columns: group_id, topic, entity, partitions, applied, high_watermark,
+    lag, messages, updated_at, watermark_at. Empty when the cache has never consumed from Kafka."""
+    if not has_table(con, "kafka_offsets"):
+        return pd.DataFrame(
+            columns=["group_id", "topic", "entity", "partitions", "applied", "high_watermark", "lag",
+                     "messages", "updated_at", "watermark_at"]
+        )  # fmt: skip
+    df = con.execute(
+        "SELECT group_id, topic, count(*) AS partitions, sum(next_offset) AS applied, "
+        "sum(coalesce(high_watermark, next_offset)) AS high_watermark, "
+        "sum(greatest(coalesce(high_watermark, next_offset) - next_offset, 0)) AS lag, "
+        "sum(messages) AS messages, max(updated_at) AS updated_at, min(watermark_at) AS watermark_at "
+        "FROM kafka_offsets WHERE ?::VARCHAR IS NULL OR group_id = ? "
+        "GROUP BY group_id, topic ORDER BY group_id, topic",
+        [group_id, group_id],
+    ).df()
+    df.insert(2, "entity", [t.removeprefix(TOPIC_PREFIX) if t.removeprefix(TOPIC_PREFIX) in TABLES else None
+                            for t in df["topic"]])  # fmt: skip
+    return df
+
+
+def consumer_restarts(con: Conn, limit: int = 50) -> pd.DataFrame:
+    """Restarts of the dashboard's Kafka consumer after an error, newest first."""
+    if not has_table(con, "consumer_restarts"):
+        return pd.DataFrame(columns=["at", "group_id", "error", "attempt", "delay_seconds", "failed_run_id"])
+    return frame(
+        con,
+        'SELECT "at", group_id, error, attempt, delay_seconds, failed_run_id FROM consumer_restarts '
+        "ORDER BY id DESC LIMIT ?",
+        [limit],
+    )
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh the cache is, from the cache file alone (the freshness line on every page).
+
+    `fresh_at`: the newest moment the cache is known to have been up to date: the end of the last REST
+    run that succeeded, or the last Kafka batch applied (for a consumer with no lag, also its last look
+    at the topics' ends, which it records every few seconds while idle). `via`: which of the two.
+    `failed_at`/`error`: the newest failure not followed by a success of the same path: a REST run
+    that failed, or a Kafka session that stopped on an error (restarted or not) with nothing applied or
+    confirmed since. None/None: nothing is failing."""
+
+    fresh_at: datetime | None
+    via: str | None  # "rest" | "kafka"
+    failed_at: datetime | None
+    error: str | None
+
+    def age_seconds(self, now: datetime) -> float | None:
+        return None if self.fresh_at is None else max(0.0, (now - self.fresh_at).total_seconds())
+
+    def stale(self, now: datetime, stale_after: float) -> bool:
+        age = self.age_seconds(now)
+        return age is None or age > stale_after
+
+
+def freshness(con: Conn) -> Freshness:
+    if not has_table(con, "sync_runs"):
+        return Freshness(None, None, None, None)
+    rest_ok = scalar(
+        con, "SELECT max(finished_at) FROM sync_runs WHERE transport = 'rest' AND status = 'succeeded'"
+    )
+    kafka_ok = None
+    if has_table(con, "kafka_offsets"):
+        kafka_ok = scalar(
+            con,
+            "SELECT CASE WHEN sum(greatest(coalesce(high_watermark, next_offset) - next_offset, 0)) = 0 "
+            "THEN max(greatest(updated_at, coalesce(watermark_at, updated_at))) ELSE max(updated_at) END "
+            "FROM kafka_offsets",
+        )
+    failures: list[tuple[datetime, str]] = []
+    rest_last = con.execute(
+        "SELECT status, finished_at, error FROM sync_runs WHERE transport = 'rest' AND status <> 'running' "
+        "ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    if rest_last is not None and rest_last[0] == "failed" and rest_last[1] is not None:
+        failures.append((rest_last[1], rest_last[2] or "failed"))
+    kafka_failures = [
+        "SELECT finished_at, error FROM sync_runs WHERE transport = 'kafka' AND status = 'failed' "
+        "AND (?::TIMESTAMPTZ IS NULL OR finished_at > ?) ORDER BY id DESC LIMIT 1"
+    ]
+    if has_table(con, "consumer_restarts"):
+        kafka_failures.append(
+            'SELECT "at", error FROM consumer_restarts WHERE ?::TIMESTAMPTZ IS NULL OR "at" > ? '
+            "ORDER BY id DESC LIMIT 1"
+        )
+    for sql in kafka_failures:
+        row = con.execute(sql, [kafka_ok, kafka_ok]).fetchone()
+        if row is not None and row[0] is not None:
+            failures.append((row[0], row[1] or "failed"))
+    fresh: Sequence[tuple[datetime, str]] = [
+        (t, via) for t, via in ((rest_ok, "rest"), (kafka_ok, "kafka")) if t
+    ]
+    fresh_at, via = max(fresh) if fresh else (None, None)
+    failed_at, error = max(failures) if failures else (None, None)
+    return Freshness(fresh_at, via, failed_at, error)
+
+
+def held_versions(con: Conn, entity: str, ids: Sequence[int]) -> dict[int, datetime]:
+    """The `updated_at` the cache holds for each of `ids` that it holds (a record deleted or never
+    seen is absent): how `bench/freshness.py` sees a change arrive through the app's own reads."""
+    rows = con.execute(
+        f"SELECT id, updated_at FROM {TABLES[entity]} WHERE id IN (SELECT unnest(?::BIGINT[]))",  # noqa: S608
+        [list(ids)],
+    ).fetchall()
+    return {int(i): t for i, t in rows}

@@ -14,11 +14,6 @@ Pages import from here and from `kontur.queries`; they never open connections or
 
 from __future__ import annotations
 
-import os
-
-from kontur.queries import scope
-from kontur.runtime import Runtime
-
 from .charts import STATUS_COLORS
 from .fmt import (
     NBSP,
@@ -56,7 +51,6 @@ __all__ = [
     "fmt_num",
     "fmt_pct",
     "fmt_rub",
-    "maybe_first_sync",
     "media_url",
     "media_urls",
     "no_access",
@@ -70,14 +64,3 @@ __all__ = [
     "sidebar_scope",
     "stop_if_cache_empty",
 ]
-
-
-def maybe_first_sync(rt: Runtime) -> None:
-    """On a fresh machine the first start fills the cache. Done once per runtime, in demo mode by
-    default (a newcomer sees data at once); `KONTUR_AUTO_SYNC=1/0` forces it on or off."""
-    flag = os.environ.get("KONTUR_AUTO_SYNC", "")
-    enabled = flag == "1" or (flag != "0" and rt.demo)
-    if not enabled or not rt.claim_first_sync():
-        return
-    if read(scope.premises_count) == 0:
-        rt.sync.start()

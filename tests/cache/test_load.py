@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +321,115 @@ def test_records_split_over_files_with_a_bad_row_in_one_of_them(cache: Cache) ->
     assert (counts.received, counts.loaded, counts.rejected) == (7, 5, 2)
     rejected = sorted(rows(cache, "SELECT source, record_id FROM rejected_records"))
     assert rejected == [("t/0@3", 3), ("t/0@6", None)]
+
+
+# --- a rejected record is not forgotten (issue 12) ---------------------------------------------------
+def _mark(cache: Cache) -> Any:
+    found = rows(cache, "SELECT high_water FROM sync_state WHERE entity = 'premises'")
+    return found[0][0] if found else None
+
+
+def _stamp(text: str) -> Any:
+    return datetime.fromisoformat(text)
+
+
+def test_the_mark_stops_just_before_a_record_rejected_in_an_incremental(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1, updated_at="2026-01-01T00:00:00+00:00"))])
+    counts = load(
+        cache,
+        "incremental",
+        [
+            page(
+                premise(2, updated_at="2026-01-02T00:00:00+00:00"),
+                premise(3, updated_at="2026-01-03T00:00:00+00:00", type="castle"),
+                premise(4, updated_at="2026-01-04T00:00:00+00:00"),
+            )
+        ],
+    )["premises"]
+    assert counts.rejected == 1
+    # `updated_since` is strictly later: 1 µs before the rejected copy fetches it again next time.
+    assert _mark(cache) == _stamp("2026-01-03T00:00:00+00:00") - timedelta(microseconds=1)
+    assert counts.high_water == _mark(cache)
+    # Fixed upstream (same version, now valid): the next incremental loads it, and the mark moves on.
+    load(
+        cache,
+        "incremental",
+        [
+            page(
+                premise(3, updated_at="2026-01-03T00:00:00+00:00"),
+                premise(4, updated_at="2026-01-04T00:00:00+00:00"),
+            )
+        ],
+    )
+    assert rows(cache, "SELECT id, type FROM premises ORDER BY id") == [
+        (1, "apartment"), (2, "apartment"), (3, "apartment"), (4, "apartment")
+    ]  # fmt: skip
+    assert _mark(cache) == _stamp("2026-01-04T00:00:00+00:00")
+
+
+def test_a_rejected_copy_with_an_unreadable_stamp_holds_the_mark_at_the_item_before_it(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1, updated_at="2026-01-01T00:00:00+00:00"))])
+    load(
+        cache,
+        "incremental",
+        [
+            page(
+                premise(2, updated_at="2026-01-02T00:00:00+00:00"),
+                premise(3, updated_at="not a timestamp"),
+                premise(4, updated_at="2026-01-04T00:00:00+00:00"),
+            )
+        ],
+    )
+    assert _mark(cache) == _stamp("2026-01-02T00:00:00+00:00") - timedelta(microseconds=1)
+
+
+def test_a_rejected_copy_with_nothing_to_place_it_leaves_the_mark_where_the_run_started(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1, updated_at="2026-01-01T00:00:00+00:00"))])
+    before = _mark(cache)
+    load(
+        cache,
+        "incremental",
+        [page(premise(3, updated_at=None), premise(4, updated_at="2026-01-04T00:00:00+00:00"))],
+    )
+    assert _mark(cache) == before == _stamp("2026-01-01T00:00:00+00:00")
+    # A full load with such a reject on an entity without a mark leaves none: the next run is full.
+    counts = load(cache, "full", [page(premise(5, updated_at="soon"), premise(6))])["premises"]
+    assert counts.rejected == 1
+    assert _mark(cache) == before  # the full started from `before`: it stays there
+
+
+def test_a_full_load_withholds_its_deletions_when_a_rejected_id_is_unreadable(cache: Cache) -> None:
+    load(cache, "full", [page(premise(1), premise(2), premise(3))])
+    # Record 2 is gone upstream, and a malformed copy of record 3 arrives whose id cannot be read: it
+    # could be any row the snapshot does not hold (2 or 3), so nothing is deleted this run, and the
+    # run says so.
+    broken = premise(3, price=5) | {"id": "id-3"}
+    counts = load(cache, "full", [page(premise(1), broken, premise(4))])["premises"]
+    assert counts.rejected == 1
+    assert (counts.deleted, counts.withheld) == (0, 2)
+    assert counts.note is not None
+    assert "withheld" in counts.note
+    assert "2 row(s)" in counts.note
+    assert rows(cache, "SELECT id FROM premises ORDER BY id") == [(1,), (2,), (3,), (4,)]
+    run = rows(cache, "SELECT status, note FROM sync_runs ORDER BY id DESC LIMIT 1")[0]
+    assert run[0] == "succeeded"
+    assert "premises: snapshot deletions withheld" in run[1]
+    # Once the feed is clean again, a full load removes what the snapshot no longer holds.
+    counts = load(cache, "full", [page(premise(1), premise(3), premise(4))])["premises"]
+    assert (counts.deleted, counts.withheld, counts.note) == (1, 0, None)
+    assert rows(cache, "SELECT id FROM premises ORDER BY id") == [(1,), (3,), (4,)]
+
+
+def test_a_record_rejected_again_replaces_its_earlier_identical_reject(cache: Cache) -> None:
+    """A REST run fetching again from before a rejected record rejects it again: the rejects keep its
+    newest sighting once, not one row per run."""
+    load(cache, "full", [page(premise(1))])
+    bad = page(premise(2, updated_at="2026-01-02T00:00:00+00:00", type="castle"))
+    for _ in range(2):
+        run_id = cache.start_run("rest", "incremental")
+        with Staging(cache, run_id) as staging:
+            staging.add_pages("premises", [(bad, "GET /premises page 1")])
+            staging.commit({"premises": "incremental"}, max_rejected_share=1.0)
+    assert rows(cache, "SELECT record_id, run_id, source FROM rejected_records") == [
+        (2, run_id, "GET /premises page 1 item 0")
+    ]

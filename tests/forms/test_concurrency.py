@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from kontur import actions, load
+from kontur import actions
 from kontur.auth.scopes import ReadScope
-from kontur.cache import Cache
+from kontur.cache import Cache, runs
 from kontur.client import BrusnikaClient
 from kontur.forms import bookings, clients, lookups
 from kontur.forms.context import FormContext
@@ -74,9 +74,9 @@ def test_booking_during_a_sync_commit_lands_after_it(
 
     # The sync's commit transaction (all entities applied, the run row next) is where the booking is
     # made: the sync's premises snapshot was fetched before it, so it says "free".
-    original = load.Staging._record_run
+    original = runs.finish_run
 
-    def record_run_with_a_booking_meanwhile(self: load.Staging, results: Any) -> None:
+    def record_run_with_a_booking_meanwhile(cur: Any, run_id: int, results: Any) -> None:
         in_commit.append(True)
         form.start()
         deadline = time.monotonic() + BRUSNIKA_WAIT_SECONDS
@@ -86,9 +86,9 @@ def test_booking_during_a_sync_commit_lands_after_it(
             time.sleep(0.05)
         # Brusnika has booked; the form now writes the cache. Keep the commit open meanwhile.
         form.join(HOLD_SECONDS)
-        original(self, results)
+        original(cur, run_id, results)
 
-    monkeypatch.setattr(load.Staging, "_record_run", record_run_with_a_booking_meanwhile)
+    monkeypatch.setattr(runs, "finish_run", record_run_with_a_booking_meanwhile)
     result = run_sync(cache, api, mode="full")
     monkeypatch.undo()
     form.join()

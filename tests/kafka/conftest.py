@@ -10,10 +10,10 @@ tombstoned again before the test ends.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,45 +30,68 @@ from kontur.processes import free_port, stop_process_group
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.schema import TABLES
 from kontur.sync import run_sync
+from tests.support.waiting import eventually
 
 KAFKA_SCALE = 0.02
 KAFKA_SEED = 20261127
 DRIFT_CHANGES = 400
 
 
+class Broker:
+    """A noida-db broker on 127.0.0.1: the binary itself, not the pip wrapper (which leaves its child
+    running when killed), in its own process group, stopped by PID. `kill()` and `start()` again on
+    the same port and data directory: a broker that goes away and comes back with its data."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.binary = Path(noida_db.__file__).with_name("noida-db")
+        if not os.access(self.binary, os.X_OK):
+            self.binary.chmod(self.binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"noida-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Broker:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(self.binary), "start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port",
+                 str(self.port), "--data-dir", str(self.data_dir)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        eventually(self._listening, timeout=60, what="noida-db opened its port")
+        AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=30)
+        return self
+
+    def _listening(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"noida-db exited with {self.proc.returncode}; see {self.log_path}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: the broker dies as a crashed machine would (its data directory stays)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process_group(self.proc)
+
+
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a broker on 127.0.0.1. The binary itself, not the pip wrapper (which
-    leaves its child running when killed); stopped by PID."""
-    binary = Path(noida_db.__file__).with_name("noida-db")
-    if not os.access(binary, os.X_OK):
-        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("kafka-data")
-    log = (data_dir.parent / "noida.log").open("wb")
-    proc = subprocess.Popen(
-        [str(binary), "start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", str(port),
-         "--data-dir", str(data_dir)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    bootstrap = f"127.0.0.1:{port}"
+    """Bootstrap address of the session's broker."""
+    broker = Broker(tmp_path_factory.mktemp("kafka-data"))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"noida-db exited with {proc.returncode}; see {log.name}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("noida-db did not open its port") from None
-                time.sleep(0.1)
-        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30)
-        yield bootstrap
+        yield broker.start().bootstrap
     finally:
-        stop_process_group(proc)
-        log.close()
+        broker.stop()
 
 
 @dataclass
@@ -106,12 +129,13 @@ def topic_end_offsets(bootstrap: str) -> int:
 
 def wait_for_messages(bootstrap: str, at_least: int, timeout: float = 60) -> int:
     """The sandbox's producer sends asynchronously: wait until the broker holds them all."""
-    deadline = time.monotonic() + timeout
-    while True:
-        total = topic_end_offsets(bootstrap)
-        if total >= at_least or time.monotonic() > deadline:
-            return total
-        time.sleep(0.2)
+    eventually(
+        lambda: topic_end_offsets(bootstrap) >= at_least,
+        timeout=timeout,
+        what=f"the broker holds {at_least} messages",
+        describe=lambda: topic_end_offsets(bootstrap),
+    )
+    return topic_end_offsets(bootstrap)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ from typing import Any
 from confluent_kafka import Producer
 
 from kontur.cache import Cache
-from kontur.kafka.consumer import ConsumeOptions, ConsumeStats, KafkaIngest
+from kontur.kafka.ingest import KafkaIngest
+from kontur.kafka.options import ConsumeOptions, ConsumeStats
 
 from .conftest import KafkaWorld
 

@@ -4,7 +4,6 @@ messages, out-of-order versions, null-value tombstones, offsets and lag."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,10 +11,12 @@ import duckdb
 import orjson
 
 from kontur.cache import Cache
-from kontur.kafka.consumer import ConsumeOptions, KafkaIngest
+from kontur.kafka.ingest import KafkaIngest
 from kontur.kafka.lag import live_lag
-from kontur.kafka.progress import recorded_lag
+from kontur.kafka.options import ConsumeOptions
 from kontur.kafka.topics import TOPICS
+from kontur.queries.sync_health import kafka_lag as recorded_lag
+from tests.support.waiting import eventually
 
 from .conftest import KafkaWorld, duplicate_ids, table_differences, topic_end_offsets
 from .helpers import consume_to_end, produce
@@ -193,11 +194,11 @@ def test_a_caught_up_consumer_applies_what_is_published_later(
         thread.start()
 
         def wait_for(condition: Callable[[], bool], what: str, seconds: float) -> None:
-            deadline = time.monotonic() + seconds
-            while not condition():
+            def probe() -> bool:
                 assert thread.is_alive(), ingest.stats.error
-                assert time.monotonic() < deadline, f"{what}: {ingest.stats}"
-                time.sleep(0.1)
+                return condition()
+
+            eventually(probe, timeout=seconds, what=what, describe=lambda: ingest.stats)
 
         def cities(sql: str) -> list[tuple]:
             reader = cache.reader()
@@ -208,7 +209,10 @@ def test_a_caught_up_consumer_applies_what_is_published_later(
 
         try:
             wait_for(lambda: ingest.stats.caught_up, "caught up", 120)
-            time.sleep(1.0)  # idle past the pause: every partition is paused at its end by now
+            # Idle at the end: every assigned partition has been paused at its end (and is fetched
+            # again now and then), so what follows lands on a partition that was paused.
+            wait_for(lambda: ingest.stats.paused_partitions == ingest.stats.partitions == 3 * len(TOPICS),
+                     "every partition paused at its end", 60)  # fmt: skip
             later = _city(city, "2030-02-01T00:00:00Z", "Позже")
             produce(kafka_world.bootstrap, [{"topic": "brusnika.cities", "key": key, "value": later}])
             wait_for(lambda: cities("SELECT name FROM cities WHERE id = ?") == [("Позже",)], "upsert", 30)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,10 @@ import pytest
 
 from kontur.cache import Cache
 from kontur.kafka.background import BackgroundConsumer
-from kontur.kafka.consumer import ConsumeOptions, ConsumeStats, KafkaIngest
+from kontur.kafka.ingest import KafkaIngest
 from kontur.kafka.lag import live_lag
+from kontur.kafka.options import ConsumeOptions, ConsumeStats
+from tests.support.waiting import eventually
 
 from .conftest import KafkaWorld, duplicate_ids, table_differences, topic_end_offsets
 from .helpers import consume_to_end
@@ -128,13 +129,15 @@ def test_background_consumer_feeds_the_process_cache(kafka_world: KafkaWorld, tm
         )
         background.start()
         end = topic_end_offsets(kafka_world.bootstrap)
-        deadline = time.monotonic() + 120
-        while sum(batches) < end and time.monotonic() < deadline and background.running:
+
+        def all_applied() -> bool:
+            assert background.status().state != "restarting", background.status()
             # A reader of the same process meanwhile sees committed batches only (never a partial one).
-            reader = cache.reader()
-            reader.execute("SELECT count(*) FROM premises").fetchone()
-            reader.close()
-            time.sleep(0.1)
+            with cache.reader() as reader:
+                reader.execute("SELECT count(*) FROM premises").fetchone()
+            return sum(batches) >= end
+
+        eventually(all_applied, timeout=120, what="every message applied", describe=background.status)
         assert background.stop(timeout=60)
         assert background.error is None
         assert sum(batches) == end

@@ -5,7 +5,6 @@ refused with a clear message and changes nothing."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import duckdb
@@ -14,10 +13,11 @@ from streamlit.testing.v1 import AppTest
 
 from kontur import ui
 from kontur.cache import Cache
-from kontur.kafka.progress import recorded_lag
+from kontur.queries.sync_health import kafka_lag as recorded_lag
 from kontur.runtime import start_runtime
 from kontur.sync import run_sync
 from tests.pages.helpers import APP, configure, no_exceptions
+from tests.support.waiting import eventually
 
 from .conftest import KafkaWorld, table_differences, topic_end_offsets
 from .helpers import consume_to_end
@@ -38,22 +38,27 @@ def test_dashboard_runtime_consumes_in_the_background_and_refuses_a_full_rest_sy
     rt = start_runtime(kafka_world.settings("t-dash", path))
     try:
         assert rt.kafka is not None
-        deadline = time.monotonic() + 180
-        while rt.kafka.status().state != "caught up":
-            assert rt.kafka.status().state in ("starting", "catching up"), rt.kafka.status()
-            assert time.monotonic() < deadline, rt.kafka.status()
-            time.sleep(0.2)
-        status = rt.kafka.status()
+        consumer = rt.kafka
+
+        def caught_up() -> bool:
+            state = consumer.status().state
+            assert state in ("starting", "catching up", "caught up"), consumer.status()
+            return state == "caught up"
+
+        eventually(caught_up, timeout=180, what="the consumer caught up", describe=consumer.status)
+        status = consumer.status()
         # Every message on the topics (other tests add a few of their own to the sandbox's).
         assert status.messages == topic_end_offsets(kafka_world.bootstrap)
         # Every committed batch bumped the data version (cached page reads refresh).
         assert rt.data_version >= status.batches >= 1
         with rt.cursor() as cur:
             assert int(recorded_lag(cur, "t-dash")["lag"].sum()) == 0
-        # No automatic first REST sync on a stream-fed cache, and a REST sync that would be full is
-        # refused at once, saying why.
-        assert not rt.claim_first_sync()
-        assert rt.sync.start()
+        # No automatic first REST sync on a stream-fed cache (the schedule runs only REST
+        # incrementals there, and this cache has no REST mark to resume from), and a REST sync that
+        # would be full is refused at once, saying why.
+        assert rt.sync.status().kafka_fed
+        assert _query_live(rt, "SELECT count(*) FROM sync_runs WHERE transport = 'rest'") == [(0,)]
+        assert rt.sync.run_now()
         progress = rt.sync.wait(timeout=60)
         assert progress.state == "failed"
         assert "fed from Kafka" in progress.message
@@ -100,12 +105,14 @@ def test_sync_health_page_shows_the_background_consumer(
     try:
         at.switch_page("pages/sync_health.py").run()
         no_exceptions(at)
-        deadline = time.monotonic() + 180
-        while _metric(at, "Потребитель") != "Работает, догнал топики":
-            assert time.monotonic() < deadline, _metric(at, "Потребитель")
-            time.sleep(0.5)
+
+        def caught_up() -> bool:
             at.run()
             no_exceptions(at)
+            return _metric(at, "Потребитель") == "Работает, догнал топики"
+
+        eventually(caught_up, timeout=180, what="the page shows the consumer caught up",
+                   describe=lambda: _metric(at, "Потребитель"))  # fmt: skip
         assert _metric(at, "Отставание, сообщений") == "0"
         assert int(_metric(at, "Сообщений с запуска").replace("\u202f", "")) == topic_end_offsets(
             kafka_world.bootstrap
@@ -119,6 +126,11 @@ def test_sync_health_page_shows_the_background_consumer(
         ui._runtime.clear()
     assert not [t for t in threading.enumerate() if t.name.startswith("kontur-kafka") and t.is_alive()]
     assert table_differences(path, kafka_world.reference) == {}
+
+
+def _query_live(rt: object, sql: str) -> list[tuple]:
+    with rt.cursor() as cur:  # type: ignore[attr-defined]
+        return cur.execute(sql).fetchall()
 
 
 def _metric(at: AppTest, label: str) -> str:

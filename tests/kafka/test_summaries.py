@@ -11,6 +11,7 @@ import orjson
 from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
 from kontur.load import Staging
+from kontur.load import summaries as upkeep
 from kontur.queries import LeadFilters, leads, summaries
 
 from .conftest import KafkaWorld
@@ -31,7 +32,7 @@ def _equal_to_a_rebuild(cur: duckdb.DuckDBPyConnection) -> None:
     assert kept["lead_stage_summary"], "no leads summarised: the test would mean nothing"
     cur.execute("BEGIN TRANSACTION")
     try:
-        summaries.rebuild(cur)
+        upkeep.rebuild(cur)
         assert _snapshot(cur) == kept
     finally:
         cur.execute("ROLLBACK")

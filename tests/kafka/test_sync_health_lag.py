@@ -8,8 +8,8 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kontur.kafka.progress import recorded_lag
 from kontur.kafka.topics import TOPICS
+from kontur.queries.sync_health import kafka_lag as recorded_lag
 from tests.pages.helpers import APP, configure, no_exceptions
 
 from .conftest import KafkaWorld

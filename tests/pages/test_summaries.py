@@ -13,6 +13,7 @@ import pytest
 from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
 from kontur.config import Settings
+from kontur.load import summaries as upkeep
 from kontur.queries import LeadFilters, leads, summaries
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.sync import run_sync
@@ -92,7 +93,7 @@ def _compare_tables(cur) -> None:
     oldest = cur.execute(f"SELECT * FROM lead_stage_oldest {order}").fetchall()  # noqa: S608
     cur.execute("BEGIN TRANSACTION")
     try:
-        summaries.rebuild(cur)
+        upkeep.rebuild(cur)
         for table, before in kept.items():
             _same(before, cur.execute(f"SELECT * FROM {table} ORDER BY ALL").df())  # noqa: S608
         rebuilt = cur.execute(f"SELECT * FROM lead_stage_oldest {order}").fetchall()  # noqa: S608

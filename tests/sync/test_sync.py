@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from kontur.client import BrusnikaClient
 from kontur.models import ENTITIES
 from kontur.sandbox.server import RunningSandbox
 from kontur.sync import EntityProgress, run_sync
+from tests.support.waiting import eventually
 
 from .conftest import (
     FAST_RETRY,
@@ -296,12 +296,13 @@ def test_killed_sync_leaves_the_previous_cache_intact(fresh_sandbox: RunningSand
     )
     staging = path.with_name(path.name + ".staging")
     try:
-        deadline = time.monotonic() + 60
-        # Mid-way: the run has started writing pages (and has not finished: latency keeps it going).
-        while not any(staging.glob("run-*/*.json")):
+
+        def writing_pages() -> bool:
+            # Mid-way: the run has started writing pages (and has not finished: latency keeps it going).
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "the sync never started writing pages"
-            time.sleep(0.02)
+            return any(staging.glob("run-*/*.json"))
+
+        eventually(writing_pages, interval=0.02, what="the sync started writing pages")
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait()
