@@ -16,7 +16,7 @@ import pytest
 
 from kontur.auth import directory
 from kontur.auth.actor import Actor
-from kontur.cache import LOCAL_TABLES, table_ddl
+from kontur.cache.ddl import LOCAL_TABLES, table_ddl
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
 from kontur.forms import bookings, clients, lookups

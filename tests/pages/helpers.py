@@ -26,12 +26,21 @@ def fill_cache(sandbox: RunningSandbox, path: Path, *, directory: bool = True) -
     with Cache(path) as cache:
         result = run_sync(cache, settings)
         assert result.ok, result.error
-        if directory:
-            cur = cache.cursor()
-            try:
+    if directory:
+        seed_directory(sandbox, path)
+
+
+def seed_directory(sandbox: RunningSandbox, path: Path) -> None:
+    """The sandbox's users as the local users directory of the cache at `path` (created when missing),
+    as an operator's `kontur users import` would: against a configured API someone must be known
+    before anyone can act or read (the development picker acts as the first active ADMIN)."""
+    with Cache(path) as cache:
+        cur = cache.cursor()
+        try:
+            if not cur.execute("SELECT count(*) FROM users").fetchone()[0]:
                 users.seed(cur, sandbox.admin().users(), lock=cache.write_lock)
-            finally:
-                cur.close()
+        finally:
+            cur.close()
 
 
 def user_with(sandbox: RunningSandbox, role: str, **where: object) -> dict:
@@ -58,6 +67,7 @@ def configure(
     # No sign-in against a configured API: the development switch lets the «Действую от имени»
     # picker decide who reads (without it the app shows only its configuration screen).
     monkeypatch.setenv("KONTUR_INSECURE_DEV_PICKER", "1")
+    seed_directory(sandbox, cache_path)
 
 
 def count(cache: Cache, sql: str, params: list | None = None) -> int:

@@ -27,7 +27,7 @@ from kontur.runtime import Runtime
 from kontur.sandbox.server import RunningSandbox
 from kontur.scheduler import next_full_at
 from tests.e2e.conftest_auth import run_streamlit
-from tests.pages.helpers import APP, REPO, no_exceptions
+from tests.pages.helpers import APP, REPO, no_exceptions, seed_directory
 from tests.support.waiting import eventually
 
 from .conftest import assert_cache_equals_sandbox, open_cache
@@ -60,10 +60,13 @@ def app_env(monkeypatch: pytest.MonkeyPatch, fresh_sandbox: RunningSandbox, tmp_
         "KONTUR_SYNC_INTERVAL": "2",
         "BRUSNIKA_RETRY_MAX_ATTEMPTS": "2",
         "BRUSNIKA_RETRY_BACKOFF_BASE": "0.05",
+        # no sign-in against a configured API: the development picker, else only the setup screen
+        "KONTUR_INSECURE_DEV_PICKER": "1",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("KONTUR_AUTO_SYNC", raising=False)
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    seed_directory(fresh_sandbox, path)  # someone to act as (the development picker's first ADMIN)
     try:
         yield path
     finally:
@@ -193,7 +196,9 @@ def test_reloading_the_first_page_in_the_first_seconds_fills_the_cache_exactly_o
         "KONTUR_SYNC_INTERVAL": "0",  # only the first fill: any other run would be a second one
         "KONTUR_FULL_SYNC_EVERY": "0",
         "KONTUR_AUTO_SYNC": "",
+        "KONTUR_INSECURE_DEV_PICKER": "1",
     }
+    seed_directory(fresh_sandbox, path)
     with run_streamlit(
         REPO / "app.py", port=free_port(), secrets_toml=None, workdir=tmp_path, env=env
     ) as app:
