@@ -17,9 +17,11 @@ from kontur.retry import RetryPolicy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE_PATH = REPO_ROOT / "data" / "kontur.duckdb"
-# Kontur's own records (users, audit, what was booked through Kontur) when no database URL is set:
-# an embedded SQLite file beside the cache, never inside it (the cache can be deleted at any time).
-DEFAULT_OPS_PATH = REPO_ROOT / "data" / "kontur-ops.sqlite"
+# Kontur's own records (users, audit, what was booked through Kontur) when no database URL is set: an
+# embedded SQLite file beside the cache file, never inside it (the cache can be deleted at any time):
+# `data/kontur.duckdb` -> `data/kontur-ops.sqlite`. Beside it, so each cache file (a test's, a
+# benchmark's) has its own; replicas that must share their records set KONTUR_DATABASE_URL.
+OPS_SUFFIX = "-ops.sqlite"
 
 # Setting name -> (environment variable, secrets section, key inside the section).
 # The secrets layout (`.streamlit/secrets.toml`) is sectioned, lower-case keys:
@@ -53,6 +55,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "interactive_budget": ("KONTUR_INTERACTIVE_BUDGET", "kontur", "interactive_budget"),
     "insecure_dev_picker": ("KONTUR_INSECURE_DEV_PICKER", "kontur", "insecure_dev_picker"),
     "email_verified_optional": ("KONTUR_EMAIL_VERIFIED_OPTIONAL", "kontur", "email_verified_optional"),
+    "media_hosts": ("KONTUR_MEDIA_HOSTS", "kontur", "media_hosts"),
     "kafka_bootstrap_servers": ("KAFKA_BOOTSTRAP_SERVERS", "kafka", "bootstrap_servers"),
     "kafka_group_id": ("KAFKA_GROUP_ID", "kafka", "group_id"),
     "kafka_security_protocol": ("KAFKA_SECURITY_PROTOCOL", "kafka", "security_protocol"),
@@ -88,7 +91,7 @@ class Settings(BaseModel):
     retry_max_retry_after: float = Field(default=120.0, ge=0)
     cache_path: Path = DEFAULT_CACHE_PATH
     # SQLAlchemy URL of Kontur's operational store (e.g. `postgresql+psycopg://user:pw@host/db`); None:
-    # the embedded SQLite file `DEFAULT_OPS_PATH`. A secret: it may carry the database password.
+    # the embedded SQLite file beside the cache (`ops_path`). A secret: it may carry the password.
     database_url: SecretStr | None = None
     # Size of the embedded sandbox in demo mode (1 = 100,000 premises).
     demo_scale: float = Field(default=0.1, gt=0)
@@ -110,6 +113,9 @@ class Settings(BaseModel):
     insecure_dev_picker: bool = False
     # Accept sign-ins whose provider never sends `email_verified` (an explicit false is still refused).
     email_verified_optional: bool = False
+    # Hosts besides the API's own whose https pictures and links pages may show (and the server may
+    # fetch plans from): exact names or `*.example.ru`; comma-separated in the environment.
+    media_hosts: tuple[str, ...] = ()
     kafka_bootstrap_servers: str | None = None
     kafka_group_id: str = "kontur-dashboard"
     kafka_security_protocol: str = "PLAINTEXT"
@@ -129,6 +135,13 @@ class Settings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("media_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        return tuple(h.strip().lower() for h in value or () if h and str(h).strip())
 
     @field_validator("full_sync_at")
     @classmethod
@@ -152,7 +165,8 @@ class Settings(BaseModel):
         `secrets` uses sections: `[brusnika]` (api_url, api_token, connect_timeout, read_timeout,
         retry_max_attempts, retry_backoff_base, retry_backoff_cap, retry_max_retry_after),
         `[kontur]` (cache_path, database_url, demo_scale, auto_sync, sync_interval, full_sync_every,
-        full_sync_at, stale_after, interactive_budget, insecure_dev_picker, email_verified_optional)
+        full_sync_at, stale_after, interactive_budget, insecure_dev_picker, email_verified_optional,
+        media_hosts)
         and `[kafka]` (bootstrap_servers, group_id, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, ssl_ca_location). Empty strings count as unset.
         """
@@ -186,7 +200,12 @@ class Settings(BaseModel):
         """The operational store's SQLAlchemy URL in clear (it may hold a password: never log it)."""
         if self.database_url is not None:
             return self.database_url.get_secret_value()
-        return f"sqlite:///{DEFAULT_OPS_PATH}"
+        return f"sqlite:///{self.ops_path}"
+
+    @property
+    def ops_path(self) -> Path:
+        """The default operational store file: beside the cache, `<cache stem>-ops.sqlite`."""
+        return self.cache_path.with_name(self.cache_path.stem + OPS_SUFFIX)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

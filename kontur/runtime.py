@@ -24,6 +24,8 @@ from pydantic import SecretStr
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.scheduler import Scheduler
+from kontur.store.db import Store, open_store
+from kontur.store.legacy import move_at_start
 
 if TYPE_CHECKING:
     from kontur.kafka.background import BackgroundConsumer
@@ -36,6 +38,9 @@ class Runtime:
     settings: Settings
     demo: bool
     cache: Cache
+    # Kontur's own records (users directory, audit, what was booked through Kontur): the operational
+    # store, never the cache file (`kontur.store`); one engine per process, shared by replicas' URL.
+    store: Store
     sandbox: Any = None  # RunningSandbox in demo mode
     _version: int = 0
     _version_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,6 +71,7 @@ class Runtime:
         try:
             self.cache.close()
         finally:
+            self.store.engine.dispose()
             if self.sandbox is not None:
                 self.sandbox.stop()
 
@@ -86,12 +92,16 @@ def start_runtime(settings: Settings) -> Runtime:
             update={"api_url": sandbox.api_url, "api_token": SecretStr(sandbox.token)}
         )
     try:
+        store = open_store(settings)
+        # Records an older version kept in the cache file move into the store once, before the
+        # cache is opened read-write (DuckDB refuses a second, read-only open in this process).
+        move_at_start(store, settings.cache_path)
         cache = Cache(settings.cache_path)
     except BaseException:
         if sandbox is not None:
             sandbox.stop()
         raise
-    runtime = Runtime(settings=settings, demo=demo, cache=cache, sandbox=sandbox)
+    runtime = Runtime(settings=settings, demo=demo, cache=cache, store=store, sandbox=sandbox)
     runtime.sync = Scheduler(
         cache, settings, kafka=bool(settings.kafka_bootstrap_servers), on_change=runtime.bump_version
     )

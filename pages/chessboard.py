@@ -12,8 +12,7 @@ from kontur.models import Feature, PremiseType
 from kontur.queries import PremiseFilters, chessboard, scope
 from kontur.ui import chessboard as board
 from kontur.ui.fmt import list_labels
-from kontur.ui.safe import plain
-from kontur.ui.text import md_text
+from kontur.ui.safe import md, plain
 
 BOOKINGS_PAGE = "pages/bookings.py"
 
@@ -96,9 +95,9 @@ if choice is not None:
     row = free[choice]
     with st.container(border=True):
         st.markdown(
-            f"**{md_text(ui.premise_caption(row), limit=None)}**  \n"
-            f"За м²: {md_text(ui.fmt_rub(row.price_per_m2))} · "
-            f"Особенности: {md_text(list_labels(Feature, row.feature) or '—', limit=None)}"
+            f"**{md(ui.premise_caption(row), limit=None)}**  \n"
+            f"За м²: {md(ui.fmt_rub(row.price_per_m2))} · "
+            f"Особенности: {md(list_labels(Feature, row.feature) or '—', limit=None)}"
         )
         if st.button("Забронировать", type="primary", icon=":material/event_available:", key="cb_book"):
             st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(choice)

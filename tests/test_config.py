@@ -121,3 +121,17 @@ def test_secrets_mapping_without_sections_is_tolerated() -> None:
     # A secrets.toml holding other apps' keys (or none of ours) must not break start-up.
     settings = Settings.from_env(env={}, secrets={"brusnika": "not-a-table", "other": {"x": 1}})
     assert settings.api_url is None
+
+
+def test_the_operational_store_defaults_to_a_file_beside_the_cache(tmp_path: Path) -> None:
+    """Kontur's own records never live inside the cache file (deleting it must not reach them), and
+    each cache file has its own store unless KONTUR_DATABASE_URL names a shared one."""
+    settings = Settings.from_env({"KONTUR_CACHE_PATH": str(tmp_path / "kontur.duckdb")})
+    assert settings.ops_database_url() == f"sqlite:///{tmp_path / 'kontur-ops.sqlite'}"
+    shared = Settings.from_env({"KONTUR_DATABASE_URL": "postgresql+psycopg://k:secret@db/kontur"})
+    assert shared.ops_database_url() == "postgresql+psycopg://k:secret@db/kontur"
+    assert "secret" not in repr(shared)
+    assert Settings.from_env({"KONTUR_MEDIA_HOSTS": "cdn.brusnika.ru, *.Brusnika.ru"}).media_hosts == (
+        "cdn.brusnika.ru",
+        "*.brusnika.ru",
+    )

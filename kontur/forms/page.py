@@ -3,12 +3,12 @@ showing an outcome with the fields to fix, and the lists of records made here wi
 dialog. Pages stay layout-only; everything they do goes through here and the form modules.
 
 Text from Brusnika or an agent (names, addresses, Brusnika's own messages) is shown through `quote()`
-(`md()` plus no autolinks) or Streamlit's plain elements, never as markdown or HTML of its own.
+(`kontur.ui.safe.md`: escaped, no autolinks) or Streamlit's plain elements, never as markdown or
+HTML of its own.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,25 +33,11 @@ from .context import FormContext
 from .submit import Outcome
 
 OUTCOME_PREFIX = "kontur.outcome."
-# GitHub-flavoured autolinks (`https://…`, `www.…`, `name@host`) are found in the text after markdown's
-# backslash escapes are resolved, so `md()` alone still lets a bare URL in partner text become a
-# link. A zero-width space inside each trigger keeps it text and looks the same.
-_AUTOLINK_TRIGGERS = re.compile(r"(?i)(h)(ttps?\\?:)|(w)(ww\\?\.)|(\\@)")
-_ZWSP = "\u200b"
 
 
 def quote(value: Any, *, limit: int | None = 300) -> str:
-    """Partner or agent text for markdown (`st.markdown`, `st.caption`, alerts): `md()`, and no
-    autolink either. Shows exactly as typed, acts on nothing."""
-    return _AUTOLINK_TRIGGERS.sub(_break_autolink, md(value, limit=limit))
-
-
-def _break_autolink(match: re.Match[str]) -> str:
-    if match.group(1):
-        return match.group(1) + _ZWSP + match.group(2)
-    if match.group(3):
-        return match.group(3) + _ZWSP + match.group(4)
-    return match.group(5) + _ZWSP
+    """Partner or agent text for markdown: `kontur.ui.safe.md` (escaped, no autolinks)."""
+    return md(value, limit=limit)
 
 
 @st.cache_resource(show_spinner=False)

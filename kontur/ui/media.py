@@ -1,9 +1,10 @@
 """Photo and link URLs from records, as the browser may be given them (`kontur.ui.safe.safe_url`).
 
 The sandbox's records carry URLs relative to the API host (`/media/premises/1.svg`, see
-kontur/sandbox/media.py): they are resolved against the API's origin; an absolute `https` URL (the real
-Brusnika's) comes back unchanged. Anything else (`javascript:`, `data:`, a foreign `http` host, a
-missing photo, which reaches pandas as None or NaN) is None: no picture, no link.
+kontur/sandbox/media.py): they are resolved against the API's origin. An absolute `https` URL on the
+API's host or on a host in `KONTUR_MEDIA_HOSTS` (the real Brusnika's CDN) comes back unchanged.
+Anything else (`javascript:`, `data:`, a foreign host, a missing photo, which reaches pandas as None
+or NaN) is None: no picture, no link.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from .safe import safe_url
 
 def media_urls(urls: Iterable[Any]) -> list[str | None]:
     """One settings read for the whole list: a table shows a thousand photos."""
-    base = runtime().settings.api_url
-    return [safe_url(u, base) for u in urls]
+    settings = runtime().settings
+    base, hosts = settings.api_url, settings.media_hosts
+    return [safe_url(u, base, hosts) for u in urls]
 
 
 def media_url(url: Any) -> str | None:

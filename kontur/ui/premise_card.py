@@ -11,22 +11,22 @@ from kontur.models import Feature, PurchaseOption
 
 from .fmt import STATUS_DOT, fmt_area, fmt_rub, fmt_whole, list_labels, premise_caption
 from .media import media_url
-from .text import md_text
+from .safe import md
 
 
 def facts_markdown(row: Any) -> str:
     """The card's facts as markdown; every value from the record goes through `md`."""
     status = row.status
-    section = md_text(fmt_whole(row.section))
+    section = md(fmt_whole(row.section))
     features = list_labels(Feature, row.feature) or "—"
     options = list_labels(PurchaseOption, row.purchase_option) or "—"
     return (
-        f"**Статус:** {STATUS_DOT.get(status, '')} {md_text(labels.PREMISE_STATUS.get(status, status))}  \n"
-        f"**Цена:** {md_text(fmt_rub(row.price))} · **за м²:** {md_text(fmt_rub(row.price_per_m2))}  \n"
-        f"**Площадь:** {md_text(fmt_area(row.size))} · **этаж:** {md_text(fmt_whole(row.floor))}  \n"
-        f"**Адрес:** {md_text(row.city)}, {md_text(row.building)}, секция {section}  \n"
-        f"**Особенности:** {md_text(features, limit=None)}  \n"
-        f"**Способы покупки:** {md_text(options, limit=None)}"
+        f"**Статус:** {STATUS_DOT.get(status, '')} {md(labels.PREMISE_STATUS.get(status, status))}  \n"
+        f"**Цена:** {md(fmt_rub(row.price))} · **за м²:** {md(fmt_rub(row.price_per_m2))}  \n"
+        f"**Площадь:** {md(fmt_area(row.size))} · **этаж:** {md(fmt_whole(row.floor))}  \n"
+        f"**Адрес:** {md(row.city)}, {md(row.building)}, секция {section}  \n"
+        f"**Особенности:** {md(features, limit=None)}  \n"
+        f"**Способы покупки:** {md(options, limit=None)}"
     )
 
 
@@ -34,7 +34,7 @@ def premise_card(row: Any, *, bookable: bool, key: str) -> bool:
     """Draw the card of `row` (a `queries.availability.premises_list` row as a named tuple). Returns
     whether «Забронировать» was clicked; the button is offered for a free premise when `bookable`."""
     with st.container(border=True, key=key):
-        st.markdown(f"#### {md_text(premise_caption(row), limit=None)}")
+        st.markdown(f"#### {md(premise_caption(row), limit=None)}")
         plan, facts, project = st.columns([2, 3, 2])
         photo = media_url(row.photo)  # None for a missing photo (NaN in the row) or a refused URL
         if photo:
@@ -51,7 +51,7 @@ def premise_card(row: Any, *, bookable: bool, key: str) -> bool:
         )
         facade = media_url(row.project_photo)
         if facade:
-            project.image(facade, caption=f"Проект «{md_text(row.project, limit=80)}»", width="stretch")
+            project.image(facade, caption=f"Проект «{md(row.project, limit=80)}»", width="stretch")
         link = media_url(row.link)
         if link:
             project.link_button("Страница проекта", link, icon=":material/open_in_new:")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -22,6 +23,12 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&\"'=^%@/])")
 # Controls and the bidi overrides that can make a name read backwards (U+202A-202E, U+2066-2069).
 _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]")
 MAX_URL_LENGTH = 2048
+
+# GitHub-flavoured markdown turns bare `http://…`, `www.…` and `name@host` in *text* into links, escaped
+# or not (seen in Chromium on a hostile world). A word joiner (U+2060, invisible, zero-width) after the
+# first letter of a scheme or `www` and after `@` keeps the text as typed and leaves nothing to match.
+_AUTOLINK_START = re.compile(r"(?i)\b(h)(ttps?)|\b(f)(tp)|\b(w)(ww)|\b(m)(ailto)|(@)")
+WORD_JOINER = "\u2060"
 
 # Spreadsheet programs run a cell starting with these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -44,17 +51,26 @@ def plain(value: Any, *, limit: int | None = None) -> str:
 
 
 def md(value: Any, *, limit: int | None = 300) -> str:
-    """`plain(value)` escaped for `st.markdown`/`st.caption`: shows exactly as typed, acts on nothing."""
-    return _MD_SPECIAL.sub(r"\\\1", plain(value, limit=limit))
+    """`plain(value)` for `st.markdown`/`st.caption`/alerts/radio labels: every character markdown or
+    Streamlit's directives act on is escaped, and no autolink is left: shows as typed, acts on nothing."""
+    text = _AUTOLINK_START.sub(_break_autolink, plain(value, limit=limit))
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def safe_url(url: Any, api_url: str | None) -> str | None:
+def _break_autolink(match: re.Match[str]) -> str:
+    parts = [p for p in match.groups() if p is not None]
+    return parts[0] + WORD_JOINER + "".join(parts[1:])
+
+
+def safe_url(url: Any, api_url: str | None, allowed_hosts: Iterable[str] = ()) -> str | None:
     """The URL to show, or None to show nothing.
 
-    Accepted: `https://` anywhere, and `http://` only on the configured API's own host (the sandbox
-    serves its media over plain HTTP on loopback). A relative URL (the sandbox's `/media/...`) is
-    resolved against the API's origin first. Refused: every other scheme (`javascript:`, `data:`,
-    `file:` ...), credentials in the URL, controls or spaces, and anything longer than 2 kB.
+    Accepted: the configured API's own host (`https`, or `http` as the sandbox serves its media on
+    loopback), and `https://` on the hosts an operator allowed (`allowed_hosts`: exact names, or
+    `*.example.ru` for its subdomains; `KONTUR_MEDIA_HOSTS`). A picture from any other host would be
+    loaded by every manager's browser from someone else's server. A relative URL (the sandbox's
+    `/media/...`) is resolved against the API's origin first. Refused: every other scheme
+    (`javascript:`, `data:`, `file:` ...), credentials in the URL, controls or spaces, more than 2 kB.
     """
     if not isinstance(url, str):
         return None
@@ -69,13 +85,32 @@ def safe_url(url: Any, api_url: str | None) -> str | None:
         return None
     if not parts.hostname or parts.username is not None or parts.password is not None:
         return None
-    if parts.scheme == "https":
-        return absolute
-    if parts.scheme == "http" and api_url:
+    if api_url:
         api = urlsplit(api_url)
-        if api.hostname == parts.hostname and (api.port or 80) == (port or 80):
+        default = {"http": 80, "https": 443}
+        same_origin = api.hostname == parts.hostname and (api.port or default.get(api.scheme)) == (
+            port or default.get(parts.scheme)
+        )
+        if same_origin and parts.scheme in ("http", "https"):
             return absolute
+    if parts.scheme == "https" and host_allowed(parts.hostname, allowed_hosts):
+        return absolute
     return None
+
+
+def host_allowed(host: str, allowed_hosts: Iterable[str]) -> bool:
+    """`host` is one of `allowed_hosts` (case-insensitive), or a subdomain of a `*.name` entry."""
+    host = host.lower().rstrip(".")
+    for entry in allowed_hosts:
+        entry = entry.strip().lower().rstrip(".")
+        if not entry:
+            continue
+        if entry.startswith("*."):
+            if host.endswith(entry[1:]) and host != entry[2:]:
+                return True
+        elif host == entry:
+            return True
+    return False
 
 
 def csv_cell(value: Any) -> Any:

@@ -155,6 +155,7 @@ def test_shipped_streamlit_config() -> None:
     assert config["server"]["address"] == "127.0.0.1"
     assert config["client"]["showErrorDetails"] == "none"
     assert config["client"]["toolbarMode"] == "viewer"
+    assert config["client"]["disableDataExport"] is True
     assert config["browser"]["gatherUsageStats"] is False
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from kontur.sandbox.hostile import INJECTED_SELECTORS, INJECTION_PROBE_JS, is_hostile
+from kontur.sandbox.hostile import INJECTION_PROBE_JS, is_hostile
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from tests.conftest import TEST_SCALE, TEST_SEED
 from tests.e2e.conftest import AppServer, app_env, start_app, stop_app
@@ -42,17 +41,6 @@ SIGNATURE = """(selector) => Array.from(document.querySelectorAll(selector)).map
     [e.tagName, e.getAttribute('src') || '', e.getAttribute('srcdoc') || '', e.getAttribute('href') || '',
      e.getAttribute('type') || '', (e.textContent || '').slice(0, 200)].join('|')).sort()"""
 TEXTS = "els => els.map(e => e.textContent || '')"
-# The sandbox's probe also flags any URL naming evil.example; the policy (`kontur.ui.safe.safe_url`,
-# issue 11) accepts an `https` picture or link on any host, so the probe runs without those two
-# selectors, and every element naming evil.example must carry exactly such an `https` URL.
-FOREIGN = ('[href*="evil.example"]', '[src*="evil.example"]')
-PROBE_JS = INJECTION_PROBE_JS.replace(  # the probe carries its selector list as a JSON string
-    json.dumps(", ".join(INJECTED_SELECTORS)),
-    json.dumps(", ".join(s for s in INJECTED_SELECTORS if s not in FOREIGN)),
-)
-FOREIGN_URLS = """() => [...document.querySelectorAll('[href*="evil.example"], [src*="evil.example"]')]
-    .map(e => e.getAttribute('href') || e.getAttribute('src'))"""
-ACCEPTED_FOREIGN = re.compile(r"^https://evil\.example/[^@\s]*$")
 FORMULA_START = ("=", "+", "-", "@")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -140,9 +128,9 @@ def test_hostile_text_stays_text(
 
     shown = open_view(page, hostile_server.url, view, hostile_premise(hostile_box)["id"])
     page.screenshot(path=artifacts_dir / f"hostile-{view}.png", full_page=True, timeout=WAIT_MS)
-    assert PROBE_JS != INJECTION_PROBE_JS
-    assert page.evaluate(PROBE_JS) == []
-    assert all(ACCEPTED_FOREIGN.fullmatch(url) for url in page.evaluate(FOREIGN_URLS))
+    # The sandbox's own probe, whole: no injected element, and no picture or link of a host nobody
+    # allowed (`safe_url`: the API's host and KONTUR_MEDIA_HOSTS only).
+    assert page.evaluate(INJECTION_PROBE_JS) == []
     assert page.evaluate(SIGNATURE, DANGEROUS) == clean
     texts = shown.evaluate_all(TEXTS)
     assert any(is_hostile(t) for t in texts), texts[:5]

@@ -7,9 +7,10 @@ import re
 import pandas as pd
 import pytest
 
-from kontur.ui.safe import csv_cell, csv_safe, md, plain, safe_url
+from kontur.ui.safe import WORD_JOINER, csv_cell, csv_safe, host_allowed, md, plain, safe_url
 
 API = "http://127.0.0.1:8765/api/v1"
+ALLOWED = ("brusnika.ru", "*.brusnika.ru")
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -29,8 +30,31 @@ def test_md_leaves_no_unescaped_markup(text: str) -> None:
     # every markdown/HTML-significant character is preceded by a backslash
     unescaped = re.findall(r"(?<!\\)[<>\[\]()*_`#:$!]", escaped)
     assert unescaped == [], escaped
-    # and unescaping gives back exactly what was typed
-    assert re.sub(r"\\(.)", r"\1", escaped) == text
+    # and what a reader sees (escapes resolved, the invisible joiner dropped) is exactly what was typed
+    assert shown(escaped) == text
+
+
+def shown(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown).replace(WORD_JOINER, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("https://evil.example/login", "https"),
+        ("see http://evil.example", "http"),
+        ("www.evil.example", "www"),
+        ("WWW.evil.example", "WWW"),
+        ("ftp://evil.example", "ftp"),
+        ("mailto:boss@evil.example", "mailto"),
+        ("boss@evil.example", "@e"),
+    ],
+)
+def test_md_leaves_no_autolink_whole(text: str, whole: str) -> None:
+    """GitHub-flavoured markdown links bare URLs and emails found in plain text; none is left whole."""
+    resolved = re.sub(r"\\(.)", r"\1", md(text, limit=None))
+    assert whole not in resolved
+    assert shown(md(text, limit=None)) == text
 
 
 def test_plain_drops_controls_and_bidi_overrides_and_cuts_long_text() -> None:
@@ -46,7 +70,11 @@ def test_plain_drops_controls_and_bidi_overrides_and_cuts_long_text() -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
+        ("https://cdn.brusnika.ru/p/1.jpg", "https://cdn.brusnika.ru/p/1.jpg"),
         ("https://brusnika.ru/p/1.jpg", "https://brusnika.ru/p/1.jpg"),
+        ("https://evil.example/p.png", None),
+        ("https://brusnika.ru.evil.example/p.png", None),
+        ("https://127.0.0.1:8765/x.svg", "https://127.0.0.1:8765/x.svg"),
         ("/media/premises/1.svg", "http://127.0.0.1:8765/media/premises/1.svg"),
         ("http://127.0.0.1:8765/media/x.svg", "http://127.0.0.1:8765/media/x.svg"),
         ("http://evil.example/x.svg", None),
@@ -65,13 +93,36 @@ def test_plain_drops_controls_and_bidi_overrides_and_cuts_long_text() -> None:
     ],
 )
 def test_safe_url(url: object, expected: str | None) -> None:
-    assert safe_url(url, API) == expected
+    assert safe_url(url, API, ALLOWED) == expected
 
 
-def test_safe_url_without_api_accepts_only_https() -> None:
+def test_safe_url_without_api_accepts_only_https_on_allowed_hosts() -> None:
     assert safe_url("/media/x.svg", None) is None
-    assert safe_url("http://brusnika.ru/x", None) is None
-    assert safe_url("https://brusnika.ru/x", None) == "https://brusnika.ru/x"
+    assert safe_url("http://brusnika.ru/x", None, ALLOWED) is None
+    assert safe_url("https://brusnika.ru/x", None) is None
+    assert safe_url("https://brusnika.ru/x", None, ALLOWED) == "https://brusnika.ru/x"
+
+
+def test_the_api_host_over_https_is_allowed_by_default() -> None:
+    api = "https://api.brusnika.ru/api/v1"
+    assert safe_url("/media/1.jpg", api) == "https://api.brusnika.ru/media/1.jpg"
+    assert safe_url("https://api.brusnika.ru/m/1.jpg", api) == "https://api.brusnika.ru/m/1.jpg"
+    assert safe_url("http://api.brusnika.ru/m/1.jpg", api) is None  # another port (80, not 443)
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("cdn.brusnika.ru", True),
+        ("CDN.Brusnika.RU", True),
+        ("brusnika.ru", True),
+        ("evilbrusnika.ru", False),
+        ("brusnika.ru.evil.example", False),
+    ],
+)
+def test_host_allowed(host: str, allowed: bool) -> None:
+    assert host_allowed(host, ALLOWED) is allowed
+    assert host_allowed(host, ()) is False
 
 
 def test_csv_neutralises_formula_cells_but_keeps_numbers() -> None:
