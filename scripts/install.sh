@@ -12,17 +12,22 @@ py="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
-req="requirements.txt"
+# Installs only from the hash-pinned locks (scripts/lock.sh writes them from requirements*.txt): every
+# package, transitive ones included, must match a published hash, or pip refuses to install.
+lock="requirements.lock"
 case "$what" in
-  dev) req="requirements-dev.txt" ;;
-  bench) req="requirements-bench.txt" ;;
+  dev) lock="requirements-dev.lock" ;;
+  bench) lock="requirements-bench.lock" ;;
 esac
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes)
 stamp=".venv/.installed-$what"
-if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
-    || .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ] \
+    || [ requirements-tools.lock -nt "$stamp" ]; then
+  "${pip[@]}" -r requirements-tools.lock
+  "${pip[@]}" -r "$lock"
+  # The project itself: local source, no dependencies of its own to fetch (they came from the lock),
+  # built with the locked setuptools rather than an unpinned isolated build environment.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
   touch "$stamp"
 fi
 
