@@ -123,7 +123,7 @@ with st.form("user_form", clear_on_submit=False):
     role = c1.selectbox(
         "Роль",
         offer.roles,
-        index=offer.roles.index(start.role) if start and start.role in offer.roles else 0,
+        index=offer.roles.index(start.role) if start and start.role in offer.roles else offer.default_role,
         format_func=lambda v: labels.label_of(UserRole, v),
         key=k + "role",
     )

@@ -114,6 +114,12 @@ class EditOptions:
     decision: Decision  # whether the entry may be saved at all, with the reason
     note: str = ""  # what stays locked and why
 
+    @property
+    def default_role(self) -> int:
+        """The role a new entry starts from: the least one offered (nobody gets rights by default)."""
+        least = UserRole.NEW_MEMBER.value
+        return self.roles.index(least) if least in self.roles else 0
+
 
 def edit_options(actor: Actor | None, stored: User | None) -> EditOptions:
     """The choices to offer, derived from the same rules `send` applies (so the page never offers a
