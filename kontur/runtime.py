@@ -124,7 +124,7 @@ def start_runtime(settings: Settings) -> Runtime:
             sandbox.stop()
         raise
     runtime = Runtime(settings=settings, demo=demo, cache=cache, store=store, sandbox=sandbox)
-    retire_moved_tables(runtime)
+    retire_moved_tables(cache, store)
     runtime.mirror = DirectoryMirror(store, cache, on_change=runtime.bump_version)
     runtime._refresh_mirror()
     runtime.mirror.start()
@@ -139,14 +139,13 @@ def start_runtime(settings: Settings) -> Runtime:
     return runtime
 
 
-def retire_moved_tables(runtime: Runtime) -> bool:
+def retire_moved_tables(cache: Cache, store: Store) -> bool:
     """Drop the cache's tables of the older layout (local records, directory, audit) once it is safe:
     the store recorded the move of this very file, or they hold nothing. Otherwise (the move failed
-    or was put off) they stay, and the next start tries the move again."""
-    cache = runtime.cache
+    or was put off) they stay, and the next start tries the move again. True when dropped."""
     with cache.reader() as cur:
         rows = retired_rows(cur)
-    if rows and not moved_before(runtime.store, source_name(cache.path)):
+    if rows and not moved_before(store, source_name(cache.path)):
         log.warning("cache %s keeps %d rows not yet moved into the store", cache.path, rows)
         return False
     with cache.transaction() as cur:
