@@ -159,6 +159,39 @@ def synced_cache(sandbox: Any, path: Path) -> Path:
     return path
 
 
+@contextmanager
+def form_context(sandbox: Any, path: Path, who: Mapping[str, Any]) -> Iterator[Any]:
+    """A `FormContext` acting as `who` (a directory row) on the cache at `path`, the operational store
+    beside it and the sandbox's API, for fixtures that make records through the real form functions
+    before an app process opens the same files."""
+    import datetime as dt
+
+    from kontur.auth.actor import Actor
+    from kontur.cache import Cache
+    from kontur.client import BrusnikaClient
+    from kontur.config import Settings
+    from kontur.forms.context import FormContext
+    from kontur.store.db import Store
+
+    with (
+        Cache(path) as cache,
+        Store.open(Settings(cache_path=path).ops_database_url()) as store,
+        BrusnikaClient(base_url=sandbox.api_url, token=sandbox.token) as api,
+    ):
+        cur = cache.cursor()
+        try:
+            yield FormContext(
+                client=api,
+                conn=cur,
+                store=store,
+                actor=Actor.from_row(dict(who)),
+                clock=dt.datetime.now,
+                write_lock=cache.write_lock,
+            )
+        finally:
+            cur.close()
+
+
 @pytest.fixture(scope="session")
 def auth_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("auth")
