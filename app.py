@@ -66,8 +66,7 @@ def main() -> None:
         rt = ui.runtime()
     except Exception as exc:  # e.g. the cache file is held by another process
         auth_session.error_screen(f"Не удалось подготовить данные: {type(exc).__name__}: {exc}")
-    with rt.cursor() as conn:
-        forms_page.ensure_directory(rt, conn)  # demo: the sandbox's users, someone to act as
+    forms_page.ensure_directory(rt)  # demo: the sandbox's users in the store, someone to act as
     # Sign-in: stops here unless an active, known person signed in. Picker modes: who acts.
     me = auth_session.app_gate(rt, mode)
     page = navigation(me if mode is auth_session.Access.SIGN_IN else None)

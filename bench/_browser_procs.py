@@ -34,18 +34,26 @@ def fill(sandbox: object, path: Path) -> tuple[int, float]:
     from kontur.cache import Cache
     from kontur.config import Settings
     from kontur.forms import users
+    from kontur.store.db import Store
     from kontur.sync import run_sync
 
     settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path)  # type: ignore[attr-defined]
+    settings.ops_path.unlink(missing_ok=True)
     with Cache(path) as cache:
         result = run_sync(cache, settings)
         if not result.ok:
             raise SystemExit(f"sync failed: {result.error}")
-        cur = cache.cursor()
-        with sandbox.admin() as admin:  # type: ignore[attr-defined]
-            users.seed(cur, admin.users())
-        cur.close()
+    # The directory lives in the operational store the app opens beside the cache.
+    with Store.open(settings.ops_database_url()) as store, sandbox.admin() as admin:  # type: ignore[attr-defined]
+        users.seed(store, admin.users())
     return result.received, result.seconds
+
+
+def ops_file(cache: Path) -> Path:
+    """The operational store (SQLite) an app on the cache `cache` opens when no database URL is set."""
+    from kontur.config import Settings
+
+    return Settings(cache_path=cache).ops_path
 
 
 def prepare_cache(sandbox: object, scale: float, reuse: bool) -> tuple[Path, str]:
@@ -71,7 +79,10 @@ def prepare_cache(sandbox: object, scale: float, reuse: bool) -> tuple[Path, str
     work = OUT / f"browser-{scale:g}.run.duckdb"
     for stale in (work, work.with_name(work.name + ".wal")):
         stale.unlink(missing_ok=True)
+    ops_file(work).unlink(missing_ok=True)
     shutil.copyfile(kept, work)
+    if ops_file(kept).exists():  # the directory beside the kept cache (an older cache still holds its own)
+        shutil.copyfile(ops_file(kept), ops_file(work))
     return work, fill_note
 
 

@@ -170,14 +170,15 @@ def page_renders(path: Path, runs: int) -> list[tuple[str, float, float]]:
     from streamlit.testing.v1 import AppTest
 
     from kontur.auth.session import ACTOR_STATE_KEY
+    from kontur.config import Settings
     from kontur.forms import users
+    from kontur.store.db import Store
 
     # Someone to read the pages as (without sign-in, the development picker chooses who): an
-    # administrator, who sees every lead, so the deals page reads the summaries as before.
-    with Cache(path) as cache:
-        cur = cache.cursor()
-        users.seed(cur, [BENCH_READER], lock=cache.write_lock)
-        cur.close()
+    # administrator, who sees every lead, so the deals page reads the summaries as before. The
+    # directory is in the operational store the app opens beside the cache.
+    with Store.open(Settings(cache_path=path).ops_database_url()) as store:
+        users.seed(store, [BENCH_READER])
     os.environ.update(
         BRUSNIKA_API_URL="http://127.0.0.1:9/api/v1",  # never contacted: no sync is started here
         BRUSNIKA_API_TOKEN="bench",

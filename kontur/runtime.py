@@ -1,5 +1,6 @@
 """What one dashboard process shares between its sessions: settings, the embedded sandbox (demo
-mode), the cache connection, the sync schedule and the Kafka consumer.
+mode), the cache connection, Kontur's operational store (its own records, shared by replicas), the
+directory's mirror in the cache, the sync schedule and the Kafka consumer.
 
 `app.py` builds one `Runtime` per (cache path, API URL) through `st.cache_resource`; nothing here runs
 at import. The process holds the only read-write connection to the cache file (DuckDB allows one
@@ -22,10 +23,12 @@ import duckdb
 from pydantic import SecretStr
 
 from kontur.cache import Cache
+from kontur.cache.migrations import retire_local_tables, retired_rows
 from kontur.config import Settings
+from kontur.mirror import DirectoryMirror
 from kontur.scheduler import Scheduler
 from kontur.store.db import Store, open_store
-from kontur.store.legacy import move_at_start
+from kontur.store.legacy import move_at_start, moved_before, source_name
 
 if TYPE_CHECKING:
     from kontur.kafka.background import BackgroundConsumer
@@ -48,6 +51,8 @@ class Runtime:
     sync: Scheduler = field(init=False)
     # The Kafka consumer feeding the cache, when KAFKA_BOOTSTRAP_SERVERS is configured.
     kafka: BackgroundConsumer | None = None
+    # The directory's read-only copy in the cache, for the analytics joins (`kontur.mirror`).
+    mirror: DirectoryMirror | None = None
 
     @property
     def data_version(self) -> int:
@@ -58,6 +63,21 @@ class Runtime:
         with self._version_lock:
             self._version += 1
 
+    def directory_changed(self) -> None:
+        """Something was changed through this process (a user saved, a booking's quota counted, a
+        cache flag set): cached page reads start afresh, and the directory's mirror is copied again
+        when the directory differs (a refresh that copies bumps the version itself)."""
+        if self.mirror is None or not self._refresh_mirror():
+            self.bump_version()
+
+    def _refresh_mirror(self) -> bool:
+        assert self.mirror is not None
+        try:
+            return self.mirror.refresh()
+        except Exception:
+            log.warning("directory mirror not refreshed now; the next period tries again", exc_info=True)
+            return False
+
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor of the shared connection: its own transaction view, safe to use from a thread."""
@@ -65,6 +85,8 @@ class Runtime:
             yield cur
 
     def close(self) -> None:
+        if self.mirror is not None:
+            self.mirror.stop()
         if self.kafka is not None:
             self.kafka.stop(timeout=30)  # finishes and commits the batch in hand first
         self.sync.stop(timeout=30)
@@ -102,6 +124,11 @@ def start_runtime(settings: Settings) -> Runtime:
             sandbox.stop()
         raise
     runtime = Runtime(settings=settings, demo=demo, cache=cache, store=store, sandbox=sandbox)
+    retire_moved_tables(cache, store)
+    runtime.mirror = DirectoryMirror(store, cache, on_change=runtime.bump_version)
+    runtime._refresh_mirror()
+    runtime.mirror.start()
+    atexit.register(runtime.mirror.stop)
     runtime.sync = Scheduler(
         cache, settings, kafka=bool(settings.kafka_bootstrap_servers), on_change=runtime.bump_version
     )
@@ -110,6 +137,20 @@ def start_runtime(settings: Settings) -> Runtime:
     runtime.sync.start()
     atexit.register(runtime.sync.stop)
     return runtime
+
+
+def retire_moved_tables(cache: Cache, store: Store) -> bool:
+    """Drop the cache's tables of the older layout (local records, directory, audit) once it is safe:
+    the store recorded the move of this very file, or they hold nothing. Otherwise (the move failed
+    or was put off) they stay, and the next start tries the move again. True when dropped."""
+    with cache.reader() as cur:
+        rows = retired_rows(cur)
+    if rows and not moved_before(store, source_name(cache.path)):
+        log.warning("cache %s keeps %d rows not yet moved into the store", cache.path, rows)
+        return False
+    with cache.transaction() as cur:
+        retire_local_tables(cur)
+    return True
 
 
 def start_kafka(runtime: Runtime) -> BackgroundConsumer:

@@ -18,10 +18,14 @@ FORM = bookings.FORM
 
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("Бронирования")
-actor = fp.acting()
 conn = fp.connection()
-# Whose bookings and clients this person sees (the policy's scope of booking).
+store = fp.store()
+# Whose bookings this person sees (the policy's scope of booking).
 visible = fp.scope(Action.CREATE_BOOKING)
+# For whom they book (a manager chooses an agent: that agent's limit and clients).
+acting_for = fp.agent_picker(Action.CREATE_BOOKING)
+if acting_for.agent is not None:
+    st.caption(f"Осталось броней у агента: {acting_for.agent.remaining}")
 
 # Arriving from the chessboard: the premise and everything above it come preselected.
 preselected = st.session_state.pop(ui.PRESELECTED_PREMISE_KEY, None)
@@ -38,7 +42,7 @@ if preselected is not None:
         )
         st.session_state["bk_pinned_premise"] = row["id"]
 
-refusal = booking_refusal(actor)
+refusal = fp.acting_refusal(acting_for, booking_refusal)
 fp.refusal_banner(refusal)
 
 left, right = st.columns(2)
@@ -79,11 +83,12 @@ with right:
         found = clients.search(fp.context(), query)
         if not found.ok:
             st.error(fp.quote(found.message, limit=None))
-    client_rows = {c["id"]: c for c in lookups.local_clients(conn, visible, query)}
+    pickable = fp.clients_of(acting_for)  # the agent's own clients: their fixing is what holds
+    client_rows = {c["id"]: c for c in lookups.local_clients(store, pickable, query)}
     chosen_client = st.session_state.get("bk_client")
     if chosen_client is not None and chosen_client not in client_rows:
         client_rows.update(
-            {c["id"]: c for c in lookups.local_clients(conn, visible) if c["id"] == chosen_client}
+            {c["id"]: c for c in lookups.local_clients(store, pickable) if c["id"] == chosen_client}
         )
     fp.choose(
         "Клиент",
@@ -93,7 +98,9 @@ with right:
     )
     fp.problem(FORM, "client_id")
     if not client_rows:
-        st.caption("Нет клиентов: найдите клиента в Брусника или заведите на странице «Клиенты».")
+        st.caption(
+            "Нет клиентов этого агента: найдите клиента в Брусника или заведите на странице «Клиенты»."
+        )
 
 options = bookings.purchase_options(premise_rows.get(premise_id) if premise_id is not None else None)
 if st.session_state.get("bk_purchase_option") not in options:
@@ -145,6 +152,7 @@ def describe(booking: dict) -> str:
             "дом: " + fp.quote(booking["address"]),
             "помещение №" + fp.quote(booking["premise_number"] or f"id {booking['premise_id']} (нет в кэше)"),
             fp.quote(booking["client_name"] or f"клиент {booking['client_id']}"),
+            "агент: " + fp.quote(booking["agent_name"] or f"№{booking['agent_id']}"),
             f"{booking['date']:%d.%m.%Y} " + fp.quote(booking["time"]),
             labels.label_of(PurchaseOption, booking["purchase_option"]),
         ]
@@ -152,7 +160,7 @@ def describe(booking: dict) -> str:
 
 
 st.subheader("Брони, сделанные здесь")
-made_here = lookups.bookings_here(conn, visible)
+made_here = lookups.bookings_here(store, conn, visible)
 if not made_here:
     st.caption("Пока нет броней.")
 fp.cancellable_list(
@@ -168,7 +176,7 @@ fp.cancellable_list(
             f"помещение №{fp.quote(b['premise_number'] or b['premise_id'])}, "
             f"клиент {fp.quote(b['client_name'] or b['client_id'])}? Помещение снова станет свободным."
         ),
-        decision=lambda b: auth_session.booking_cancel_decision(conn, fp.acting(), b),
+        decision=lambda b: auth_session.booking_cancel_decision(fp.acting(), b),
         cancel=lambda booking_id: bookings.cancel(fp.context(), booking_id),
     ),
 )

@@ -8,6 +8,7 @@ import streamlit as st
 
 from kontur.auth import session as auth_session
 from kontur.auth.actor import acting_refusal
+from kontur.auth.policy import Action
 from kontur.forms import clients
 from kontur.forms import page as fp
 from kontur.models import Client
@@ -17,8 +18,7 @@ SEARCH = "client_search"
 
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("Клиенты")
-actor = fp.acting()
-names = clients.agent_names(fp.connection())
+names = clients.agent_names(fp.store())
 
 
 def card(client: Client) -> None:
@@ -44,7 +44,9 @@ with search_tab:
     fp.search_tab(SEARCH, "cl_query", "Телефон или ФИО", lambda q: clients.search(fp.context(), q), card)
 
 with create_tab:
-    refusal = acting_refusal(actor)
+    # For whom the client is registered (Brusnika fixes the client to that agent).
+    acting_for = fp.agent_picker(Action.CREATE_CLIENT)
+    refusal = fp.acting_refusal(acting_for, acting_refusal)
     fp.refusal_banner(refusal)
     with st.form("client_form", clear_on_submit=False):
         st.text_input("ФИО (фамилия, имя, отчество)", key="cl_fullname")

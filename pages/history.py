@@ -13,7 +13,7 @@ from kontur.ui.safe import csv_safe
 
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("История действий")
-shown, rows = history.rows(fp.connection(), fp.acting(), limit=500)
+shown, rows = history.rows(fp.store(), fp.acting(), limit=500)
 st.caption(shown.caption)
 if not rows:
     st.info("Действий пока не было.")

@@ -22,11 +22,12 @@ MODES = {"visit": "Назначить показ в слот", "slot": "Толь
 
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("Показы")
-actor = fp.acting()
 conn = fp.connection()
-# Whose visits and clients this person sees (the policy's scope of showings).
+store = fp.store()
+# Whose visits this person sees (the policy's scope of showings), and for whom they arrange them.
 visible = fp.scope(Action.CREATE_VISIT)
-refusal = acting_refusal(actor)
+acting_for = fp.agent_picker(Action.CREATE_VISIT)
+refusal = fp.acting_refusal(acting_for, acting_refusal)
 fp.refusal_banner(refusal)
 
 projects = {p["id"]: p["name"] for p in lookups.projects(conn)}
@@ -65,12 +66,14 @@ def slot_label(slot: dict) -> str:
 
 
 query = st.text_input("Поиск клиента: телефон или ФИО", key="vs_client_query")
-client_rows = {c["id"]: c for c in lookups.local_clients(conn, visible, query)}
+pickable = fp.clients_of(acting_for)  # the agent's own clients: their fixing is what holds
+client_rows = {c["id"]: c for c in lookups.local_clients(store, pickable, query)}
 # Keep the chosen clients selectable whatever the search box says now (same request on a resubmit).
 for chosen_client in (st.session_state.get("vs_client"), st.session_state.get("vs_free_client")):
     if chosen_client is None or chosen_client in client_rows:
         continue
-    client_rows.update({c["id"]: c for c in lookups.local_clients(conn, visible) if c["id"] == chosen_client})
+    known = lookups.local_clients(store, pickable)
+    client_rows.update({c["id"]: c for c in known if c["id"] == chosen_client})
 client_labels = {cid: f"{c['fullname']} · {c['phone_number']}" for cid, c in client_rows.items()}
 
 slot_tab, free_tab = st.tabs(["В слот календаря", "Без слота: дата и время"])
@@ -130,6 +133,7 @@ def describe(visit: dict) -> str:
             f"**№{visit['id']}**",
             fp.quote(visit["project_name"] or visit["project_id"]),
             fp.quote(visit["client_name"] or f"клиент {visit['client_id']}"),
+            "агент: " + fp.quote(visit["agent_name"] or f"№{visit['agent_id']}"),
             f"{visit['date']:%d.%m.%Y} " + fp.quote(visit["time"]),
             f"слот №{visit['time_slot_id']}" if visit["time_slot_id"] else "без слота",
         ]
@@ -137,7 +141,7 @@ def describe(visit: dict) -> str:
 
 
 st.subheader("Показы, назначенные здесь")
-made_here = lookups.visits_here(conn, visible)
+made_here = lookups.visits_here(store, conn, visible)
 if not made_here:
     st.caption("Пока нет показов.")
 fp.cancellable_list(
@@ -152,7 +156,7 @@ fp.cancellable_list(
             f"Отменить показ №{v['id']} ({v['date']:%d.%m.%Y} {fp.quote(v['time'])})?"
             + (" Слот освободится." if v["time_slot_id"] else "")
         ),
-        decision=lambda v: auth_session.visit_cancel_decision(conn, fp.acting(), v),
+        decision=lambda v: auth_session.visit_cancel_decision(fp.acting(), v),
         cancel=lambda visit_id: visits.cancel(fp.context(), visit_id),
     ),
 )

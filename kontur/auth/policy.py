@@ -106,6 +106,16 @@ GRANTS: Mapping[UserRole, Grant] = {
     R.ADMIN: Grant(roles=frozenset(UserRole), limit=True),
     R.HEAD_OF_AGENCY: Grant(roles=frozenset({R.AGENT, R.NEW_MEMBER}), limit=False),
 }
+# Whom a role may act for (book, show, register a client *for*: the wire's `agent_id` is that agent,
+# whose booking limit and fixings apply). Company roles choose any agent; a head of agency an agent of
+# their own agency; every other role acts for themself only. Documented in README ("Acting for an
+# agent"): change both together.
+ACTS_FOR: Mapping[UserRole, Scope] = {
+    R.ADMIN: S.ALL,
+    R.MANAGER: S.ALL,
+    R.OZK_MANAGER: S.ALL,
+    R.HEAD_OF_AGENCY: S.AGENCY,
+}
 # A person's own entry: these fields only somebody else may change.
 SELF_LOCKED = ("role", "status", "agency_id", "remaining_user_creation_limit")
 
@@ -252,6 +262,20 @@ def scope_of(user: Actor | None, action: Action | str) -> Scope | None:
 def _scope_of(user: Actor | None, action: Action) -> Scope | None:
     role = None if user is None else _role(user)
     return None if role is None else POLICY.get(role, {}).get(action)
+
+
+def role_permits(user: Actor | None, action: Action | str) -> bool:
+    """Whether the user's role (status aside) has this permission at all: who may be acted for."""
+    return _scope_of(user, Action(action)) is not None
+
+
+def acts_for(user: Actor | None, action: Action | str) -> Scope | None:
+    """How far `user` may act for others in `action` (`ACTS_FOR`); None: for themself only (or not at
+    all, when `can` refuses them the action)."""
+    role = None if user is None else _role(user)
+    if role is None or not can(user, action).allowed:
+        return None
+    return ACTS_FOR.get(role)
 
 
 def role_summary(user: Actor) -> str:

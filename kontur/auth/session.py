@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import streamlit as st
+from sqlalchemy.engine import Connection
 from streamlit.runtime.pages_manager import PagesManager
 
 from kontur.models.enums import UserRole, UserStatus
@@ -28,7 +29,7 @@ from kontur.models.enums import UserRole, UserStatus
 from . import directory
 from .actor import Actor
 from .identity import Refusal
-from .policy import Action, Decision, can, can_cancel_booking, may_cancel_bookings
+from .policy import Action, Decision, Resource, can, can_cancel_booking, may_cancel_bookings
 from .signin import auth_enabled, check_signed_in, gate, only_screen, sidebar_account
 
 if TYPE_CHECKING:
@@ -141,9 +142,9 @@ def app_gate(rt: Runtime, mode: Access) -> Actor | None:
         configuration_screen()
     st.session_state[_RUNTIME_KEY] = rt
     if mode is Access.SIGN_IN:
-        with rt.cursor() as conn:
+        with rt.store.read() as tx:
             me = gate(
-                lambda email: directory.users_with_email(conn, email),
+                lambda email: directory.find_by_email(tx, email),
                 email_verified_optional=rt.settings.email_verified_optional,
             )
         assert me is not None  # SIGN_IN means [auth] exists: gate returned a person or stopped
@@ -153,8 +154,8 @@ def app_gate(rt: Runtime, mode: Access) -> Actor | None:
         if mode is Access.DEV_PICKER:
             _log_dev_picker(str(rt.settings.api_url))
             st.error(DEV_PICKER_BANNER, icon=":material/warning:")
-        with rt.cursor() as conn:
-            actor = _picker(conn, mode)
+        with rt.store.read() as tx:
+            actor = _picker(tx, mode)
     st.session_state[_ACTING_KEY] = actor
     return actor
 
@@ -177,9 +178,9 @@ def _remember_pick() -> None:
     st.session_state[ACTOR_STATE_KEY] = st.session_state.get(_PICKER_WIDGET)
 
 
-def _picker(conn: Any, mode: Access) -> Actor | None:
+def _picker(tx: Connection, mode: Access) -> Actor | None:
     """The sidebar choice of who acts, marked so nobody mistakes it for a sign-in."""
-    rows = {int(row["id"]): row for row in directory.users(conn)}
+    rows = {int(row["id"]): row for row in directory.users(tx)}
     if not rows:
         st.sidebar.warning("Справочник пользователей пуст: действовать не от кого.")
         return None
@@ -243,10 +244,10 @@ def recheck(rt: Runtime) -> bool:
     person may no longer act (signed out, refused, blocked since); otherwise `current_actor()` is
     refreshed from the directory and True."""
     mode = runtime_mode(rt)
-    with rt.cursor() as conn:
+    with rt.store.read() as tx:
         if mode is Access.SIGN_IN:
             result = check_signed_in(
-                lambda email: directory.users_with_email(conn, email),
+                lambda email: directory.find_by_email(tx, email),
                 email_verified_optional=rt.settings.email_verified_optional,
             )
             if isinstance(result, Refusal):
@@ -254,7 +255,7 @@ def recheck(rt: Runtime) -> bool:
                 return False
             actor = Actor.from_user(result.user, signed_in_as=result.email)
         elif mode.picker:
-            actor = directory.acting_user(conn, st.session_state.get(ACTOR_STATE_KEY))
+            actor = directory.acting_user(tx, st.session_state.get(ACTOR_STATE_KEY))
         else:
             st.session_state.pop(_ACTING_KEY, None)
             return False
@@ -299,10 +300,20 @@ def allowed_pages(
     return {section: entries for section, entries in kept.items() if entries}
 
 
-def booking_cancel_decision(conn: Any, actor: Actor | None, booking: Mapping[str, Any]) -> Decision:
+def _owner(record: Mapping[str, Any]) -> Resource:
+    """The owner of a listed booking or visit: its agent and that agent's agency, as the list read
+    them from the directory (`kontur.forms.lookups`)."""
+    agent = record.get("agent_id")
+    agency = record.get("agent_agency_id")
+    return Resource(
+        agent_id=None if agent is None else int(agent), agency_id=None if agency is None else int(agency)
+    )
+
+
+def booking_cancel_decision(actor: Actor | None, booking: Mapping[str, Any]) -> Decision:
     """Whether this booking's cancel button is offered (the same check `bookings.cancel` applies)."""
-    return can_cancel_booking(actor, directory.agent_resource(conn, booking.get("agent_id")))
+    return can_cancel_booking(actor, _owner(booking))
 
 
-def visit_cancel_decision(conn: Any, actor: Actor | None, visit: Mapping[str, Any]) -> Decision:
-    return can(actor, Action.CANCEL_VISIT, resource=directory.agent_resource(conn, visit.get("agent_id")))
+def visit_cancel_decision(actor: Actor | None, visit: Mapping[str, Any]) -> Decision:
+    return can(actor, Action.CANCEL_VISIT, resource=_owner(visit))

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 from kontur.schema import COLUMNS, TABLES
 
-# Local tables (outbound records as Brusnika answered them), snake_case of the wire fields, plus when
-# we stored them. Written by kontur.forms / kontur.actions.
+# Local tables of earlier versions (outbound records as Brusnika answered them, the users directory),
+# snake_case of the wire fields, plus when we stored them. Kontur's own records now live in the
+# operational store (`kontur.store`); nothing writes these any more. Migration 1 still creates them (an
+# applied migration never changes), `kontur.store.legacy` moves what an old file holds into the store,
+# and `migrations.retire_local_tables` drops them once the store recorded that move.
 LOCAL_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "users": (
         ("id", "BIGINT"),
@@ -82,6 +85,22 @@ LOCAL_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("recorded_at", "TIMESTAMPTZ"),
     ),
 }
+
+# The cache's read-only mirror of the users directory (the store owns it): names, role, status and
+# agency for the analytics joins (agent names on the deals page, `kontur.queries.people`). Rewritten
+# from the store by `kontur.mirror` at start, after every change made through this process and every
+# few seconds (other replicas' changes); sign-in, roles, blocks and scopes never read it.
+DIRECTORY_MIRROR = "directory_mirror"
+DIRECTORY_MIRROR_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "BIGINT"),
+    ("last_name", "VARCHAR"),
+    ("first_name", "VARCHAR"),
+    ("role", "VARCHAR"),
+    ("status", "VARCHAR"),
+    ("agency_id", "BIGINT"),
+)
+# Tables of an older layout that Kontur's operational store replaced: dropped once moved.
+RETIRED_TABLES: tuple[str, ...] = (*LOCAL_TABLES, "actions")
 
 SCHEMA_VERSION_DDL = (
     "CREATE TABLE IF NOT EXISTS schema_version "
@@ -196,6 +215,10 @@ def inbound_ddl() -> list[str]:
 
 def local_ddl() -> list[str]:
     return [table_ddl(t, cols, prefix="CREATE TABLE IF NOT EXISTS") for t, cols in LOCAL_TABLES.items()]
+
+
+def directory_mirror_ddl() -> str:
+    return table_ddl(DIRECTORY_MIRROR, DIRECTORY_MIRROR_COLUMNS, prefix="CREATE TABLE IF NOT EXISTS")
 
 
 # --- lead summary tables ---------------------------------------------------------------------------

@@ -42,12 +42,17 @@ def _migration_4(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _migration_5(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(ddl.directory_mirror_ddl())
+
+
 # Ordered migrations: (version, what it does, how).
 MIGRATIONS: tuple[tuple[int, str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, "inbound, local, sync bookkeeping and audit tables", _migration_1),
     (2, "actions.actor_id: the acting user's id", _migration_2),
     (3, "kafka_offsets: Kafka progress per consumer group and partition", _migration_3),
     (4, "sync_runs.trigger and notes, consumer_restarts: the unattended schedule", _migration_4),
+    (5, "directory_mirror: the users directory's read-only mirror for analytics joins", _migration_5),
 )
 
 
@@ -67,3 +72,30 @@ def migrate(con: duckdb.DuckDBPyConnection, *, label: str = "cache") -> None:
             apply(con)
             con.execute("INSERT INTO schema_version VALUES (?, ?, current_timestamp)", [version, description])
         logger.info("%s migrated to schema version %d", label, version)
+
+
+def retired_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows the tables of the older layout (`ddl.RETIRED_TABLES`: the local records, the directory,
+    the audit) still hold; 0 when they are gone."""
+    present = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
+    total = 0
+    for table in ddl.RETIRED_TABLES:
+        if table in present:
+            found = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 - our constant
+            total += int(found[0]) if found else 0
+    return total
+
+
+def retire_local_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """Drop the tables Kontur's operational store replaced, inside the caller's transaction
+    (`Cache.transaction()`). Only for a caller that knows it is safe: the store recorded a completed
+    move of this file (`kontur.store.legacy`), or they hold nothing. Not a numbered migration for that
+    reason: whether it may run depends on the store, not on the file."""
+    for table in ddl.RETIRED_TABLES:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")  # identifiers from our own constant
+    cur.execute("DROP SEQUENCE IF EXISTS action_id")

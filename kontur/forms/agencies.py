@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kontur.auth.actor import acting_refusal
+from kontur.auth.behalf import Acting
 from kontur.auth.policy import Action
 from kontur.models import Agency, AgencyCreate
 
@@ -15,6 +17,8 @@ from .rules import FieldChecker, check_email, check_inn, check_required, normali
 from .submit import Outcome, call_plain
 
 FORM = "agency"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,12 +66,15 @@ def create(ctx: FormContext, values: AgencyInput) -> Outcome[Agency]:
             ctx,
             "create_agency",
             typed,
-            refusal=acting_refusal(ctx.actor),
+            # An agency belongs to no agent: whoever registers it acts for themself.
+            acting=Acting(ctx.actor, ctx.actor),
+            refusal_of=acting_refusal,
             refusal_code="actor_cannot_act",
             permission=Action.CREATE_AGENCY,
         )
     ) is not None:
         return stop
+    recorded_by = None if ctx.actor is None else ctx.actor.id
     model, problems = validate(values)
     if model is None:
         return flow.invalid(ctx, "create_agency", typed, problems)
@@ -82,7 +89,7 @@ def create(ctx: FormContext, values: AgencyInput) -> Outcome[Agency]:
                 f"Агентство с ИНН {model.inn} уже зарегистрировано: «{existing.title}» "
                 f"({existing.legal_name}), №{existing.id}."
             )
-            local.agencies_saved(ctx.conn, [existing], lock=ctx.write_lock)
+            _save(ctx, [existing])
         outcome.field_errors = {"inn": "Этот ИНН уже зарегистрирован."}
 
     return flow.send(
@@ -92,7 +99,7 @@ def create(ctx: FormContext, values: AgencyInput) -> Outcome[Agency]:
         model.to_wire(),
         lambda k: ctx.client.create_agency(model, idempotency_key=k),
         success_message="Агентство зарегистрировано.",
-        store=lambda agency: local.agencies_saved(ctx.conn, [agency], lock=ctx.write_lock),
+        record=lambda tx, agency: local.agencies_saved(tx, [agency], recorded_by=recorded_by),
         announce=lambda agency: f"Агентство «{agency.title}» зарегистрировано (№{agency.id}).",
         on_refused=refused,
     )
@@ -121,5 +128,14 @@ def search(ctx: FormContext, query: str) -> Outcome[list[Agency]]:
         query,
         empty_message="Введите ИНН или название.",
         choose=choose,
-        save=lambda found: local.agencies_saved(ctx.conn, found, lock=ctx.write_lock),
+        save=lambda found: _save(ctx, found),
     )
+
+
+def _save(ctx: FormContext, found: Sequence[Agency]) -> None:
+    """Agencies Brusnika named (found, or the one already registered), kept in the store."""
+    try:
+        with ctx.store.write() as tx:
+            local.agencies_saved(tx, found, recorded_by=None if ctx.actor is None else ctx.actor.id)
+    except Exception:
+        log.exception("agencies not recorded in the store")

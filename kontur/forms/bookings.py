@@ -56,24 +56,30 @@ def validate(values: BookingInput, *, agent_id: int, now: dt.datetime) -> tuple[
 
 
 def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
+    """Book for the agent acted for (`ctx.agent_id`, else the acting person): the wire's `agent_id`
+    is that agent, whose booking limit is checked here and counted once the booking is recorded."""
     typed = _typed(values)
+    acting = ctx.acting(Action.CREATE_BOOKING)
     if (
         stop := flow.guard(
             ctx,
             "create_booking",
             typed,
-            refusal=booking_refusal(ctx.actor),
+            acting=acting,
+            refusal_of=booking_refusal,
             refusal_code="actor_cannot_book",
             permission=Action.CREATE_BOOKING,
-            resource=flow.for_client(ctx, values.client_id),
+            resource=flow.for_client(ctx, values.client_id, acting.agent),
             client_id=values.client_id,
         )
     ) is not None:
         return stop
-    assert ctx.actor is not None  # booking_refusal checked it
-    model, problems = validate(values, agent_id=ctx.actor.id, now=ctx.clock())
+    assert ctx.actor is not None  # the guard checked both
+    assert acting.agent is not None
+    model, problems = validate(values, agent_id=acting.agent.id, now=ctx.clock())
     if model is None:
         return flow.invalid(ctx, "create_booking", typed, problems)
+    actor_id = ctx.actor.id
 
     return flow.send(
         ctx,
@@ -82,24 +88,33 @@ def create(ctx: FormContext, values: BookingInput) -> Outcome[Booking]:
         model.to_wire(),
         lambda k: ctx.client.create_booking(model, idempotency_key=k),
         success_message="Бронь создана.",
-        store=lambda booking: local.booking_created(ctx.conn, booking, lock=ctx.write_lock),
+        record=lambda tx, booking: local.booking_created(tx, booking, recorded_by=actor_id),
+        cache=lambda booking: _premise_flag(ctx, booking, True),
         announce=lambda booking: f"Бронь №{booking.id} создана: помещение забронировано.",
     )
 
 
 def cancel(ctx: FormContext, booking_id: int) -> Outcome[Booking]:
+    with ctx.store.read() as tx:
+        resource = directory.booking_resource(tx, booking_id)
+    actor_id = None if ctx.actor is None else ctx.actor.id
     return flow.cancel(
         ctx,
         "cancel_booking",
         booking_id,
         id_field="booking_id",
         permission=Action.CANCEL_ANY_BOOKING,
-        resource=directory.booking_resource(ctx.conn, booking_id),
+        resource=resource,
         call=lambda k: ctx.client.cancel_booking(booking_id, idempotency_key=k),
         success_message=f"Бронь №{booking_id} отменена: помещение снова свободно.",
-        store=lambda booking: local.booking_cancelled(ctx.conn, booking, lock=ctx.write_lock),
+        record=lambda tx, booking: local.booking_saved(tx, booking, recorded_by=actor_id),
+        cache=lambda booking: _premise_flag(ctx, booking, False),
         create_form=FORM,
     )
+
+
+def _premise_flag(ctx: FormContext, booking: Booking, booked: bool) -> None:
+    local.set_premise_booked(ctx.conn, booking.premise_id, booked, lock=ctx.write_lock)
 
 
 def purchase_options(premise: dict | None) -> list[str]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from kontur.auth import directory
 from kontur.auth.actor import acting_refusal
 from kontur.auth.policy import Action
 from kontur.labels import FIXING_TYPE
 from kontur.models import Client, ClientCreate, FixingType
+from kontur.store.db import Store
 
 from . import flow, local
 from .context import FormContext
@@ -49,23 +49,29 @@ def validate(values: ClientInput, *, agent_id: int) -> tuple[ClientCreate | None
 
 
 def create(ctx: FormContext, values: ClientInput) -> Outcome[Client]:
+    """A client registered for the agent acted for (the wire's `agent_id`: Brusnika fixes the client
+    to that agent)."""
     typed = values.__dict__
+    acting = ctx.acting(Action.CREATE_CLIENT)
     if (
         stop := flow.guard(
             ctx,
             "create_client",
             typed,
-            refusal=acting_refusal(ctx.actor),
+            acting=acting,
+            refusal_of=acting_refusal,
             refusal_code="actor_cannot_act",
             permission=Action.CREATE_CLIENT,
-            resource=flow.own(ctx),  # the new client is fixed to the acting agent
+            resource=flow.agent_resource(ctx, acting.agent),  # the new client is fixed to the agent
         )
     ) is not None:
         return stop
     assert ctx.actor is not None
-    model, problems = validate(values, agent_id=ctx.actor.id)
+    assert acting.agent is not None
+    model, problems = validate(values, agent_id=acting.agent.id)
     if model is None:
         return flow.invalid(ctx, "create_client", typed, problems)
+    actor_id = ctx.actor.id
 
     return flow.send(
         ctx,
@@ -74,13 +80,14 @@ def create(ctx: FormContext, values: ClientInput) -> Outcome[Client]:
         model.to_wire(),
         lambda k: ctx.client.create_client(model, idempotency_key=k),
         success_message="Клиент заведён.",
-        store=lambda client: local.clients_saved(ctx.conn, [client], lock=ctx.write_lock),
+        record=lambda tx, client: local.clients_saved(tx, [client], recorded_by=actor_id),
         announce=lambda client: f"Клиент №{client.id} заведён. {FIXING_TYPE[client.fixing_type]}.",
     )
 
 
 def search(ctx: FormContext, query: str) -> Outcome[list[Client]]:
-    """By phone when the query reads as one, by name otherwise."""
+    """By phone when the query reads as one, by name otherwise. What is found is recorded in the
+    store, so the booking and visit forms can pick it (and check its fixing)."""
 
     def choose(text: str) -> Callable[[], list[Client]]:
         try:
@@ -89,17 +96,17 @@ def search(ctx: FormContext, query: str) -> Outcome[list[Client]]:
             return lambda: ctx.client.search_clients(fullname=text)
         return lambda: ctx.client.search_clients(phone_number=phone)
 
-    return flow.search(
-        query,
-        empty_message="Введите телефон или ФИО.",
-        choose=choose,
-        save=lambda found: local.clients_saved(ctx.conn, found, lock=ctx.write_lock),
-    )
+    def save(found: Sequence[Client]) -> None:
+        with ctx.store.write() as tx:
+            local.clients_saved(tx, found, recorded_by=None if ctx.actor is None else ctx.actor.id)
+
+    return flow.search(query, empty_message="Введите телефон или ФИО.", choose=choose, save=save)
 
 
-def agent_names(conn: Any) -> dict[int, str]:
+def agent_names(store: Store) -> dict[int, str]:
     """Directory names by user id, for saying whom a client is fixed to."""
-    return {int(u["id"]): f"{u['lastName']} {u['firstName']}" for u in directory.users(conn)}
+    with store.read() as tx:
+        return directory.names(tx)
 
 
 def fixing_summary(client: Client, *, now: dt.datetime, agent_names: dict[int, str] | None = None) -> dict:

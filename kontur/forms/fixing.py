@@ -1,6 +1,9 @@
 """Brusnika's fixing decision, enforced here before anything is sent: a booking, a visit or a slot
 for a client whose fixing was refused, or has expired, is refused with the reason.
 
+The fixing belongs to one agent (the client's `agent_id`): it is checked for the agent acted for, so
+a manager booking for an agent may book only that agent's clients.
+
 Why here and not only at Brusnika: the contract does not say Brusnika refuses such requests, and a
 client that is not fixed to the agent is not theirs to work (another agent holds the phone). The
 check reads the client as stored here (created or found through Kontur); a client never seen here
@@ -18,6 +21,7 @@ from kontur.models import FixingType
 
 FIXING_REFUSED = "fixing_refused"
 FIXING_EXPIRED = "fixing_expired"
+FIXING_OTHER_AGENT = "fixing_other_agent"
 CLIENT_UNKNOWN = "client_unknown"
 
 
@@ -28,10 +32,10 @@ class FixingProblem:
 
 
 def fixing_problem(
-    client: Mapping[str, Any] | None, client_id: int, *, now: dt.datetime
+    client: Mapping[str, Any] | None, client_id: int, *, now: dt.datetime, agent_id: int | None = None
 ) -> FixingProblem | None:
-    """Why nothing may be booked or shown for this client now (`client` as stored locally, None when
-    unknown here), or None when its fixing holds."""
+    """Why nothing may be booked or shown for this client now for the agent `agent_id` (`client` as
+    stored in Kontur, None when unknown here), or None when its fixing holds for that agent."""
     if client is None:
         return FixingProblem(
             CLIENT_UNKNOWN,
@@ -44,6 +48,14 @@ def fixing_problem(
             "Брусника отказала в закреплении этого клиента (телефон принадлежит клиенту другого агента "
             "с действующим закреплением): бронировать и назначать показы для него нельзя. "
             "Ничего не отправлено.",
+        )
+    holder = client.get("agent_id")
+    if agent_id is not None and holder is not None and int(holder) != int(agent_id):
+        return FixingProblem(
+            FIXING_OTHER_AGENT,
+            f"Клиент №{client_id} закреплён за другим агентом (№{holder}), а не за агентом №{agent_id}, "
+            "от имени которого вы действуете: бронировать и назначать показы для него от этого имени "
+            "нельзя. Выберите агента, за которым закреплён клиент. Ничего не отправлено.",
         )
     expires = client.get("expiration_date")
     if isinstance(expires, dt.datetime):

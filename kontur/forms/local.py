@@ -1,207 +1,82 @@
-"""What a successful action changes in the local cache at once, so pages show it before the next sync
-(which reconciles anyway). Each change is one transaction on its own cursor: a record of what Brusnika
-answered plus the inbound row it affects (premise or slot), both or neither, taken under the cache's
-write lock (`lock`, the one the sync commits under) so it never races a sync commit.
+"""What a successful action changes here: Kontur's record of it in the operational store (the booking,
+visit, client or agency as Brusnika answered it; the agent's booking quota), and the cache's flags the
+pages read at once (a premise booked, a slot taken) until the next sync brings Brusnika's truth.
 
-Tables are created by `kontur.cache` (`LOCAL_TABLES`: snake_case wire fields + `recorded_at`). They have
-no primary key, so an upsert is DELETE + INSERT inside the transaction.
+The store functions run inside the transaction `flow.send` opens (with the audit row and the settled
+key, all or nothing). The cache writes are the cache's own: each is one transaction under the cache's
+write lock (`writes.serialised`, the lock the sync commits under); a failure is logged and left to
+the next sync, never reported as a lost record.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
+from sqlalchemy.engine import Connection
 
-from kontur.models import Agency, Booking, Client, User, Visit
+from kontur.models import Agency, Booking, Client, Visit
+from kontur.store import agencies, bookings, clients, visits
+from kontur.store.bookings import BookingRecorded
 
 from .writes import WriteLock, WriteLockTimeout, serialised
 
 log = logging.getLogger(__name__)
 
-# Table -> its columns in the order the rows below are built (identifiers from this constant only).
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "users": (
-        "id",
-        "last_name",
-        "first_name",
-        "phone",
-        "email",
-        "status",
-        "role",
-        "temporary_role",
-        "city_id",
-        "birth_date",
-        "agency_id",
-        "work_start_date",
-        "avatar",
-        "remaining_user_creation_limit",
-        "recorded_at",
-    ),
-    "agencies": (
-        "id",
-        "title",
-        "city_id",
-        "legal_name",
-        "inn",
-        "phone",
-        "email",
-        "owner_full_name",
-        "owner_phone",
-        "recorded_at",
-    ),
-    "clients": (
-        "id",
-        "fullname",
-        "phone_number",
-        "comment",
-        "agent_id",
-        "actived_date",
-        "fixing_type_updated_at",
-        "expiration_date",
-        "fixing_type",
-        "recorded_at",
-    ),
-    "bookings": (
-        "id",
-        "premise_id",
-        "client_id",
-        "agent_id",
-        "date",
-        "time",
-        "purchase_option",
-        "status",
-        "recorded_at",
-    ),
-    "visits": (
-        "id",
-        "project_id",
-        "agent_id",
-        "client_id",
-        "date",
-        "time",
-        "time_slot_id",
-        "request_date",
-        "request_time",
-        "status",
-        "recorded_at",
-    ),
-}
+
+# --------------------------------------------------------------------------- Kontur's records
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def booking_created(tx: Connection, booking: Booking, *, recorded_by: int | None) -> BookingRecorded:
+    """The booking, and the agent's quota less one, once per booking id: a replayed answer (the same
+    Idempotency-Key sent again, a double click, a retry on another replica) changes no quota, exactly
+    as Brusnika counted it once."""
+    return bookings.booking_created(tx, booking, recorded_by=recorded_by)
 
 
-def _row(table: str, model: Any) -> list[Any]:
-    """The model's values in the table's column order (pydantic field names are the snake_case)."""
-    data = model.model_dump(mode="python", by_alias=False)
-    values = []
-    for column in _COLUMNS[table]:
-        value = _now() if column == "recorded_at" else data.get(column)
-        values.append(value.value if hasattr(value, "value") else value)
-    return values
+def booking_saved(tx: Connection, booking: Booking, *, recorded_by: int | None) -> None:
+    """A later answer about a booking (its cancellation): replaces the stored one, no quota change."""
+    bookings.save_bookings(tx, [booking], recorded_by=recorded_by)
 
 
-def _insert_sql(table: str) -> str:
-    columns = _COLUMNS[table]
-    names = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (identifiers from _COLUMNS)
+def visit_saved(tx: Connection, visit: Visit, *, recorded_by: int | None) -> None:
+    visits.save_visits(tx, [visit], recorded_by=recorded_by)
 
 
-def _transaction(
-    conn: duckdb.DuckDBPyConnection,
-    work: Callable[[duckdb.DuckDBPyConnection], object],
-    lock: WriteLock | None,
+def clients_saved(tx: Connection, found: Iterable[Client], *, recorded_by: int | None) -> None:
+    clients.save_clients(tx, found, recorded_by=recorded_by)
+
+
+def agencies_saved(tx: Connection, found: Iterable[Agency], *, recorded_by: int | None) -> None:
+    agencies.save_agencies(tx, found, recorded_by=recorded_by)
+
+
+# --------------------------------------------------------------------------- the cache's flags
+
+
+def _cache_write(
+    conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any], lock: WriteLock | None
 ) -> bool:
-    """Run `work` in one transaction, serialised with the sync's commits (`writes.serialised`). A
-    failure even so leaves the cache as it was and returns False: the next sync brings the truth."""
     try:
-        serialised(conn, work, lock=lock)
+        serialised(conn, lambda cur: cur.execute(sql, params), lock=lock)
     except (duckdb.Error, WriteLockTimeout):
-        log.warning("local cache update deferred to the next sync", exc_info=True)
+        log.warning("cache flag not updated (the next sync brings it): %s", sql, exc_info=True)
         return False
     return True
 
 
-def _upsert(cur: duckdb.DuckDBPyConnection, table: str, models: Sequence[Any]) -> None:
-    if not models:
-        return
-    cur.executemany(f"DELETE FROM {table} WHERE id = ?", [[m.id] for m in models])  # noqa: S608
-    cur.executemany(_insert_sql(table), [_row(table, m) for m in models])
-
-
-def booking_created(conn: duckdb.DuckDBPyConnection, booking: Booking, *, lock: WriteLock | None) -> bool:
-    """The booking, its premise booked, and the agent's quota less one, all or nothing. The quota
-    moves once per booking id: a replayed answer (the same Idempotency-Key sent again, e.g. a
-    double click or a retry after a lost answer) names a booking already stored and changes no
-    quota, exactly as Brusnika counted it once."""
-
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
-        known = cur.execute("SELECT count(*) FROM bookings WHERE id = ?", [booking.id]).fetchone()
-        new = known is not None and known[0] == 0
-        _upsert(cur, "bookings", [booking])
-        cur.execute("UPDATE premises SET is_booked = true WHERE id = ?", [booking.premise_id])
-        if new:
-            cur.execute(
-                "UPDATE users SET remaining_user_creation_limit ="
-                " greatest(remaining_user_creation_limit - 1, 0) WHERE id = ?",
-                [booking.agent_id],
-            )
-
-    return _transaction(conn, work, lock)
-
-
-def booking_cancelled(conn: duckdb.DuckDBPyConnection, booking: Booking, *, lock: WriteLock | None) -> bool:
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
-        _upsert(cur, "bookings", [booking])
-        cur.execute("UPDATE premises SET is_booked = false WHERE id = ?", [booking.premise_id])
-
-    return _transaction(conn, work, lock)
-
-
-def visit_saved(
-    conn: duckdb.DuckDBPyConnection, visit: Visit, *, slot_booked: bool, lock: WriteLock | None
+def set_premise_booked(
+    conn: duckdb.DuckDBPyConnection, premise_id: int, booked: bool, *, lock: WriteLock | None
 ) -> bool:
-    def work(cur: duckdb.DuckDBPyConnection) -> None:
-        _upsert(cur, "visits", [visit])
-        if visit.time_slot_id is not None:
-            cur.execute("UPDATE time_slots SET is_booked = ? WHERE id = ?", [slot_booked, visit.time_slot_id])
-
-    return _transaction(conn, work, lock)
+    return _cache_write(conn, "UPDATE premises SET is_booked = ? WHERE id = ?", [booked, premise_id], lock)
 
 
 def set_slot_booked(
     conn: duckdb.DuckDBPyConnection, slot_id: int, booked: bool, *, lock: WriteLock | None
 ) -> bool:
-    return _transaction(
-        conn,
-        lambda cur: cur.execute("UPDATE time_slots SET is_booked = ? WHERE id = ?", [booked, slot_id]),
-        lock,
-    )
-
-
-def clients_saved(
-    conn: duckdb.DuckDBPyConnection, clients: Iterable[Client], *, lock: WriteLock | None
-) -> bool:
-    batch = list(clients)
-    return _transaction(conn, lambda cur: _upsert(cur, "clients", batch), lock)
-
-
-def agencies_saved(
-    conn: duckdb.DuckDBPyConnection, agencies: Iterable[Agency], *, lock: WriteLock | None
-) -> bool:
-    batch = list(agencies)
-    return _transaction(conn, lambda cur: _upsert(cur, "agencies", batch), lock)
-
-
-def users_saved(conn: duckdb.DuckDBPyConnection, users: Iterable[User], *, lock: WriteLock | None) -> bool:
-    batch = list(users)
-    return _transaction(conn, lambda cur: _upsert(cur, "users", batch), lock)
+    return _cache_write(conn, "UPDATE time_slots SET is_booked = ? WHERE id = ?", [booked, slot_id], lock)
 
 
 def time_slot(conn: duckdb.DuckDBPyConnection, slot_id: int) -> dict | None:

@@ -1,5 +1,8 @@
-"""The reads the form pages need from the cache, parameterised. Each opens its own cursor of the shared
-connection (Streamlit runs sessions in threads; a cursor per read keeps them apart)."""
+"""The reads the form pages need: Brusnika's lists from the cache (parameterised, each on its own cursor
+of the shared connection: Streamlit runs sessions in threads), Kontur's own records from the
+operational store (each in its own read transaction), and the lists that join the two (a booking with
+its premise's number and address): records from the store, labels from the cache by id, put together
+here so pages stay layout only."""
 
 from __future__ import annotations
 
@@ -7,8 +10,17 @@ import datetime as dt
 from typing import Any
 
 import duckdb
+from sqlalchemy.engine import Connection
 
 from kontur.auth.scopes import ReadScope
+from kontur.models import Client
+from kontur.store import agencies as store_agencies
+from kontur.store import bookings as store_bookings
+from kontur.store import clients as store_clients
+from kontur.store import users as store_users
+from kontur.store import visits as store_visits
+from kontur.store.clients import Stored
+from kontur.store.db import Store
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict]:
@@ -87,66 +99,153 @@ def premise_label(row: dict) -> str:
     return f"№{row.get('number')} · {kind}{rooms_text} · {row.get('size')} м² · {where}{price_text}"
 
 
-# Query heads; the scope's predicate (our own text, its values parameters) completes them.
-_CLIENTS = "SELECT id, fullname, phone_number, agent_id, fixing_type, expiration_date FROM clients"
-_CLIENT_MATCH = (
-    "(? = '' OR fullname ILIKE '%' || ? || '%' OR (? <> '' AND phone_number LIKE '%' || ? || '%'))"
+def _by_id(conn: duckdb.DuckDBPyConnection, sql: str, ids: set[int]) -> dict[int, dict]:
+    """Cache rows of these ids (the query's one parameter is the id list), keyed by id."""
+    if not ids:
+        return {}
+    return {int(row["id"]): row for row in _rows(conn, sql, [sorted(ids)])}
+
+
+# Labels from the cache, by the ids Kontur's records name (identifiers ours, the ids a parameter).
+_PREMISE_LABELS = (
+    "SELECT p.id, p.number AS premise_number, bl.address, pr.name AS project_name,"
+    " p.is_booked AS premise_is_booked FROM premises p LEFT JOIN buildings bl ON bl.id = p.building_id"
+    " LEFT JOIN projects pr ON pr.id = p.project_id WHERE list_contains(?::BIGINT[], p.id)"
 )
-_BOOKINGS = (
-    "SELECT b.id, b.premise_id, p.number AS premise_number, bl.address, pr.name AS project_name,"
-    " b.client_id, c.fullname AS client_name, b.agent_id, b.date, b.time, b.purchase_option, b.status,"
-    " p.is_booked AS premise_is_booked"
-    " FROM bookings b LEFT JOIN premises p ON p.id = b.premise_id"
-    " LEFT JOIN buildings bl ON bl.id = p.building_id LEFT JOIN projects pr ON pr.id = p.project_id"
-    " LEFT JOIN clients c ON c.id = b.client_id"
-)
-_VISITS = (
-    "SELECT v.id, v.project_id, pr.name AS project_name, v.client_id, c.fullname AS client_name,"
-    " v.agent_id, v.date, v.time, v.time_slot_id, v.status, s.is_booked AS slot_is_booked"
-    " FROM visits v LEFT JOIN projects pr ON pr.id = v.project_id"
-    " LEFT JOIN clients c ON c.id = v.client_id LEFT JOIN time_slots s ON s.id = v.time_slot_id"
-)
+_PROJECT_LABELS = "SELECT id, name AS project_name FROM projects WHERE list_contains(?::BIGINT[], id)"
+_SLOT_LABELS = "SELECT id, is_booked AS slot_is_booked FROM time_slots WHERE list_contains(?::BIGINT[], id)"
 
 
-def local_clients(
-    conn: duckdb.DuckDBPyConnection, scope: ReadScope, query: str = "", *, limit: int = 200
-) -> list[dict]:
-    """Clients known here (created or found through Kontur) whose agent `scope` allows, matched by
-    name or phone digits: the client pickers of the booking and visit forms."""
-    text = (query or "").strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    # A typed 8… number is stored as +7…: compare on the last ten digits.
-    tail = digits[-10:] if len(digits) >= 10 else digits
-    where, params = scope.predicate("agent_id")
-    sql = f"{_CLIENTS} WHERE {where} AND {_CLIENT_MATCH} ORDER BY recorded_at DESC, id DESC LIMIT ?"
-    return _rows(conn, sql, [*params, text, text, tail, tail, limit])
+def _client_row(stored: Stored[Client]) -> dict:
+    client = stored.record
+    return {
+        "id": client.id,
+        "fullname": client.fullname,
+        "phone_number": client.phone_number,
+        "agent_id": client.agent_id,
+        "fixing_type": str(client.fixing_type),
+        "expiration_date": client.expiration_date,
+    }
 
 
-def client(conn: duckdb.DuckDBPyConnection, client_id: int) -> dict | None:
-    """One client as stored here, with Brusnika's fixing decision (None: never seen here)."""
-    rows = _rows(conn, f"{_CLIENTS} WHERE id = ?", [client_id])
-    return rows[0] if rows else None
+def local_clients(store: Store, scope: ReadScope, query: str = "", *, limit: int = 200) -> list[dict]:
+    """Clients known to Kontur (created or found through it, on any replica) whose agent `scope`
+    allows, matched by name or phone digits: the client pickers of the booking and visit forms."""
+    if scope.nothing:
+        return []
+    with store.read() as tx:
+        found = store_clients.list_clients(tx, agent_ids=scope.agent_ids, query=query, limit=limit)
+    return [_client_row(stored) for stored in found]
 
 
-def bookings_here(conn: duckdb.DuckDBPyConnection, scope: ReadScope, *, limit: int = 200) -> list[dict]:
-    """Bookings made through this Kontur whose agent `scope` allows, newest first, with what a
-    manager recognises them by."""
-    where, params = scope.predicate("b.agent_id")
-    sql = f"{_BOOKINGS} WHERE {where} ORDER BY b.recorded_at DESC, b.id DESC LIMIT ?"
-    return _rows(conn, sql, [*params, limit])
+def client(store: Store, client_id: int) -> dict | None:
+    """One client as Kontur holds it, with Brusnika's fixing decision (None: never seen here)."""
+    with store.read() as tx:
+        found = store_clients.get_client(tx, client_id)
+    return None if found is None else _client_row(found)
 
 
-def visits_here(conn: duckdb.DuckDBPyConnection, scope: ReadScope, *, limit: int = 200) -> list[dict]:
-    """Visits made through this Kontur whose agent `scope` allows, newest first."""
-    where, params = scope.predicate("v.agent_id")
-    sql = f"{_VISITS} WHERE {where} ORDER BY v.recorded_at DESC, v.id DESC LIMIT ?"
-    return _rows(conn, sql, [*params, limit])
-
-
-def agencies_here(conn: duckdb.DuckDBPyConnection, *, limit: int = 200) -> list[dict]:
-    return _rows(
-        conn,
-        "SELECT id, title, legal_name, inn, city_id, phone, email, owner_full_name FROM agencies"
-        " ORDER BY recorded_at DESC, id DESC LIMIT ?",
-        [limit],
+def _people(tx: Connection, agent_ids: set[int], client_ids: set[int]) -> tuple[dict, dict]:
+    """The agents (name, agency) and clients (name) a list of records names, from the store."""
+    agents = store_users.get_users(tx, agent_ids)
+    named = store_clients.get_clients(tx, client_ids)
+    return (
+        {i: (s.user.display_name, s.user.agency_id) for i, s in agents.items()},
+        {i: s.record.fullname for i, s in named.items()},
     )
+
+
+def bookings_here(
+    store: Store, conn: duckdb.DuckDBPyConnection, scope: ReadScope, *, limit: int = 200
+) -> list[dict]:
+    """Bookings made through Kontur (on any replica) whose agent `scope` allows, newest first, with
+    what a manager recognises them by: the records from the store, the premise's number, building
+    and project from the cache by id (absent labels stay None: the cache may be new or partial)."""
+    if scope.nothing:
+        return []
+    with store.read() as tx:
+        found = store_bookings.list_bookings(tx, agent_ids=scope.agent_ids, limit=limit)
+        agents, names = _people(tx, {s.record.agent_id for s in found}, {s.record.client_id for s in found})
+    labels = _by_id(conn, _PREMISE_LABELS, {s.record.premise_id for s in found})
+    rows = []
+    for stored in found:
+        booking = stored.record
+        label = labels.get(booking.premise_id, {})
+        agent_name, agency = agents.get(booking.agent_id, (None, None))
+        rows.append(
+            {
+                "id": booking.id,
+                "premise_id": booking.premise_id,
+                "premise_number": label.get("premise_number"),
+                "address": label.get("address"),
+                "project_name": label.get("project_name"),
+                "premise_is_booked": label.get("premise_is_booked"),
+                "client_id": booking.client_id,
+                "client_name": names.get(booking.client_id),
+                "agent_id": booking.agent_id,
+                "agent_name": agent_name,
+                "agent_agency_id": agency,
+                "recorded_by": stored.recorded_by,
+                "date": booking.date,
+                "time": booking.time,
+                "purchase_option": str(booking.purchase_option),
+                "status": str(booking.status),
+            }
+        )
+    return rows
+
+
+def visits_here(
+    store: Store, conn: duckdb.DuckDBPyConnection, scope: ReadScope, *, limit: int = 200
+) -> list[dict]:
+    """Visits made through Kontur whose agent `scope` allows, newest first, with the project's name
+    and the slot's state from the cache by id."""
+    if scope.nothing:
+        return []
+    with store.read() as tx:
+        found = store_visits.list_visits(tx, agent_ids=scope.agent_ids, limit=limit)
+        agents, names = _people(tx, {s.record.agent_id for s in found}, {s.record.client_id for s in found})
+    projects = _by_id(conn, _PROJECT_LABELS, {s.record.project_id for s in found})
+    slots = _by_id(conn, _SLOT_LABELS, {s.record.time_slot_id for s in found if s.record.time_slot_id})
+    rows = []
+    for stored in found:
+        visit = stored.record
+        agent_name, agency = agents.get(visit.agent_id, (None, None))
+        rows.append(
+            {
+                "id": visit.id,
+                "project_id": visit.project_id,
+                "project_name": projects.get(visit.project_id, {}).get("project_name"),
+                "client_id": visit.client_id,
+                "client_name": names.get(visit.client_id),
+                "agent_id": visit.agent_id,
+                "agent_name": agent_name,
+                "agent_agency_id": agency,
+                "recorded_by": stored.recorded_by,
+                "date": visit.date,
+                "time": visit.time,
+                "time_slot_id": visit.time_slot_id,
+                "slot_is_booked": slots.get(visit.time_slot_id or 0, {}).get("slot_is_booked"),
+                "status": str(visit.status),
+            }
+        )
+    return rows
+
+
+def agencies_here(store: Store, *, limit: int = 200) -> list[dict]:
+    """Agencies registered or found through Kontur, newest first."""
+    with store.read() as tx:
+        found = store_agencies.list_agencies(tx, limit=limit)
+    return [
+        {
+            "id": a.record.id,
+            "title": a.record.title,
+            "legal_name": a.record.legal_name,
+            "inn": a.record.inn,
+            "city_id": a.record.city_id,
+            "phone": a.record.phone,
+            "email": a.record.email,
+            "owner_full_name": a.record.owner_full_name,
+        }
+        for a in found
+    ]

@@ -17,15 +17,19 @@ import duckdb
 import streamlit as st
 
 from kontur import labels, ui
-from kontur.auth import directory
+from kontur.auth import behalf, directory
 from kontur.auth import session as auth_session
 from kontur.auth.actor import Actor
+from kontur.auth.actor import acting_refusal as actor_refusal
+from kontur.auth.behalf import Acting
 from kontur.auth.policy import Action, Decision
 from kontur.auth.scopes import ReadScope
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
-from kontur.models import RequestStatus
+from kontur.models import RequestStatus, UserRole
 from kontur.runtime import Runtime
+from kontur.store import users as store_users
+from kontur.store.db import Store
 from kontur.ui.safe import md
 
 from . import users
@@ -33,6 +37,8 @@ from .context import FormContext
 from .submit import Outcome
 
 OUTCOME_PREFIX = "kontur.outcome."
+AGENT_STATE_KEY = "kontur.agent_id"  # the agent chosen to act for (None: oneself)
+_AGENT_WIDGET = "_w_agent"
 
 
 def quote(value: Any, *, limit: int | None = 300) -> str:
@@ -58,14 +64,20 @@ def connection() -> duckdb.DuckDBPyConnection:
     return ui.runtime().cache.cursor()
 
 
-def ensure_directory(rt: Runtime, conn: duckdb.DuckDBPyConnection) -> None:
-    """Demo mode: the local users directory starts as the sandbox's, so there is someone to act as."""
+def store() -> Store:
+    """Kontur's operational store (its own records), the runtime's one engine."""
+    return ui.runtime().store
+
+
+def ensure_directory(rt: Runtime) -> None:
+    """Demo mode: the users directory starts as the sandbox's, so there is someone to act as."""
     if not rt.demo or rt.sandbox is None:
         return
-    if directory.users(conn):
-        return
-    users.seed(conn, rt.sandbox.admin().users(), lock=rt.cache.write_lock)
-    rt.bump_version()
+    with rt.store.read() as tx:
+        if store_users.count_users(tx):
+            return
+    users.seed(rt.store, rt.sandbox.admin().users())
+    rt.directory_changed()
 
 
 def demo_sandbox() -> bool:
@@ -75,10 +87,10 @@ def demo_sandbox() -> bool:
 
 
 def reload_demo_directory() -> int:
-    """Demo only: the local directory again as the sandbox holds it (e.g. after edits elsewhere)."""
+    """Demo only: the directory again as the sandbox holds it (e.g. after edits elsewhere)."""
     rt = ui.runtime()
     assert rt.sandbox is not None, "only on the embedded sandbox"
-    count = users.seed(connection(), rt.sandbox.admin().users(), lock=rt.cache.write_lock)
+    count = users.seed(rt.store, rt.sandbox.admin().users())
     changed()
     return count
 
@@ -90,24 +102,82 @@ def acting() -> Actor | None:
 
 def scope(action: Action) -> ReadScope:
     """Whose records the acting person may read for `action` (the lists and pickers of the pages)."""
-    return directory.scope_for(connection(), acting(), action)
+    with store().read() as tx:
+        return directory.scope_for(tx, acting(), action)
+
+
+def _remember_agent() -> None:
+    st.session_state[AGENT_STATE_KEY] = st.session_state.get(_AGENT_WIDGET)
+
+
+def agent_picker(action: Action) -> Acting:
+    """«Для агента»: whom the acting person books, shows or registers clients for (a manager chooses
+    an agent; an agent acts for themself, no choice drawn). The choice is shared by the form pages
+    and checked again by the form function when a form is sent."""
+    actor = acting()
+    with store().read() as tx:
+        choices = {a.id: a for a in behalf.agent_choices(tx, actor, action)}
+    if actor is None or len(choices) <= 1:
+        st.session_state[AGENT_STATE_KEY] = None
+        return Acting(actor, actor)
+    current = st.session_state.get(AGENT_STATE_KEY)
+    if current not in choices:
+        current = actor.id
+        st.session_state[AGENT_STATE_KEY] = current
+    st.session_state[_AGENT_WIDGET] = current
+    st.selectbox(
+        "Для агента",
+        list(choices),
+        format_func=lambda uid: _agent_label(choices[uid], actor),
+        key=_AGENT_WIDGET,
+        on_change=_remember_agent,
+        help="Бронь, показ или клиент оформляются на этого агента: его лимит броней и закрепления.",
+    )
+    with store().read() as tx:
+        return behalf.resolve(tx, actor, None if current == actor.id else current, action)
+
+
+def _agent_label(agent: Actor, actor: Actor) -> str:
+    if agent.id == actor.id:
+        return f"{agent.name} (я)"
+    role = labels.label_of(UserRole, agent.role)
+    agency = f", агентство №{agent.agency_id}" if agent.agency_id else ""
+    return f"{agent.name} ({role}{agency}, №{agent.id})"
+
+
+def acting_refusal(acting_for: Acting, refusal_of: Callable[[Actor | None], str | None]) -> str | None:
+    """Why the form cannot be sent for this agent now (the button is disabled alongside): the choice
+    itself, the acting person's own state, then the agent's (blocked, no bookings left)."""
+    if acting_for.refusal is not None:
+        return acting_for.refusal
+    if acting_for.for_other and (own := actor_refusal(acting_for.actor)) is not None:
+        return own
+    return refusal_of(acting_for.agent)
+
+
+def clients_of(acting_for: Acting) -> ReadScope:
+    """The clients a form may pick: those fixed to the agent acted for (their fixing is what holds)."""
+    agent = acting_for.agent
+    return ReadScope.no_one() if agent is None else ReadScope(frozenset({agent.id}))
 
 
 def context() -> FormContext:
     """The context of one submission, built when it is made: the acting person as the latest gate
-    (the app's, or a dialog's own recheck) found them, never as a page drew them earlier."""
+    (the app's, or a dialog's own recheck) found them, never as a page drew them earlier, and the
+    agent chosen on the page (checked again by the form function)."""
     return FormContext(
         client=client(),
         conn=connection(),
-        state=st.session_state,
+        store=store(),
         actor=acting(),
         write_lock=ui.runtime().cache.write_lock,  # the sync commits under it too
+        agent_id=st.session_state.get(AGENT_STATE_KEY),
     )
 
 
 def changed() -> None:
-    """Local tables changed: cached page reads (chessboard, availability) must see it."""
-    ui.runtime().bump_version()
+    """Something changed: cached page reads must see it (cache flags, the directory's mirror)."""
+    ui.runtime().directory_changed()
 
 
 def keep_outcome(form: str, outcome: Outcome[Any]) -> None:

@@ -14,36 +14,23 @@ from typing import TypeVar
 
 from stdnum.ru import inn as stdnum_inn
 
+# The contact rules are shared with the users directory's import (`kontur.store.user_input`).
+from kontur.input_rules import InvalidInput, check_email, normalize_phone
+
+__all__ = [
+    "FieldChecker",
+    "InvalidInput",
+    "check_email",
+    "check_hhmm",
+    "check_inn",
+    "check_not_past",
+    "check_required",
+    "normalize_phone",
+]
+
 T = TypeVar("T")
 
-# Separators people type inside phone numbers; anything else non-digit is a typo worth reporting.
-_PHONE_SEPARATORS = re.compile(r"[\s\-()\.]")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-class InvalidInput(ValueError):
-    """What a person typed breaks a rule; the message says how to fix it."""
-
-
-def normalize_phone(raw: str) -> str:
-    """`+7XXXXXXXXXX` from 8…, 7…, +7… or a bare ten-digit number, with spaces, dashes, dots and
-    brackets allowed anywhere."""
-    text = _PHONE_SEPARATORS.sub("", raw or "")
-    if not text:
-        raise InvalidInput("Укажите номер телефона.")
-    plus = text.startswith("+")
-    digits = text[1:] if plus else text
-    if not digits.isdigit() or not digits.isascii():
-        raise InvalidInput("Телефон может содержать только цифры, пробелы, дефисы, скобки и «+».")
-    if plus:
-        if len(digits) == 11 and digits[0] == "7":
-            return "+" + digits
-    elif len(digits) == 11 and digits[0] in "78":
-        return "+7" + digits[1:]
-    elif len(digits) == 10:
-        return "+7" + digits
-    raise InvalidInput("Нужен российский номер: +7 и десять цифр, например +7 912 345-67-89.")
 
 
 def check_inn(raw: str) -> str:
@@ -57,15 +44,6 @@ def check_inn(raw: str) -> str:
     if not stdnum_inn.is_valid(inn):
         raise InvalidInput("В ИНН ошибка: не сходятся контрольные цифры. Проверьте номер.")
     return inn
-
-
-def check_email(raw: str) -> str:
-    email = (raw or "").strip()
-    if not email:
-        raise InvalidInput("Укажите адрес электронной почты.")
-    if not _EMAIL.match(email):
-        raise InvalidInput("Адрес почты должен выглядеть как name@example.ru.")
-    return email
 
 
 def check_hhmm(raw: str) -> str:

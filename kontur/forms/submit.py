@@ -2,58 +2,74 @@
 and the audit record.
 
 Why a key bound to the payload: Streamlit reruns the script on every click, and a person may click
-twice or retry after a timeout. The key lives in session state next to a fingerprint of what is sent;
-the same payload always goes with the same key (Brusnika replays its first answer, so exactly one
-booking exists), while a changed payload gets a fresh key (reusing a key with another body is refused
-with `idempotency_key_reused`).
+twice or retry after a timeout, on this replica or, behind a load balancer, on another one, or after
+the dashboard restarted. The key lives in the operational store (`kontur.store.idempotency`) next to
+a fingerprint of what is sent and who sends it: the same payload from the same person always goes
+with the same key (Brusnika replays its first answer, so exactly one booking exists), while a changed
+payload gets a fresh key (reusing a key with another body is refused with `idempotency_key_reused`).
+A key is claimed in a short transaction of its own before the call and settled after it; no
+transaction stays open across the call.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
-from collections.abc import Callable, Mapping, MutableMapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kontur import errors
+from kontur.store import idempotency
 
 from .messages import ACCEPTED_UNREADABLE, NO_ANSWER_UNKNOWN, describe, field_errors
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from kontur.store.db import Store
+
+log = logging.getLogger(__name__)
+
 R = TypeVar("R")
 
-_STATE_PREFIX = "kontur.idempotency."
 UNKNOWN = "unavailable_unknown"  # no answer within the budget: done or not, we cannot tell
 UNREADABLE = "unreadable_answer"  # a 2xx whose body breaks the contract: done, details unknown
-
-
-def fingerprint(payload: Mapping[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+STORE_DOWN = "store_unavailable"  # Kontur's own database could not be written: nothing was sent
+STORE_DOWN_MESSAGE = (
+    "Контур не может записать действие в свою базу данных, поэтому ничего не отправлено в Брусника. "
+    "Повторите чуть позже; если не пройдёт — сообщите администратору."
+)
 
 
 class IdempotencyKeys:
-    """Idempotency keys of a session's forms, stored in a mapping that survives reruns
-    (`st.session_state` in the app, a plain dict in tests)."""
+    """The idempotency keys of one person's submissions, kept in the operational store (shared by
+    replicas, kept across restarts). `actor_id` is the person acting (not the agent acted for)."""
 
-    def __init__(self, state: MutableMapping[str, Any]) -> None:
-        self._state = state
+    def __init__(self, store: Store, actor_id: int) -> None:
+        self._store = store
+        self._actor_id = actor_id
 
     def key_for(self, form: str, payload: Mapping[str, Any]) -> str:
-        slot = _STATE_PREFIX + form
-        digest = fingerprint(payload)
-        held = self._state.get(slot)
-        if isinstance(held, dict) and held.get("fingerprint") == digest:
-            return str(held["key"])
-        key = uuid.uuid4().hex  # 32 visible ASCII characters, within the contract's 1-64
-        self._state[slot] = {"fingerprint": digest, "key": key}
-        return key
+        """The live key of this form and payload, claimed now when there is none (its own short
+        transaction: two replicas claiming at once get the same key)."""
+        with self._store.write() as tx:
+            return idempotency.claim(tx, form, idempotency.fingerprint(payload), self._actor_id).key
+
+    @staticmethod
+    def settle(tx: Connection, key: str, outcome: Outcome[Any], *, brusnika_id: int | None = None) -> None:
+        """Record how the submission of `key` ended, in the caller's transaction (with the record and
+        the audit row). A definite refusal retires the key too: nothing was made, so the same form
+        sent again later (the cause fixed) is a new request, not a replay of the refusal. A success or
+        an unknown end keeps it: a repeat must replay, never act twice."""
+        idempotency.settle(tx, key, outcome.outcome, brusnika_id=brusnika_id, message=outcome.message)
+        if outcome.outcome == "refused":
+            idempotency.retire(tx, key)
 
     def forget(self, form: str) -> None:
-        """Drop the form's key, so an identical later submission is a new action (e.g. booking the
+        """Retire the form's keys, so an identical later submission is a new action (e.g. booking the
         same premise again after cancelling it)."""
-        self._state.pop(_STATE_PREFIX + form, None)
+        with self._store.write() as tx:
+            idempotency.retire_form(tx, form, self._actor_id)
 
 
 @dataclass
@@ -105,17 +121,16 @@ def _refused(error: errors.BrusnikaError, prefix: str = "") -> Outcome[Any]:
 
 def call_with_key(
     form: str,
-    payload: Mapping[str, Any],
+    key: str,
     call: Callable[[str], R],
     keys: IdempotencyKeys,
     *,
     success_message: str,
 ) -> Outcome[R]:
-    """Send one submission with its key. Repeats after a lost answer happen below, in the client's
-    retry transport (same key, same body: Brusnika replays what it did or does it now), within the
-    interactive budget; when that ends without an answer the result is unknown and the key is kept,
-    so the person's repeat is safe."""
-    key = keys.key_for(form, payload)
+    """Send one submission with its key (claimed by the caller). Repeats after a lost answer happen
+    below, in the client's retry transport (same key, same body: Brusnika replays what it did or does
+    it now), within the interactive budget; when that ends without an answer the result is unknown
+    and the key is kept, so the person's repeat is safe."""
     try:
         return Outcome(ok=True, message=success_message, result=call(key), created_for_sure=True)
     except errors.IdempotencyKeyReusedError as error:

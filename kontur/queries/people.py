@@ -1,26 +1,17 @@
-"""Agent and manager names from the local `users` table, when it has been filled."""
+"""Agent and manager names from the cache's mirror of the users directory (`directory_mirror`, copied
+from Kontur's operational store by `kontur.mirror`), for the analytics joins."""
 
 from __future__ import annotations
 
-from ._db import Conn, frame, has_table
+from kontur.cache.ddl import DIRECTORY_MIRROR
 
-# Spellings the `users` table may use for the name columns (wire camelCase or snake_case), first wins.
-_NAME_COLUMNS: tuple[tuple[str, str], ...] = (("lastName", "firstName"), ("last_name", "first_name"))
+from ._db import Conn, has_table
 
 
 def name_columns(con: Conn) -> tuple[str, str] | None:
-    """The (last, first) column pair of `users`, or None when there is no table to read names from."""
-    if not has_table(con, "users"):
-        return None
-    present = set(
-        frame(con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'users'")[
-            "column_name"
-        ]
-    )
-    for pair in _NAME_COLUMNS:
-        if set(pair) <= present:
-            return pair
-    return None
+    """The (last, first) name columns of the mirror, or None when the cache has no mirror to read
+    names from (a file of an older layout not yet opened by this version)."""
+    return ("last_name", "first_name") if has_table(con, DIRECTORY_MIRROR) else None
 
 
 def name_sql(con: Conn, alias: str, id_sql: str, fallback: str) -> tuple[str, str]:
@@ -35,4 +26,4 @@ def name_sql(con: Conn, alias: str, id_sql: str, fallback: str) -> tuple[str, st
         f"coalesce(nullif(trim(concat_ws(' ', {alias}.\"{last}\", {alias}.\"{first}\")), ''), "
         f"'{fallback}' || {id_sql})"
     )
-    return expr, f"LEFT JOIN users {alias} ON {alias}.id = {id_sql}"
+    return expr, f"LEFT JOIN {DIRECTORY_MIRROR} {alias} ON {alias}.id = {id_sql}"

@@ -6,8 +6,8 @@ Fields absent from the input keep the stored user's values (or the defaults for 
 is present with an empty cell clears an optional field, except `status` and the limit, which an empty
 cell leaves as they are (a blank must never unblock anyone).
 
-(The form pages have their own copies of the phone/email rules in `kontur.forms.rules`; the store may
-not import the forms. Moving both to one lower module is a follow-up.)
+The phone and e-mail rules are `kontur.input_rules`, the same the form pages apply; only the wording
+(English, for an operator) is this module's.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kontur.input_rules import InvalidInput, check_email, normalize_phone
 from kontur.models import User, UserRole, UserStatus
 
 # The fields an operator sets, by their snake_case name (the store's column names).
@@ -56,8 +57,6 @@ ALIASES: dict[str, str] = {
 DEFAULTS: dict[str, Any] = {"phone": "", "status": "active", "remaining_user_creation_limit": 0}
 KEEP_WHEN_BLANK = frozenset({"status", "remaining_user_creation_limit"})
 
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
-_PHONE_SEPARATORS = re.compile(r"[\s\-()\.]")
 _ROLES = ", ".join(r.value for r in UserRole)
 
 
@@ -74,26 +73,21 @@ def field_name(header: str) -> str | None:
 
 
 def _email(text: str) -> str:
-    email = text.strip()
-    if not _EMAIL.match(email):
-        raise BadInput(f"bad email {text!r}: it must look like name@example.ru")
-    return email
+    try:
+        return check_email(text)
+    except InvalidInput:
+        raise BadInput(f"bad email {text!r}: it must look like name@example.ru") from None
 
 
 def _phone(text: str) -> str:
-    """`+7XXXXXXXXXX` from 8…, 7…, +7… or ten digits, separators allowed; empty stays empty."""
-    raw = _PHONE_SEPARATORS.sub("", text)
-    if not raw:
+    """`+7XXXXXXXXXX` from 8…, 7…, +7… or ten digits, separators allowed (`kontur.input_rules`);
+    empty stays empty (the phone is optional here)."""
+    if not text.strip():
         return ""
-    digits = raw[1:] if raw.startswith("+") else raw
-    if digits.isascii() and digits.isdigit():
-        if raw.startswith("+") and len(digits) == 11 and digits[0] == "7":
-            return raw
-        if not raw.startswith("+") and len(digits) == 11 and digits[0] in "78":
-            return "+7" + digits[1:]
-        if not raw.startswith("+") and len(digits) == 10:
-            return "+7" + digits
-    raise BadInput(f"invalid phone {text!r}: a Russian number, +7 and ten digits")
+    try:
+        return normalize_phone(text)
+    except InvalidInput:
+        raise BadInput(f"invalid phone {text!r}: a Russian number, +7 and ten digits") from None
 
 
 def _role(text: str, what: str = "role") -> str:

@@ -2,8 +2,10 @@
 
 The reader is whoever `app.py`'s gate let through (`kontur.auth.session.current_actor`: signed in, or
 picked in the demo/development picker). Their scope comes from the same policy as the actions
-(`kontur.auth.scopes.read_scope`, agency membership from `kontur.auth.directory`); pages pass it to
-the query functions through `reads.read_scoped`, which applies it in SQL and keys the cache by it.
+(`kontur.auth.scopes.read_scope`, agency membership from `kontur.auth.directory`, read from the
+operational store at every run, never cached: a person moved to another agency on another replica
+reads their new agency's rows at their next click); pages pass it to the query functions through
+`reads.read_scoped`, which applies it in SQL and keys the cache by it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from kontur.auth.actor import Actor
 from kontur.auth.policy import Action
 from kontur.auth.scopes import ReadScope, read_scope
 
-from .reads import read
+from .process import runtime
 
 
 def reader() -> Actor | None:
@@ -27,8 +29,9 @@ def reader() -> Actor | None:
 
 
 def agency_members(agency_id: int) -> list[int]:
-    """The directory's members of an agency, cached until the data (or the directory) changes."""
-    return read(directory.agency_members, agency_id)
+    """The directory's members of an agency, as the store holds them now."""
+    with runtime().store.read() as tx:
+        return directory.agency_members(tx, agency_id)
 
 
 def scope_for(actor: Actor | None, action: Action) -> ReadScope:

@@ -1,7 +1,8 @@
-"""The directory reads other parts scope with (`directory.agency_members`, `scope_for`, `users`) on a
-real DuckDB cache file, and `session.current_actor()` in a real Streamlit script run (AppTest): the
-picked user in the picker modes, the signed-in one with `[auth]`, re-read from the directory on every
-call, and nobody when no gate has run or the person is refused."""
+"""The directory reads other parts scope with (`directory.agency_members`, `scope_for`, `users`) on
+Kontur's operational store (SQLite and PostgreSQL), and `session.current_actor()` in a real Streamlit
+script run (AppTest): the picked user in the picker modes, the signed-in one with `[auth]`, re-read
+from the store on every call (a block written by another process counts at once), and nobody when no
+gate has run or the person is refused."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from kontur import ui
@@ -16,9 +18,11 @@ from kontur.auth import directory
 from kontur.auth.actor import Actor
 from kontur.auth.policy import Action
 from kontur.auth.session import ACTOR_STATE_KEY
-from kontur.cache import Cache
 from kontur.config import Settings
-from kontur.forms import users
+from kontur.store import schema
+from kontur.store.db import Store
+from tests.support import ops_store
+from tests.support.postgres import PostgresServer
 
 A, B = 10, 20
 
@@ -47,19 +51,28 @@ PEOPLE = [
 ]
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    yield from ops_store.postgres_fixture()
+
+
+@pytest.fixture(params=ops_store.BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with Store.open(ops_store.store_url(request, tmp_path)) as opened:
+        ops_store.seed(opened, PEOPLE)
+        yield opened
+
+
 @pytest.fixture
 def cache_path(tmp_path: Path) -> Path:
+    """Where the probe app's cache goes; its store (the default, beside it) holds the directory."""
     path = tmp_path / "kontur.duckdb"
-    with Cache(path) as cache:
-        cur = cache.cursor()
-        users.seed(cur, PEOPLE)
-        cur.close()
+    ops_store.seed_url(Settings(cache_path=path).ops_database_url(), PEOPLE)
     return path
 
 
-def test_agency_members_and_scopes(cache_path: Path) -> None:
-    with Cache(cache_path) as cache:
-        conn = cache.reader()
+def test_agency_members_and_scopes(store: Store) -> None:
+    with store.read() as conn:
         assert directory.agency_members(conn, A) == [2, 3, 4, 6]
         assert directory.agency_members(conn, B) == [5]
         assert directory.agency_members(conn, 999) == []
@@ -82,15 +95,33 @@ def test_agency_members_and_scopes(cache_path: Path) -> None:
         stored = directory.stored_user(conn, 5)
         assert stored is not None
         assert stored.agency_id == B
-        conn.close()
+        assert directory.names(conn, {2, 5}) == {2: "Тестов2 Иван", 5: "Тестов5 Иван"}
+        assert directory.find_by_email(conn, "  USER5@agency.test ")[0].id == 5
 
 
-def test_agency_members_on_a_cache_never_seeded(tmp_path: Path) -> None:
-    with Cache(tmp_path / "empty.duckdb") as cache:
-        conn = cache.reader()
+def test_owners_of_records_come_from_the_store(store: Store) -> None:
+    """Whose a booking, a visit or a client is (for the policy), as Kontur recorded them."""
+    from kontur.store import bookings, clients, visits
+    from tests.store import factories
+
+    with store.write() as tx:
+        bookings.save_bookings(tx, [factories.booking(71, agent_id=5)], recorded_by=1)
+        visits.save_visits(tx, [factories.visit(72, agent_id=2)], recorded_by=1)
+        clients.save_clients(tx, [factories.client(73, agent_id=3)], recorded_by=1)
+    with store.read() as conn:
+        assert directory.booking_resource(conn, 71) == directory.agent_resource(conn, 5)
+        assert directory.booking_resource(conn, 71).agency_id == B
+        assert directory.visit_resource(conn, 72).agency_id == A
+        assert directory.client_resource(conn, 73).agent_id == 3
+        # Never recorded here: the owner is unknown (only "any record" roles may act on it).
+        unknown = directory.booking_resource(conn, 999)
+        assert (unknown.agent_id, unknown.agency_id) == (None, None)
+
+
+def test_an_empty_directory(tmp_path: Path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'empty.sqlite'}") as empty, empty.read() as conn:
         assert directory.agency_members(conn, A) == []
         assert directory.users(conn) == []
-        conn.close()
 
 
 PROBE = """
@@ -117,7 +148,7 @@ def probe(cache_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest
     at = AppTest.from_string(PROBE, default_timeout=60)
     yield at
     settings = Settings.from_env()
-    ui._runtime(str(settings.cache_path), settings.api_url).cache.close()
+    ui._runtime(str(settings.cache_path), settings.api_url).close()
     ui._runtime.clear()
 
 
@@ -161,11 +192,10 @@ def test_current_actor_is_the_signed_in_user_until_blocked(probe: AppTest, cache
     probe.user = {"is_logged_in": True, "email": "User3@Agency.test", "email_verified": True}
     probe.run()
     assert "actor=3; role=AGENT" in shown(probe)
-    # Blocked in the directory meanwhile: the next read, without any new sign-in, finds nobody.
-    rt = ui._runtime(str(cache_path), "http://127.0.0.1:9/api/v1")
-    cur = rt.cache.cursor()
-    cur.execute("UPDATE users SET status = 'blocked' WHERE id = 3")
-    cur.close()
+    # Blocked in the store meanwhile, by another process (its own engine): the next read, without any
+    # new sign-in, finds nobody.
+    with Store.open(Settings(cache_path=cache_path).ops_database_url()) as other, other.write() as tx:
+        tx.execute(sa.update(schema.users).where(schema.users.c.id == 3).values(status="blocked"))
     probe.session_state["probe_gate"] = False
     probe.run()
     assert "actor=None" in shown(probe)

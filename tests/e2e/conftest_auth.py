@@ -143,21 +143,53 @@ def run_streamlit(
 
 
 def synced_cache(sandbox: Any, path: Path) -> Path:
-    """A cache file filled from `sandbox` by the real REST sync, its directory seeded from the
-    sandbox's users (what demo mode does), then closed for an app process to open."""
+    """A cache file filled from `sandbox` by the real REST sync, and the sandbox's users seeded into
+    the operational store beside it (what demo mode does), both closed for an app process to open."""
     from kontur.cache import Cache
     from kontur.config import Settings
-    from kontur.forms import users
     from kontur.sync import run_sync
+    from tests.support import ops_store
 
+    settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path)
     with Cache(path) as cache:
-        result = run_sync(cache, Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path))
+        result = run_sync(cache, settings)
         assert result.ok, result.error
-        cur = cache.cursor()
-        with sandbox.admin() as admin:
-            users.seed(cur, admin.users())
-        cur.close()
+    with sandbox.admin() as admin:  # the directory lives in the store the app opens beside the cache
+        ops_store.seed_url(settings.ops_database_url(), admin.users())
     return path
+
+
+@contextmanager
+def form_context(sandbox: Any, path: Path, who: Mapping[str, Any]) -> Iterator[Any]:
+    """A `FormContext` acting as `who` (a directory row) on the cache at `path`, the operational store
+    beside it and the sandbox's API, for fixtures that make records through the real form functions
+    before an app process opens the same files."""
+    import datetime as dt
+
+    from kontur.auth.actor import Actor
+    from kontur.cache import Cache
+    from kontur.client import BrusnikaClient
+    from kontur.config import Settings
+    from kontur.forms.context import FormContext
+    from kontur.store.db import Store
+
+    with (
+        Cache(path) as cache,
+        Store.open(Settings(cache_path=path).ops_database_url()) as store,
+        BrusnikaClient(base_url=sandbox.api_url, token=sandbox.token) as api,
+    ):
+        cur = cache.cursor()
+        try:
+            yield FormContext(
+                client=api,
+                conn=cur,
+                store=store,
+                actor=Actor.from_row(dict(who)),
+                clock=dt.datetime.now,
+                write_lock=cache.write_lock,
+            )
+        finally:
+            cur.close()
 
 
 @pytest.fixture(scope="session")

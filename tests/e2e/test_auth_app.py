@@ -1,11 +1,11 @@
 """The dashboard itself behind sign-in, in real Chromium: a real OIDC provider, a real sandbox, the
 real `app.py` with an `[auth]` secrets file, a real cache file.
 
-One story, in order, because the audit check at the end needs the app stopped (DuckDB lets only one
-process hold the file): a blocked user is refused at sign-in; an AGENT of another agency does not
+One story, in order: a blocked user is refused at sign-in; an AGENT of another agency does not
 see the booking at all; a colleague of the same agency sees it with the reason they may not cancel
-it, no button, and the sandbox still holds it; a MANAGER signs in (no demo picker), books, and signs
-out; the audit rows name who acted.
+it, no button, and the sandbox still holds it; a MANAGER signs in (no demo picker), books for the
+owner agent, and signs out; the audit rows (in the operational store beside the cache) name who
+acted and, for the manager's booking, the agent it was made for.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
@@ -23,9 +22,12 @@ from playwright.sync_api import Page, expect
 from kontur.auth.actor import Actor
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
+from kontur.config import Settings
 from kontur.forms import bookings, clients, users
 from kontur.forms.context import FormContext
 from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.store import schema
+from kontur.store.db import Store
 from kontur.sync import run_sync
 from tests.e2e.conftest_auth import (
     REPO,
@@ -35,6 +37,7 @@ from tests.e2e.conftest_auth import (
     run_oidc_provider,
     run_streamlit,
 )
+from tests.support import ops_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,7 +65,7 @@ def people(box: RunningSandbox) -> dict[str, dict]:
     owner = next(
         u
         for u in agents
-        if u["remaining_user_creation_limit"] > 0
+        if u["remaining_user_creation_limit"] > 1  # one booking in the fixture, one by the manager for them
         and any(c["agency_id"] == u["agency_id"] and c["id"] != u["id"] for c in agents)
     )
     colleague = next(u for u in agents if u["agency_id"] == owner["agency_id"] and u["id"] != owner["id"])
@@ -84,12 +87,22 @@ def cache_file(
     """Synced from the sandbox, the directory loaded, and one booking made by the owner agent (through
     the real form functions) for the outsider to find."""
     path = tmp_path_factory.mktemp("auth-app") / "kontur.duckdb"
-    with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as client:
+    settings = Settings(api_url=box.api_url, api_token=box.token, cache_path=path)
+    with (
+        Cache(path) as cache,
+        Store.open(settings.ops_database_url()) as store,
+        BrusnikaClient(base_url=box.api_url, token=box.token) as client,
+    ):
         assert run_sync(cache, client).ok
+        users.seed(store, box.admin().users())
         cur = cache.cursor()
-        users.seed(cur, box.admin().users())
         ctx = FormContext(
-            client=client, conn=cur, state={}, actor=Actor.from_row(people["owner"]), clock=dt.datetime.now
+            client=client,
+            conn=cur,
+            store=store,
+            actor=Actor.from_row(people["owner"]),
+            clock=dt.datetime.now,
+            write_lock=cache.write_lock,
         )
         made = clients.create(
             ctx, clients.ClientInput(fullname="Белова Вера Петровна", phone_number="+79995550011")
@@ -141,6 +154,15 @@ def sign_out(page: Page) -> None:
     page.wait_for_url(re.compile(r"/oauth2/end_session"))
     page.get_by_role("button", name="End session").click()
     expect(page.get_by_role("button", name="Войти")).to_be_visible()
+
+
+def pick_option(page: Page, label: str, text: str) -> None:
+    """Open the select box `label`, type to narrow its options, and click the one containing `text`."""
+    box = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text=label)
+    box.click()
+    page.keyboard.type(text)
+    page.get_by_role("option").filter(has_text=text).first.click()
+    expect(box.get_by_role("combobox")).to_have_value(re.compile(re.escape(text)))
 
 
 def pick_first(page: Page, label: str) -> None:
@@ -212,33 +234,41 @@ def test_sign_in_roles_and_audit(
         assert premise_booked(box, owner["premise"])
         sign_out(page)
 
-        # A manager signs in and books a premise for the owner's client.
+        # A manager signs in and books a premise for the owner agent (acting for them), for the
+        # owner's client: the agent's clients are the ones offered once the agent is chosen.
         sign_in(page, app.url, "manager")
         page.get_by_test_id("stSidebarNavLink").filter(has_text="Бронирования").click()
         expect(page.get_by_text(manager["email"])).to_be_visible()
         expect(page.get_by_text("Действую от имени")).to_have_count(0)
         # The manager may cancel anybody's booking: the button is there.
         expect(page.get_by_role("button", name="Отменить").first).to_be_visible()
-        for label in ("Город", "Проект", "Здание", "Помещение", "Клиент"):
+        pick_option(page, "Для агента", f"№{owner['id']})")
+        expect(page.get_by_text("Осталось броней у агента")).to_be_visible()
+        for label in ("Город", "Проект", "Здание", "Помещение"):
             pick_first(page, label)
+        pick_option(page, "Клиент", "Белова Вера Петровна")
         page.get_by_role("button", name="Забронировать").click()
         success = page.get_by_test_id("stAlertContentSuccess").filter(has_text="создана")
         expect(success).to_be_visible(timeout=30_000)
         made_id = int(re.search(r"Бронь №(\d+)", success.inner_text()).group(1))  # type: ignore[union-attr]
         sign_out(page)
 
-    # The app is stopped: the cache file is free to read. Every action names who acted.
-    con = duckdb.connect(str(cache_file), read_only=True)
-    try:
-        rows = con.execute('SELECT actor, action, outcome, brusnika_id FROM actions ORDER BY "at"').fetchall()
-    finally:
-        con.close()
-    mine = [r for r in rows if r[1] == "create_booking" and r[3] == made_id]
+    # Every action names who acted; the manager's booking also names the agent it was made for.
+    with Store.open(Settings(cache_path=cache_file).ops_database_url()) as store:
+        rows = ops_store.audit_rows(store)
+        booked = ops_store.row(store, schema.bookings, made_id)
+    mine = [r for r in rows if r["action"] == "create_booking" and r["brusnika_id"] == made_id]
     assert len(mine) == 1
-    assert manager["email"] in mine[0][0]
-    assert f"#{manager['id']}" in mine[0][0]
-    assert mine[0][2] == "success"
-    assert all(r[0] for r in rows)  # no anonymous rows
+    assert manager["email"] in mine[0]["actor"]
+    assert f"#{manager['id']}" in mine[0]["actor"]
+    assert (mine[0]["actor_id"], mine[0]["on_behalf_of"], mine[0]["outcome"]) == (
+        manager["id"],
+        owner["id"],
+        "success",
+    )
+    assert booked is not None
+    assert booked["agent_id"] == owner["id"]
+    assert all(r["actor"] for r in rows)  # no anonymous rows
     with httpx.Client() as http:  # and the agent's refused view changed nothing at Brusnika
         assert http.get(box.root_url + "/health").status_code in (200, 404)
     assert premise_booked(box, owner["premise"])

@@ -12,17 +12,14 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from kontur.auth.actor import Actor
-from kontur.cache import Cache
-from kontur.client import BrusnikaClient
 from kontur.forms import bookings, clients
-from kontur.forms.context import FormContext
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from tests.e2e.conftest_auth import (
     REPO,
     OidcProvider,
     RunningApp,
     auth_secrets_toml,
+    form_context,
     free_port,
     run_oidc_provider,
     run_streamlit,
@@ -55,11 +52,7 @@ def people(box: RunningSandbox) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> dict:
     path = synced_cache(box, tmp_path_factory.mktemp("gate") / "kontur.duckdb")
-    with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as api:
-        cur = cache.cursor()
-        ctx = FormContext(
-            client=api, conn=cur, state={}, actor=Actor.from_row(people["agent"]), clock=dt.datetime.now
-        )
+    with form_context(box, path, people["agent"]) as ctx:
         made = clients.create(
             ctx, clients.ClientInput(fullname="Отменова Ольга", phone_number="+7 812 620-00-01")
         )
@@ -83,7 +76,6 @@ def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest
         )
         assert booked.ok, booked.message
         assert booked.result is not None
-        cur.close()
     return {"cache": path, "booking": booked.result.id, "premise": premise["id"]}
 
 
@@ -166,7 +158,7 @@ def test_blocked_meanwhile_the_dialog_cancels_nothing(
         admin_page.get_by_test_id("stSidebarNavLink").filter(has_text="Пользователи").click()
         expect(admin_page.get_by_role("heading", name="Пользователи")).to_be_visible(timeout=WAIT_MS)
         settle(admin_page)
-        choose(admin_page, "Пользователь", f"{manager['lastName']} {manager['firstName']}")
+        choose(admin_page, "Кого изменить", f"{manager['lastName']} {manager['firstName']}")
         choose(admin_page, "Статус", "Заблокирован")
         admin_page.get_by_role("button", name="Передать в Брусника").click()
         expect(admin_page.get_by_test_id("stAlertContentSuccess")).to_contain_text("передан", timeout=WAIT_MS)

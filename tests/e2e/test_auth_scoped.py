@@ -17,9 +17,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from kontur.auth.actor import Actor
-from kontur.cache import Cache
-from kontur.client import BrusnikaClient
 from kontur.forms import bookings, clients, visits
 from kontur.forms.context import FormContext
 from kontur.sandbox.server import RunningSandbox, start_sandbox
@@ -28,6 +25,7 @@ from tests.e2e.conftest_auth import (
     OidcProvider,
     RunningApp,
     auth_secrets_toml,
+    form_context,
     free_port,
     run_oidc_provider,
     run_streamlit,
@@ -73,9 +71,8 @@ def people(box: RunningSandbox) -> dict[str, dict]:
     pytest.fail("no agency with a head and an agent who can book, next to another agency's agent")
 
 
-def act(box: RunningSandbox, api: BrusnikaClient, cur: object, who: dict, name: str, phone: str) -> dict:
-    """As `who`, through the real form functions: a client, a booking and a visit for them."""
-    ctx = FormContext(client=api, conn=cur, state={}, actor=Actor.from_row(who), clock=dt.datetime.now)  # type: ignore[arg-type]
+def act(box: RunningSandbox, ctx: FormContext, name: str, phone: str) -> dict:
+    """As the context's actor, through the real form functions: a client, a booking and a visit for them."""
     made = clients.create(ctx, clients.ClientInput(fullname=name, phone_number=phone))
     assert made.ok, made.message
     assert made.result is not None
@@ -114,11 +111,10 @@ def act(box: RunningSandbox, api: BrusnikaClient, cur: object, who: dict, name: 
 @pytest.fixture(scope="module")
 def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> dict:
     path = synced_cache(box, tmp_path_factory.mktemp("scoped") / "kontur.duckdb")
-    with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as api:
-        cur = cache.cursor()
-        a = act(box, api, cur, people["agent_a"], "Своева Анна Агентовна", "+7 812 610-00-01")
-        b = act(box, api, cur, people["agent_b"], "Чужова Бэлла Бэевна", "+7 812 610-00-02")
-        cur.close()
+    with form_context(box, path, people["agent_a"]) as ctx:
+        a = act(box, ctx, "Своева Анна Агентовна", "+7 812 610-00-01")
+    with form_context(box, path, people["agent_b"]) as ctx:
+        b = act(box, ctx, "Чужова Бэлла Бэевна", "+7 812 610-00-02")
     return {"cache": path, "a": a, "b": b}
 
 
@@ -252,13 +248,13 @@ def test_head_of_agency_a_sees_only_agency_a_people(
     assert {agency_of[uid] for uid in listed} == {people["head_a"]["agency_id"]}
     # What the form offers a head of agency: AGENT or NEW_MEMBER, no booking limit.
     chooser = (
-        page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Пользователь").first
+        page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Кого изменить").first
     )
     chooser.click()
     page.get_by_role("option").filter(
         has_text=f"{people['agent_a']['lastName']} {people['agent_a']['firstName']}"
     ).first.click()
     settle(page)
-    role_box = page.get_by_role("combobox", name="Роль")
+    role_box = page.get_by_role("combobox", name="Роль", exact=True)
     assert sorted(picker_options(page, role_box)) == ["Агент", "Новый участник"]
     expect(page.get_by_label("Осталось броней")).to_be_disabled()

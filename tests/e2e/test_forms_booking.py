@@ -12,10 +12,11 @@ from playwright.sync_api import Locator, Page, expect
 
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
-from kontur.forms import users
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.sync import run_sync
 from tests.e2e.conftest import start_app, stop_app
+from tests.pages.helpers import store_url
+from tests.support import ops_store
 
 pytestmark = pytest.mark.browser
 
@@ -38,10 +39,8 @@ def forms_app(
     with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as client:
         result = run_sync(cache, client)
         assert result.ok, result
-        cur = cache.cursor()
-        with box.admin() as admin:
-            users.seed(cur, admin.users())
-        cur.close()
+    with box.admin() as admin:  # the directory, in the operational store the app opens beside the cache
+        ops_store.seed_url(store_url(path), admin.users())
     proc, url = start_app(
         {
             "BRUSNIKA_API_URL": box.api_url,

@@ -9,20 +9,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from kontur.auth.actor import Actor
-from kontur.cache import Cache
-from kontur.client import BrusnikaClient
 from kontur.forms import agencies, bookings, clients, visits
-from kontur.forms.context import FormContext
 from kontur.sandbox.hostile import INJECTION_PROBE_JS, is_hostile
 from kontur.sandbox.server import RunningSandbox, start_sandbox
-from tests.e2e.conftest_auth import REPO, RunningApp, free_port, run_streamlit, synced_cache
+from tests.e2e.conftest_auth import REPO, RunningApp, form_context, free_port, run_streamlit, synced_cache
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +55,7 @@ def world(box: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
         for u in directory
         if u["role"] == "AGENT" and u["status"] == "active" and u["remaining_user_creation_limit"] > 0
     )
-    with Cache(path) as cache, BrusnikaClient(base_url=box.api_url, token=box.token) as api:
-        cur = cache.cursor()
-        ctx = FormContext(client=api, conn=cur, state={}, actor=Actor.from_row(agent), clock=dt.datetime.now)
+    with form_context(box, path, agent) as ctx:
         made = clients.create(
             ctx,
             clients.ClientInput(
@@ -104,9 +99,8 @@ def world(box: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
                 owner_phone="+7 812 600-00-03",
             ),
         )
-        cur.close()
     assert registered.ok or registered.code == "agency_exists", registered.message
-    return {"cache": path, "booking": booked.result.id if booked.result else None}
+    return {"cache": path, "booking": booked.result.id if booked.result else None, "agent": agent["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +148,16 @@ def test_form_pages_render_hostile_text_as_text(page: Page, app: RunningApp, wor
     expect(row.first).to_contain_text("[жми](javascript:alert(1))")
     expect(row.first).to_contain_text(":red[Ж]")
     inert(page)
-    # The client picker's options and the acting-user picker's (hostile user names) are text too.
+    # The agent picker's options (hostile user names) are text; once the agent who typed the hostile
+    # client is chosen, the client picker offers that client, as text too.
+    agent_box = page.get_by_test_id("stMain").get_by_role("combobox", name="Для агента")
+    agent_box.click()
+    expect(page.get_by_role("option").first).to_be_visible()
+    inert(page)
+    page.keyboard.type(f"№{world['agent']})")
+    page.get_by_role("option").filter(has_text=f"№{world['agent']})").first.click()
+    expect(agent_box).to_have_value(re.compile(re.escape(f"№{world['agent']})")), timeout=WAIT_MS)
+    settle(page)
     page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Клиент").first.click()
     expect(page.get_by_role("option").filter(has_text="onerror").first).to_be_visible()
     inert(page)

@@ -1,6 +1,6 @@
 """Each agency sees only its own deals, in real Chromium behind real sign-in: a real OpenID Connect
 provider (`oidc-provider-mock`), the real `app.py` with an `[auth]` secrets file, a cache the real sync
-filled with the users directory loaded.
+filled, the users directory loaded into the operational store beside it.
 
 Signed in as an AGENT of agency A, the deals page's numbers are agency A's and the rows behind it (the
 CSV downloads of the stale leads and of the agent ranking, and the agent choice) hold no lead and no
@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from kontur.cache import Cache
 from kontur.sandbox.server import RunningSandbox
+from kontur.store import schema
+from kontur.store.db import Store
 from tests.e2e.conftest import REPO, app_env
 from tests.e2e.conftest_auth import (
     OidcProvider,
@@ -27,7 +28,8 @@ from tests.e2e.conftest_auth import (
     run_oidc_provider,
     run_streamlit,
 )
-from tests.pages.helpers import NBSP, fill_cache, user_with
+from tests.pages.helpers import NBSP, fill_cache, store_url, user_with
+from tests.support import ops_store
 
 pytestmark = pytest.mark.browser
 
@@ -149,9 +151,7 @@ def test_an_agent_sees_only_their_agency_and_a_manager_everything(
         assert shown_total(page) == len(leads)
         sign_out(page)
 
-    with Cache(cache_file) as cache:  # the app is stopped: the file is free; the directory held A's agent
-        cur = cache.reader()
-        assert cur.execute("SELECT count(*) FROM users WHERE agency_id = ?", [agency_a]).fetchone()[0] == len(
-            mine
-        )
-        cur.close()
+    # the directory the scope was read from (the store beside the cache) held exactly A's agents
+    with Store.open(store_url(cache_file)) as store:
+        held = ops_store.count(store, schema.users, schema.users.c.agency_id == agency_a)
+    assert held == len(mine)

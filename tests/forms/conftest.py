@@ -1,5 +1,7 @@
 """Fixtures of the form tests: a private sandbox (these tests book premises and slots, which other
-folders' tests would notice), a cache file filled from it by the real REST sync, and form contexts
+folders' tests would notice), a cache file filled from it by the real REST sync, Kontur's operational
+store with the sandbox's directory (SQLite; PostgreSQL in the modules that ask for both backends with
+`pytestmark = pytest.mark.parametrize("store_backend", BACKENDS, indirect=True)`), and form contexts
 acting as real directory users."""
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ import duckdb
 import httpx
 import pytest
 
+from kontur.auth import directory
 from kontur.auth.actor import Actor
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
-from kontur.forms import users
 from kontur.forms.context import FormContext
 from kontur.retry import RetryPolicy
 from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.store.db import Store
 from kontur.sync import run_sync
+from tests.support import ops_store
+from tests.support.postgres import PostgresServer
 
 FORMS_SEED = 424242
 # Two attempts, no waiting: a lost answer is repeated once by the retry transport (same key, same
@@ -44,10 +49,33 @@ def forms_cache_file(forms_sandbox: RunningSandbox, tmp_path_factory: pytest.Tem
     ):
         result = run_sync(cache, client)
         assert result.ok, result
-        cur = cache.cursor()
-        users.seed(cur, forms_sandbox.admin().users())
-        cur.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    yield from ops_store.postgres_fixture()
+
+
+@pytest.fixture
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """SQLite unless the module parametrises it (indirect) over `ops_store.BACKENDS`."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def store(
+    store_backend: str, request: pytest.FixtureRequest, tmp_path: Path, forms_sandbox: RunningSandbox
+) -> Iterator[Store]:
+    """A fresh operational store of the backend, with the sandbox's directory as it is now (earlier
+    tests of the session spent some agents' bookings there: the store starts from Brusnika's count)."""
+    if store_backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    with Store.open(url) as opened:
+        ops_store.seed(opened, forms_sandbox.admin().users())
+        yield opened
 
 
 @pytest.fixture
@@ -71,40 +99,45 @@ def api(forms_sandbox: RunningSandbox) -> Iterator[BrusnikaClient]:
         yield client
 
 
-def directory_user(conn: duckdb.DuckDBPyConnection, **where: Any) -> dict:
-    """A user of the local directory matching `where` (status, role, remaining > 0 via `can_book`)."""
-    from kontur.auth import directory
-
+def directory_user(store: Store, **where: Any) -> dict:
+    """A user of the directory matching `where` (status, role, remaining > 0 via `can_book`)."""
     can_book = where.pop("can_book", None)
-    for row in directory.users(conn):
+    # `<field>_not=value`: any value but this one.
+    unlike = {k.removesuffix("_not"): where.pop(k) for k in [k for k in where if k.endswith("_not")]}
+    with store.read() as tx:
+        rows = directory.users(tx)
+    for row in rows:
         matches = all(row.get(k) == v for k, v in where.items())
+        matches = matches and all(row.get(k) != v for k, v in unlike.items())
         if matches and (can_book is None or (row["remaining_user_creation_limit"] > 0) == can_book):
             return row
     pytest.fail(f"no directory user with {where} (can_book={can_book}) in the sandbox data")
 
 
 @pytest.fixture
-def agent(conn: duckdb.DuckDBPyConnection) -> Actor:
-    return Actor.from_row(directory_user(conn, status="active", role="AGENT", can_book=True))
+def agent(store: Store) -> Actor:
+    return Actor.from_row(directory_user(store, status="active", role="AGENT", can_book=True))
 
 
 @pytest.fixture
 def make_ctx(
-    cache: Cache, conn: duckdb.DuckDBPyConnection, api: BrusnikaClient, agent: Actor
+    cache: Cache, conn: duckdb.DuckDBPyConnection, store: Store, api: BrusnikaClient, agent: Actor
 ) -> Callable[..., FormContext]:
-    """A form context as the dashboard builds it (the cache's write lock included); `state` is the
-    session-state mapping (share one to model reruns)."""
+    """A form context as the dashboard builds it (the store, the cache's write lock); `agent_id` is
+    the agent chosen to act for. Idempotency keys live in the store: two contexts of one actor share
+    them, as two clicks (or two replicas) do."""
 
     def make(
-        *, actor: Actor | None = agent, state: dict | None = None, client: BrusnikaClient | None = None
+        *, actor: Actor | None = agent, client: BrusnikaClient | None = None, agent_id: int | None = None
     ) -> FormContext:
         return FormContext(
             client=client or api,
             conn=conn,
-            state=state if state is not None else {},
+            store=store,
             actor=actor,
             clock=lambda: dt.datetime.now(),
             write_lock=cache.write_lock,
+            agent_id=agent_id,
         )
 
     return make

@@ -1,5 +1,6 @@
-"""The policy enforced inside the form functions, against a real sandbox and a real cache file:
-a refused action sends nothing to Brusnika, says why, and is audited with the acting identity."""
+"""The policy enforced inside the form functions, against a real sandbox, a real cache file and the
+operational store: a refused action sends nothing to Brusnika, says why, and is audited with the
+acting identity."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ import pytest
 from kontur.auth.actor import Actor
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
-from kontur.forms import bookings, clients, users
+from kontur.forms import bookings, clients
 from kontur.forms.context import FormContext
 from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.store import schema
+from kontur.store.db import Store
+from tests.support import ops_store
 
 SEED = 777001
 
@@ -42,12 +46,18 @@ def box() -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
-def conn(box: RunningSandbox, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def conn(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with Cache(tmp_path / "kontur.duckdb") as cache:
         cur = cache.cursor()
-        users.seed(cur, box.admin().users())
         yield cur
         cur.close()
+
+
+@pytest.fixture
+def store(box: RunningSandbox, tmp_path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{tmp_path / 'ops.sqlite'}") as opened:
+        ops_store.seed(opened, box.admin().users())
+        yield opened
 
 
 @pytest.fixture
@@ -55,9 +65,11 @@ def transport() -> CountingTransport:
     return CountingTransport()
 
 
-def ctx_for(box: RunningSandbox, conn: Any, actor: Actor, transport: httpx.BaseTransport) -> FormContext:
+def ctx_for(
+    box: RunningSandbox, conn: Any, store: Store, actor: Actor, transport: httpx.BaseTransport
+) -> FormContext:
     client = BrusnikaClient(base_url=box.api_url, token=box.token, transport=transport)
-    return FormContext(client=client, conn=conn, state={}, actor=actor, clock=dt.datetime.now)
+    return FormContext(client=client, conn=conn, store=store, actor=actor, clock=dt.datetime.now)
 
 
 def pick(
@@ -83,15 +95,13 @@ def premise_booked(box: RunningSandbox, premise_id: int) -> bool:
     return next(p for p in box.admin().records("premises") if p["id"] == premise_id)["is_booked"]
 
 
-def audit_rows(conn: duckdb.DuckDBPyConnection, action: str) -> list[tuple]:
-    return conn.execute(
-        'SELECT actor, outcome, brusnika_id FROM actions WHERE action = ? ORDER BY "at"', [action]
-    ).fetchall()
+def audit_rows(store: Store, action: str) -> list[tuple]:
+    return [(r["actor"], r["outcome"], r["brusnika_id"]) for r in ops_store.audit_rows(store, action)]
 
 
-def book_as(box: RunningSandbox, conn: Any, agent: Actor) -> tuple[int, int]:
+def book_as(box: RunningSandbox, conn: Any, store: Store, agent: Actor) -> tuple[int, int]:
     """The agent registers a client and books a free premise for them: (booking id, premise id)."""
-    ctx = ctx_for(box, conn, agent, httpx.HTTPTransport())
+    ctx = ctx_for(box, conn, store, agent, httpx.HTTPTransport())
     phone = f"+7999{SEED % 1000:03d}{agent.id % 10000:04d}"
     made = clients.create(ctx, clients.ClientInput(fullname="Сидорова Мария Ивановна", phone_number=phone))
     assert made.ok, made.message
@@ -113,23 +123,24 @@ def book_as(box: RunningSandbox, conn: Any, agent: Actor) -> tuple[int, int]:
 
 
 def test_agent_cannot_cancel_another_agencys_booking(
-    box: RunningSandbox, conn: duckdb.DuckDBPyConnection, transport: CountingTransport
+    box: RunningSandbox, conn: duckdb.DuckDBPyConnection, store: Store, transport: CountingTransport
 ) -> None:
     owner = pick(box, role="AGENT")
-    booking_id, premise_id = book_as(box, conn, owner)
+    booking_id, premise_id = book_as(box, conn, store, owner)
     assert premise_booked(box, premise_id)
 
     outsider = pick(box, role="AGENT", not_agency=owner.agency_id)
-    outcome = bookings.cancel(ctx_for(box, conn, outsider, transport), booking_id)
+    outcome = bookings.cancel(ctx_for(box, conn, store, outsider, transport), booking_id)
 
     assert not outcome.ok
     assert outcome.code == "forbidden"
     assert "другому агентству" in outcome.message
     assert transport.sent == []  # nothing went to Brusnika
     assert premise_booked(box, premise_id)  # and the booking still holds the premise there
-    status = conn.execute("SELECT status FROM bookings WHERE id = ?", [booking_id]).fetchone()
-    assert status == ("open",)
-    refused = audit_rows(conn, "cancel_booking")
+    stored = ops_store.row(store, schema.bookings, booking_id)
+    assert stored is not None
+    assert stored["status"] == "open"
+    refused = audit_rows(store, "cancel_booking")
     assert len(refused) == 1
     actor, word, _ = refused[0]
     assert word == "refused"
@@ -137,24 +148,24 @@ def test_agent_cannot_cancel_another_agencys_booking(
 
     # A head of another agency is refused too; a manager may cancel anybody's booking.
     head = pick(box, role="HEAD_OF_AGENCY", not_agency=owner.agency_id)
-    assert not bookings.cancel(ctx_for(box, conn, head, transport), booking_id).ok
+    assert not bookings.cancel(ctx_for(box, conn, store, head, transport), booking_id).ok
     assert transport.sent == []
     manager = pick(box, role="MANAGER")
-    cancelled = bookings.cancel(ctx_for(box, conn, manager, transport), booking_id)
+    cancelled = bookings.cancel(ctx_for(box, conn, store, manager, transport), booking_id)
     assert cancelled.ok, cancelled.message
     assert transport.sent == [f"POST /api/v1/bookings/{booking_id}/cancel"]
     assert not premise_booked(box, premise_id)
-    outcomes = [(row[1], f"#{manager.id}" in row[0]) for row in audit_rows(conn, "cancel_booking")]
+    outcomes = [(row[1], f"#{manager.id}" in row[0]) for row in audit_rows(store, "cancel_booking")]
     assert outcomes[-1] == ("success", True)
 
 
 def test_new_member_cannot_book_and_nothing_is_sent(
-    box: RunningSandbox, conn: duckdb.DuckDBPyConnection, transport: CountingTransport
+    box: RunningSandbox, conn: duckdb.DuckDBPyConnection, store: Store, transport: CountingTransport
 ) -> None:
     newcomer = pick(box, role="NEW_MEMBER")
     premise = free_premise(box)
     outcome = bookings.create(
-        ctx_for(box, conn, newcomer, transport),
+        ctx_for(box, conn, store, newcomer, transport),
         bookings.BookingInput(
             premise_id=premise["id"],
             client_id=1,
@@ -168,15 +179,15 @@ def test_new_member_cannot_book_and_nothing_is_sent(
     assert "Новый участник" in outcome.message
     assert transport.sent == []
     assert not premise_booked(box, premise["id"])
-    assert [row[1] for row in audit_rows(conn, "create_booking")] == ["refused"]
+    assert [row[1] for row in audit_rows(store, "create_booking")] == ["refused"]
 
 
 def test_agent_cannot_book_for_another_agencys_client(
-    box: RunningSandbox, conn: duckdb.DuckDBPyConnection, transport: CountingTransport
+    box: RunningSandbox, conn: duckdb.DuckDBPyConnection, store: Store, transport: CountingTransport
 ) -> None:
     owner = pick(box, role="AGENT")
     made = clients.create(
-        ctx_for(box, conn, owner, httpx.HTTPTransport()),
+        ctx_for(box, conn, store, owner, httpx.HTTPTransport()),
         clients.ClientInput(fullname="Орлов Олег Олегович", phone_number=f"+7998{owner.id:07d}"),
     )
     assert made.ok, made.message
@@ -184,7 +195,7 @@ def test_agent_cannot_book_for_another_agencys_client(
     outsider = pick(box, role="AGENT", not_agency=owner.agency_id)
     premise = free_premise(box)
     outcome = bookings.create(
-        ctx_for(box, conn, outsider, transport),
+        ctx_for(box, conn, store, outsider, transport),
         bookings.BookingInput(
             premise_id=premise["id"],
             client_id=made.result.id,

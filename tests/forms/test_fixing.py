@@ -11,6 +11,7 @@ from collections.abc import Callable
 import duckdb
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from kontur.auth import directory
 from kontur.auth.actor import Actor
@@ -20,6 +21,9 @@ from kontur.forms.context import FormContext
 from kontur.forms.fixing import CLIENT_UNKNOWN, FIXING_EXPIRED, FIXING_REFUSED
 from kontur.models import Client, FixingType
 from kontur.sandbox.server import RunningSandbox
+from kontur.store import schema
+from kontur.store.db import Store
+from tests.support import ops_store
 
 from .helpers import outbound_count, records
 
@@ -53,8 +57,10 @@ def counted(forms_sandbox: RunningSandbox) -> tuple[BrusnikaClient, CountingTran
     ), transport
 
 
-def other_agent(conn: duckdb.DuckDBPyConnection, not_id: int) -> Actor:
-    for row in directory.users(conn):
+def other_agent(store: Store, not_id: int) -> Actor:
+    with store.read() as tx:
+        rows = directory.users(tx)
+    for row in rows:
         usable = row["status"] == "active" and row["remaining_user_creation_limit"] > 0
         if row["role"] == "AGENT" and usable and row["id"] != not_id:
             return Actor.from_row(row)
@@ -91,22 +97,21 @@ def future_slot(conn: duckdb.DuckDBPyConnection, sandbox: RunningSandbox) -> tup
     pytest.fail("no free future slot")
 
 
-def audited(conn: duckdb.DuckDBPyConnection, action: str) -> tuple:
-    row = conn.execute(
-        'SELECT outcome, error FROM actions WHERE action = ? ORDER BY "at" DESC, id DESC LIMIT 1', [action]
-    ).fetchone()
-    assert row is not None
-    return row
+def audited(store: Store, action: str) -> tuple:
+    rows = ops_store.audit_rows(store, action)
+    assert rows
+    return rows[-1]["outcome"], rows[-1]["message"]
 
 
 def test_refused_fixing_blocks_booking_visit_and_slot(
     make_ctx: Callable[..., FormContext],
     conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     agent: Actor,
     counted: tuple[BrusnikaClient, CountingTransport],
 ) -> None:
-    second = other_agent(conn, agent.id)
+    second = other_agent(store, agent.id)
     client = refused_client(make_ctx, agent, second)
     api, transport = counted
     ctx = make_ctx(actor=second, client=api)
@@ -146,7 +151,7 @@ def test_refused_fixing_blocks_booking_visit_and_slot(
     assert records(forms_sandbox, "premises")[premise["id"]]["is_booked"] is False
     assert records(forms_sandbox, "time-slots")[slot_id]["is_booked"] is False
     for action in ("create_booking", "create_visit", "book_time_slot"):
-        word, reason = audited(conn, action)
+        word, reason = audited(store, action)
         assert word == "refused"
         assert "отказала в закреплении" in reason
 
@@ -154,6 +159,7 @@ def test_refused_fixing_blocks_booking_visit_and_slot(
 def test_expired_fixing_blocks_booking(
     make_ctx: Callable[..., FormContext],
     conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     agent: Actor,
     counted: tuple[BrusnikaClient, CountingTransport],
@@ -164,7 +170,12 @@ def test_expired_fixing_blocks_booking(
     assert made.result.fixing_type != FixingType.REFUSED
     # Time passes: the fixing's end as Brusnika set it is behind us now.
     ended = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-    conn.execute("UPDATE clients SET expiration_date = ? WHERE id = ?", [ended, made.result.id])
+    with store.write() as tx:
+        tx.execute(
+            sa.update(schema.clients)
+            .where(schema.clients.c.id == made.result.id)
+            .values(expiration_date=ended)
+        )
     api, transport = counted
     premise = free_premise(forms_sandbox)
     before = outbound_count(forms_sandbox, "bookings")
@@ -183,19 +194,23 @@ def test_expired_fixing_blocks_booking(
     assert "Закрепление клиента истекло" in outcome.message
     assert transport.sent == []
     assert outbound_count(forms_sandbox, "bookings") == before
-    assert audited(conn, "create_booking")[0] == "refused"
+    assert audited(store, "create_booking")[0] == "refused"
 
 
 def test_client_never_seen_here_cannot_be_checked(
     make_ctx: Callable[..., FormContext],
     conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     counted: tuple[BrusnikaClient, CountingTransport],
 ) -> None:
-    manager = Actor.from_row(
-        next(u for u in directory.users(conn) if u["role"] == "MANAGER" and u["status"] == "active")
-    )
-    unknown = 1 + max(row[0] for row in conn.execute("SELECT coalesce(max(id), 0) FROM clients").fetchall())
+    with store.read() as tx:
+        manager = Actor.from_row(
+            next(u for u in directory.users(tx) if u["role"] == "MANAGER" and u["status"] == "active")
+        )
+        unknown = 1 + int(
+            tx.execute(sa.select(sa.func.coalesce(sa.func.max(schema.clients.c.id), 0))).scalar_one()
+        )
     api, transport = counted
     premise = free_premise(forms_sandbox)
     outcome = bookings.create(

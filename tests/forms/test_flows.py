@@ -1,5 +1,6 @@
-"""The form actions end to end against the real sandbox and a real DuckDB cache: what Brusnika ends up
-holding, what the local cache shows at once, what the person is told, and what the audit keeps."""
+"""The form actions end to end against the real sandbox, a real DuckDB cache and Kontur's operational
+store (SQLite and PostgreSQL): what Brusnika ends up holding, what the cache's flags and the lists show
+at once, what the person is told, and what the audit keeps."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from collections.abc import Callable
 
 import duckdb
 import pytest
+from stdnum.ru import inn as stdnum_inn
 
-from kontur import actions
-from kontur.auth import directory
 from kontur.auth.actor import Actor
 from kontur.auth.scopes import ReadScope
 from kontur.client import BrusnikaClient
@@ -19,9 +19,14 @@ from kontur.forms import agencies, bookings, clients, lookups, visits
 from kontur.forms.context import FormContext
 from kontur.models import Client, FixingType
 from kontur.sandbox.server import RunningSandbox
+from kontur.store.db import Store
+from tests.support import ops_store
 
 from .conftest import directory_user
 from .helpers import outbound_count, records
+
+# The booking flows on both backends of the store (the dashboard's SQLite, the replicas' PostgreSQL).
+pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indirect=True)
 
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
 
@@ -83,6 +88,7 @@ def _booking_input(premise: dict, client: Client) -> bookings.BookingInput:
 def test_book_then_cancel_updates_brusnika_and_cache(
     make_ctx: Callable[..., FormContext],
     conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     client_record: Client,
 ) -> None:
@@ -97,14 +103,16 @@ def test_book_then_cancel_updates_brusnika_and_cache(
     assert premise["id"] not in {
         p["id"] for p in lookups.free_premises(conn, premise_id_building(conn, premise))
     }
-    listed = {b["id"]: b for b in lookups.bookings_here(conn, ReadScope.everyone())}
+    listed = {b["id"]: b for b in lookups.bookings_here(store, conn, ReadScope.everyone())}
     assert listed[booked.result.id]["status"] == "open"
+    assert listed[booked.result.id]["premise_number"] == premise["number"]  # the label from the cache
+    assert listed[booked.result.id]["client_name"] == client_record.fullname
 
     cancelled = bookings.cancel(ctx, booked.result.id)
     assert cancelled.ok, cancelled.message
     assert _premise_in_sandbox(forms_sandbox, premise["id"])["is_booked"] is False
     assert _premise_in_cache(conn, premise["id"]) is False
-    listed = {b["id"]: b for b in lookups.bookings_here(conn, ReadScope.everyone())}
+    listed = {b["id"]: b for b in lookups.bookings_here(store, conn, ReadScope.everyone())}
     assert listed[booked.result.id]["status"] == "fail"
 
     again = bookings.cancel(ctx, booked.result.id)  # same key: replays the cancellation, no error
@@ -130,9 +138,8 @@ def test_double_submit_creates_exactly_one_booking(
 ) -> None:
     premise = _free_premise(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
-    state: dict = {}  # one browser session: both submissions see the same session state
-    first = bookings.create(make_ctx(state=state), _booking_input(premise, client_record))
-    second = bookings.create(make_ctx(state=state), _booking_input(premise, client_record))
+    first = bookings.create(make_ctx(), _booking_input(premise, client_record))
+    second = bookings.create(make_ctx(), _booking_input(premise, client_record))
     assert first.ok, first.message
     assert second.ok, second.message
     assert first.result is not None
@@ -196,16 +203,15 @@ def test_no_answer_at_all_does_not_claim_nothing_was_created(
 ) -> None:
     premise = _free_premise(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
-    state: dict = {}
     # Both the attempt and its check go unanswered (after Brusnika did the work the first time).
     outcome = bookings.create(
-        make_ctx(client=losing_client(2, "after"), state=state), _booking_input(premise, client_record)
+        make_ctx(client=losing_client(2, "after")), _booking_input(premise, client_record)
     )
     assert not outcome.ok
     assert "ничего не создано" not in outcome.message
     assert "тем же ключом" in outcome.message
     # The person clicks again once Brusnika answers: the kept key finds the one booking.
-    retried = bookings.create(make_ctx(state=state), _booking_input(premise, client_record))
+    retried = bookings.create(make_ctx(), _booking_input(premise, client_record))
     assert retried.ok, retried.message
     assert booking_count(forms_sandbox) == before + 1
 
@@ -252,14 +258,14 @@ def test_past_date_and_bad_time_refused_before_sending(
 
 def test_blocked_user_and_exhausted_limit_cannot_book(
     make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, client_record: Client,
-    forms_sandbox: RunningSandbox,
+    forms_sandbox: RunningSandbox, store: Store,
 ) -> None:  # fmt: skip
     premise = _free_premise(conn, forms_sandbox)
-    blocked = Actor.from_row(directory_user(conn, status="blocked"))
+    blocked = Actor.from_row(directory_user(store, status="blocked"))
     outcome = bookings.create(make_ctx(actor=blocked), _booking_input(premise, client_record))
     assert not outcome.ok
     assert "заблокирован" in outcome.message
-    spent = Actor.from_row(directory_user(conn, status="active", can_book=False))
+    spent = Actor.from_row(directory_user(store, status="active", can_book=False))
     outcome = bookings.create(make_ctx(actor=spent), _booking_input(premise, client_record))
     assert not outcome.ok
     assert "не осталось бронирований" in outcome.message
@@ -269,6 +275,7 @@ def test_blocked_user_and_exhausted_limit_cannot_book(
 def test_visit_with_slot_books_it_and_cancel_releases_it(
     make_ctx: Callable[..., FormContext],
     conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     client_record: Client,
 ) -> None:
@@ -287,7 +294,9 @@ def test_visit_with_slot_books_it_and_cancel_releases_it(
     assert made.result is not None
     assert made.result.time_slot_id == slot[0]
     assert records(forms_sandbox, "time-slots")[slot[0]]["is_booked"] is True
-    assert lookups.visits_here(conn, ReadScope.everyone())[0]["slot_is_booked"] is True
+    listed = lookups.visits_here(store, conn, ReadScope.everyone())[0]
+    assert listed["id"] == made.result.id
+    assert listed["slot_is_booked"] is True  # the cache's flag, set at once
 
     taken = visits.book_slot(make_ctx(), slot[0], client_record.id)
     assert not taken.ok
@@ -301,9 +310,7 @@ def test_visit_with_slot_books_it_and_cancel_releases_it(
     assert row == (False,)
 
 
-def test_client_refused_fixing_is_explained(
-    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection
-) -> None:
+def test_client_refused_fixing_is_explained(make_ctx: Callable[..., FormContext], store: Store) -> None:
     phone = _phone(next(_PHONES))
     first = clients.create(make_ctx(), clients.ClientInput(fullname="Петров Пётр", phone_number=phone))
     assert first.ok, first.message
@@ -315,7 +322,7 @@ def test_client_refused_fixing_is_explained(
     assert summary["countdown"] is not None
     assert summary["countdown"].startswith("До окончания закрепления:")
     other = Actor.from_row(
-        next(u for u in directory.users(conn) if u["status"] == "active" and u["id"] != first.result.agent_id)
+        directory_user(store, status="active", role="AGENT", agency_id=_other_agency(store, first.result))
     )
     # The same phone typed differently by another agent: normalised to the same number, refused.
     second = clients.create(
@@ -334,8 +341,23 @@ def test_client_refused_fixing_is_explained(
     assert {c.id for c in found.result or []} >= {first.result.id, second.result.id}
 
 
+_INNS = iter(range(5_001_007_322, 5_001_107_322, 37))
+
+
+def _fresh_inn() -> str:
+    """A 12-digit INN with valid check digits, new to this session."""
+    base = str(next(_INNS))
+    return base + stdnum_inn.calc_personal_check_digits(base)
+
+
+def _other_agency(store: Store, client: Client) -> int:
+    """An agency other than the client's agent's (whose agents hold no fixing of that client)."""
+    mine = directory_user(store, id=client.agent_id)["agency_id"]
+    return directory_user(store, status="active", role="AGENT", agency_id_not=mine)["agency_id"]
+
+
 def test_agency_bad_inn_refused_locally_and_existing_one_shown(
-    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, forms_sandbox: RunningSandbox
+    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, store: Store
 ) -> None:
     city = conn.execute("SELECT min(id) FROM cities").fetchone()[0]
     values = agencies.AgencyInput(
@@ -346,7 +368,7 @@ def test_agency_bad_inn_refused_locally_and_existing_one_shown(
     bad = agencies.create(make_ctx(), values)
     assert not bad.ok
     assert set(bad.field_errors) == {"inn"}
-    values.inn = "500100732259"
+    values.inn = _fresh_inn()  # unregistered: the sandbox lives as long as the session
     made = agencies.create(make_ctx(), values)
     assert made.ok, made.message
     assert made.result is not None
@@ -361,11 +383,13 @@ def test_agency_bad_inn_refused_locally_and_existing_one_shown(
     found = agencies.search(make_ctx(), "Домострой")
     assert found.ok
     assert made.result.id in {a.id for a in found.result or []}
+    assert made.result.id in {a["id"] for a in lookups.agencies_here(store)}  # recorded in the store
 
 
 def test_audit_holds_every_action_without_the_token(
     make_ctx: Callable[..., FormContext],
     conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     client_record: Client,
     agent: Actor,
@@ -376,28 +400,21 @@ def test_audit_holds_every_action_without_the_token(
     assert booked.ok
     assert booked.result is not None
     assert bookings.cancel(ctx, booked.result.id).ok
-    rows = actions.recent(conn, ReadScope.everyone())
+    rows = ops_store.audit_rows(store)
     kinds = [r["action"] for r in rows]
-    assert kinds[:3] == ["cancel_booking", "create_booking", "create_client"]
-    created = rows[1]
+    assert kinds[-3:] == ["create_client", "create_booking", "cancel_booking"]
+    created = rows[-2]
     assert created["outcome"] == "success"
     assert created["brusnika_id"] == booked.result.id
     assert created["actor"] == f"{agent.name} (#{agent.id})"
-    assert json.loads(created["request"])["premise_id"] == premise["id"]
-    dump = json.dumps(conn.execute("SELECT * FROM actions").fetchall(), default=str)
+    assert created["actor_id"] == agent.id
+    assert created["on_behalf_of"] == agent.id  # acting for themself: the agent is the actor
+    assert created["request"]["premise_id"] == premise["id"]
+    assert created["idempotency_key"]
+    assert rows[-1]["on_behalf_of"] == agent.id  # a cancellation is for the booking's agent
+    dump = json.dumps(rows, default=str)
     assert forms_sandbox.token not in dump
     assert "Bearer" not in dump
-
-
-def test_scrub_removes_secret_looking_keys() -> None:
-    cleaned = actions.scrub(
-        {"token": "t", "nested": {"Authorization": "Bearer x", "inn": "1"}, "l": [{"password": 1}]}
-    )
-    assert cleaned == {
-        "token": "***",
-        "nested": {"Authorization": "***", "inn": "1"},
-        "l": [{"password": "***"}],
-    }
 
 
 def test_slot_booked_alone(
@@ -414,12 +431,11 @@ def test_slot_booked_alone(
         ).fetchall()
         if not truth[row[0]]["is_booked"]
     )
-    state: dict = {}
-    outcome = visits.book_slot(make_ctx(state=state), slot_id, client_record.id)
+    outcome = visits.book_slot(make_ctx(), slot_id, client_record.id)
     assert outcome.ok, outcome.message
     assert outcome.result is not None
     assert outcome.result.is_booked is True
     assert records(forms_sandbox, "time-slots")[slot_id]["is_booked"] is True
     assert conn.execute("SELECT is_booked FROM time_slots WHERE id = ?", [slot_id]).fetchone() == (True,)
-    again = visits.book_slot(make_ctx(state=state), slot_id, client_record.id)  # a rerun: replayed
+    again = visits.book_slot(make_ctx(), slot_id, client_record.id)  # a rerun: replayed
     assert again.ok, again.message

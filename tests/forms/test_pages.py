@@ -1,5 +1,6 @@
 """The form pages driven through Streamlit's AppTest: the real app script, the real sandbox over HTTP,
-a real DuckDB cache file. Each test gets its own cache copy (and so its own dashboard runtime)."""
+a real DuckDB cache file and the operational store beside it (SQLite, as `make dashboard` has it).
+Each test gets its own cache copy and store (and so its own dashboard runtime)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from kontur import ui
 from kontur.auth.session import ACTOR_STATE_KEY, DEV_PICKER_BANNER
 from kontur.config import Settings
 from kontur.sandbox.server import RunningSandbox
+from tests.support import ops_store
 
 from .helpers import free_premises, outbound_count, records
 
@@ -29,6 +31,8 @@ def app_env(
 ) -> Iterator[Path]:
     path = tmp_path / "kontur.duckdb"
     path.write_bytes(forms_cache_file.read_bytes())
+    # Someone to act as: the sandbox's directory in the store the app opens (beside the cache).
+    ops_store.seed_url(Settings(cache_path=path).ops_database_url(), forms_sandbox.admin().users())
     monkeypatch.setenv("BRUSNIKA_API_URL", forms_sandbox.api_url)
     monkeypatch.setenv("BRUSNIKA_API_TOKEN", forms_sandbox.token)
     monkeypatch.setenv("KONTUR_CACHE_PATH", str(path))
@@ -38,9 +42,9 @@ def app_env(
     monkeypatch.chdir(REPO)
     yield path
     # The dashboard runtime of this cache file (st.cache_resource, process-wide) holds it open: close
-    # it, so test files do not pile up open connections.
+    # it (cache, store, schedule, mirror), so test files do not pile up open connections.
     settings = Settings.from_env()
-    ui._runtime(str(settings.cache_path), settings.api_url).cache.close()
+    ui._runtime(str(settings.cache_path), settings.api_url).close()
 
 
 def _app(sandbox: RunningSandbox | None = None) -> AppTest:
@@ -315,12 +319,43 @@ def test_users_directory_and_push(app_env: Path, forms_sandbox: RunningSandbox) 
 
     target = next(u for u in directory if u["status"] == "active" and u["role"] == "AGENT")
     at.selectbox(key="us_user").set_value(target["id"]).run()
-    at.number_input(key=f"us_remaining_{target['id']}").set_value(7)
-    _submit(at, "Передать в Брусника")
+    at.number_input(key=f"us_{target['id']}_remaining").set_value(7)
+    at.text_input(key=f"us_{target['id']}_phone").input("8 343 111-22-33")
+    _submit(at, "Сохранить и передать в Брусника")
     assert at.success, _texts(at)
     with forms_sandbox.admin() as admin:
         pushed = next(u for u in admin.users() if u["id"] == target["id"])
     assert pushed["remaining_user_creation_limit"] == 7
+    assert pushed["phone"] == "+73431112233"
+
+
+def test_users_page_creates_a_user(app_env: Path, forms_sandbox: RunningSandbox) -> None:
+    at = _app(forms_sandbox)
+    with forms_sandbox.admin() as admin:
+        directory = admin.users()
+    at.session_state[ACTOR_STATE_KEY] = next(
+        u["id"] for u in directory if u["role"] == "ADMIN" and u["status"] == "active"
+    )
+    _page(at, "pages/users.py")
+    at.selectbox(key="us_user").set_value(0).run()  # «Новый пользователь»
+    suggested = int(at.number_input(key="us_0_id").value)
+    assert suggested == max(u["id"] for u in directory) + 1
+    at.text_input(key="us_0_last").input("Созданова")
+    at.text_input(key="us_0_first").input("Вера")
+    at.text_input(key="us_0_email").input(directory[0]["email"])  # someone else's address
+    _submit(at, "Создать и передать в Брусника")
+    assert "уже указан у пользователя" in _texts(at)
+    assert at.text_input(key="us_0_last").value == "Созданова"  # what was typed stays
+    with forms_sandbox.admin() as admin:
+        assert all(u["id"] != suggested for u in admin.users())  # nothing sent
+
+    at.text_input(key="us_0_email").input(f"vera.sozdanova.{suggested}@kontur.example")
+    _submit(at, "Создать и передать в Брусника")
+    assert at.success, _texts(at)
+    with forms_sandbox.admin() as admin:
+        made = next(u for u in admin.users() if u["id"] == suggested)
+    # Nobody gets rights by default: a new entry starts as a new member.
+    assert (made["lastName"], made["firstName"], made["role"]) == ("Созданова", "Вера", "NEW_MEMBER")
 
 
 def _cache_names(seed: Path, premise_id: int) -> tuple[str, str, str]:

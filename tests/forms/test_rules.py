@@ -15,6 +15,7 @@ from kontur.forms.rules import (
     check_not_past,
     normalize_phone,
 )
+from kontur.store import audit
 
 
 @pytest.mark.parametrize(
@@ -120,3 +121,14 @@ def test_field_checker_collects_every_problem() -> None:
     assert checker.check("email", check_email, "nope") is None
     assert set(checker.errors) == {"inn", "email"}
     assert not checker.ok
+
+
+def test_scrub_removes_secret_looking_keys() -> None:
+    cleaned = audit.scrub(
+        {"token": "t", "nested": {"Authorization": "Bearer x", "inn": "1"}, "l": [{"password": 1}]}
+    )
+    assert cleaned == {
+        "token": "***",
+        "nested": {"Authorization": "***", "inn": "1"},
+        "l": [{"password": "***"}],
+    }

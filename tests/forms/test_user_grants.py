@@ -1,12 +1,12 @@
-"""Who may grant what, where it is enforced: `forms.users.push`, against the directory entry as
-stored, before `PUT /users/{id}` is sent. The sandbox's own directory (`SandboxAdmin.users()`) proves
-what reached Brusnika; the wire is counted; the audit keeps every refusal with its reason."""
+"""Who may grant what, where it is enforced: `forms.users.save`/`push`, against the directory entry as
+stored in the operational store (SQLite and PostgreSQL), before `PUT /users/{id}` is sent. The
+sandbox's own directory (`SandboxAdmin.users()`) proves what reached Brusnika; the wire is counted; the
+audit keeps every refusal with its reason."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import duckdb
 import httpx
 import pytest
 
@@ -16,6 +16,10 @@ from kontur.client import BrusnikaClient
 from kontur.forms import users
 from kontur.forms.context import FormContext
 from kontur.sandbox.server import RunningSandbox
+from kontur.store.db import Store
+from tests.support import ops_store
+
+pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indirect=True)
 
 
 class CountingTransport(httpx.BaseTransport):
@@ -36,17 +40,23 @@ def in_brusnika(sandbox: RunningSandbox, user_id: int) -> dict:
         return next(u for u in admin.users() if u["id"] == user_id)
 
 
-def refusals(conn: duckdb.DuckDBPyConnection) -> list[tuple]:
-    return conn.execute(
-        "SELECT outcome, error, brusnika_id FROM actions WHERE action = 'put_user' ORDER BY \"at\", id"
-    ).fetchall()
+def refusals(store: Store) -> list[tuple]:
+    return [(r["outcome"], r["message"], r["brusnika_id"]) for r in ops_store.audit_rows(store, "put_user")]
+
+
+def stored_role(store: Store, user_id: int) -> str:
+    with store.read() as tx:
+        found = directory.stored_user(tx, user_id)
+    assert found is not None
+    return found.role.value
 
 
 @pytest.fixture
-def people(conn: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+def people(store: Store) -> dict[str, dict]:
     """A head of agency, an agent of theirs (not the one other tests book with), an agent of another
     agency, and an administrator."""
-    rows = [u for u in directory.users(conn) if u["status"] == "active"]
+    with store.read() as tx:
+        rows = [u for u in directory.users(tx) if u["status"] == "active"]
     for head in (u for u in rows if u["role"] == "HEAD_OF_AGENCY"):
         mine = [u for u in rows if u["role"] == "AGENT" and u["agency_id"] == head["agency_id"]]
         if len(mine) >= 2:
@@ -80,7 +90,7 @@ def change(row: dict, **update: object) -> users.UserChange:
 
 def test_head_of_agency_cannot_make_themself_or_a_colleague_admin(
     make_ctx: Callable[..., FormContext],
-    conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     people: dict[str, dict],
     counted: tuple[BrusnikaClient, CountingTransport],
@@ -105,8 +115,8 @@ def test_head_of_agency_cannot_make_themself_or_a_colleague_admin(
     assert transport.sent == []  # nothing sent to Brusnika
     assert in_brusnika(forms_sandbox, head["id"]) == head_before
     assert in_brusnika(forms_sandbox, colleague["id"]) == colleague_before
-    assert directory.stored_user(conn, colleague["id"]).role == colleague["role"]  # type: ignore[union-attr]
-    audit = refusals(conn)[-2:]
+    assert stored_role(store, colleague["id"]) == colleague["role"]
+    audit = refusals(store)[-2:]
     assert [(row[0], row[2]) for row in audit] == [("refused", head["id"]), ("refused", colleague["id"])]
     assert "Свои права" in audit[0][1]
     assert "только администратор" in audit[1][1]
@@ -114,7 +124,7 @@ def test_head_of_agency_cannot_make_themself_or_a_colleague_admin(
 
 def test_head_of_agency_limits(
     make_ctx: Callable[..., FormContext],
-    conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     people: dict[str, dict],
     counted: tuple[BrusnikaClient, CountingTransport],
@@ -138,16 +148,16 @@ def test_head_of_agency_limits(
     assert demoted.ok, demoted.message
     assert transport.sent == [f"PUT /api/v1/users/{colleague['id']}"]
     assert in_brusnika(forms_sandbox, colleague["id"])["role"] == "NEW_MEMBER"
-    assert directory.stored_user(conn, colleague["id"]).role == "NEW_MEMBER"  # type: ignore[union-attr]
+    assert stored_role(store, colleague["id"]) == "NEW_MEMBER"
     restored = users.push(ctx, change(colleague, role=colleague["role"]))
     assert restored.ok, restored.message
     assert in_brusnika(forms_sandbox, colleague["id"])["role"] == colleague["role"]
-    assert refusals(conn)[-1][0] == "success"
+    assert refusals(store)[-1][0] == "success"
 
 
 def test_admin_grants_company_roles_but_not_to_themself(
     make_ctx: Callable[..., FormContext],
-    conn: duckdb.DuckDBPyConnection,
+    store: Store,
     forms_sandbox: RunningSandbox,
     people: dict[str, dict],
 ) -> None:
@@ -163,29 +173,39 @@ def test_admin_grants_company_roles_but_not_to_themself(
     assert back.ok, back.message
 
 
-def test_users_page_options_follow_the_same_rules(
-    conn: duckdb.DuckDBPyConnection, people: dict[str, dict]
-) -> None:
+def test_users_page_options_follow_the_same_rules(store: Store, people: dict[str, dict]) -> None:
     head = Actor.from_row(people["head"])
-    colleague = directory.stored_user(conn, people["colleague"]["id"])
+    colleague = users.stored(store, people["colleague"]["id"])
     assert colleague is not None
     offer = users.edit_options(head, colleague)
     assert offer.decision.allowed
     assert offer.roles == ["AGENT", "NEW_MEMBER"]
     assert not offer.limit
-    mine = directory.stored_user(conn, head.id)
+    assert offer.agency_locked  # a head moves nobody in or out of their agency
+    mine = users.stored(store, head.id)
     assert mine is not None
     own = users.edit_options(head, mine)
-    assert not own.decision.allowed
-    assert own.roles == ["HEAD_OF_AGENCY"]
+    assert own.decision.allowed  # their own contacts, yes
+    assert own.roles == ["HEAD_OF_AGENCY"]  # but not their rights
     assert own.statuses == ["active"]
-    stranger = directory.stored_user(conn, people["stranger"]["id"])
+    assert not own.limit
+    assert own.agency_locked
+    stranger = users.stored(store, people["stranger"]["id"])
     assert stranger is not None
     assert not users.edit_options(head, stranger).decision.allowed
     # The list a head of agency sees: their agency only.
-    listed = users.listed(conn, head)
+    listed = users.listed(store, head)
     assert listed
     assert {u["agency_id"] for u in listed} == {head.agency_id}
     admin = Actor.from_row(people["admin"])
-    assert len(users.listed(conn, admin)) == len(directory.users(conn))
+    with store.read() as tx:
+        everyone = directory.users(tx)
+    assert len(users.listed(store, admin)) == len(everyone)
     assert users.edit_options(admin, colleague).limit
+    assert not users.edit_options(admin, colleague).agency_locked
+    # A new entry: a head gives AGENT or NEW_MEMBER in their own agency, no limit.
+    fresh = users.edit_options(head, None)
+    assert fresh.decision.allowed
+    assert fresh.roles == ["AGENT", "NEW_MEMBER"]
+    assert not fresh.limit
+    assert users.agency_choices(store, head, None) == {head.agency_id: f"агентство №{head.agency_id}"}

@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 from kontur.auth.session import ACTOR_STATE_KEY
 from kontur.cache import Cache
 from kontur.config import Settings
-from kontur.forms import users
 from kontur.sandbox.server import RunningSandbox
 from kontur.sync import run_sync
+from tests.support import ops_store
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -21,7 +21,8 @@ NBSP = "\u202f"
 
 def fill_cache(sandbox: RunningSandbox, path: Path, *, directory: bool = True) -> None:
     """The real REST sync into `path`, and (with `directory`) the sandbox's users loaded into the
-    local users directory, as the dashboard does in demo mode: scoped pages need to know who is who."""
+    users directory of the store the app opens beside it, as the dashboard does in demo mode: scoped
+    pages need to know who is who."""
     settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path)
     with Cache(path) as cache:
         result = run_sync(cache, settings)
@@ -30,17 +31,18 @@ def fill_cache(sandbox: RunningSandbox, path: Path, *, directory: bool = True) -
         seed_directory(sandbox, path)
 
 
-def seed_directory(sandbox: RunningSandbox, path: Path) -> None:
-    """The sandbox's users as the local users directory of the cache at `path` (created when missing),
-    as an operator's `kontur users import` would: against a configured API someone must be known
-    before anyone can act or read (the development picker acts as the first active ADMIN)."""
-    with Cache(path) as cache:
-        cur = cache.cursor()
-        try:
-            if not cur.execute("SELECT count(*) FROM users").fetchone()[0]:
-                users.seed(cur, sandbox.admin().users(), lock=cache.write_lock)
-        finally:
-            cur.close()
+def store_url(path: Path) -> str:
+    """The operational store a dashboard on the cache `path` opens when no KONTUR_DATABASE_URL is set:
+    the SQLite file beside it."""
+    return Settings(cache_path=path).ops_database_url()
+
+
+def seed_directory(sandbox: RunningSandbox, path: Path, *, url: str | None = None) -> None:
+    """The sandbox's users as the users directory of the store of the cache at `path` (or `url`),
+    when it has none yet, as an operator's `kontur users import` would: against a configured API
+    someone must be known before anyone can act or read (the development picker acts as the first
+    active ADMIN)."""
+    ops_store.seed_url(url or store_url(path), sandbox.admin().users())
 
 
 def user_with(sandbox: RunningSandbox, role: str, **where: object) -> dict:

@@ -9,7 +9,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
-from kontur.forms import users
 from kontur.sandbox.server import RunningSandbox
 from tests.pages.helpers import (
     APP,
@@ -190,11 +189,9 @@ def test_empty_cache_shows_a_message(
 ) -> None:
     """No Brusnika data yet; the users directory (Kontur's own) is there, someone reads."""
     path = tmp_path / "empty.duckdb"
-    with Cache(path) as cache:
-        cur = cache.cursor()
-        users.seed(cur, sandbox.admin().users(), lock=cache.write_lock)
-        cur.close()
-    configure(monkeypatch, sandbox, path)
+    with Cache(path):
+        pass  # an empty cache file: no Brusnika data at all
+    configure(monkeypatch, sandbox, path)  # the directory, in the store beside it
     at = AppTest.from_file(APP, default_timeout=60)
     act_as(at, user_with(sandbox, "MANAGER")["id"])
     at.run()

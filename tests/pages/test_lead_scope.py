@@ -7,6 +7,7 @@ it); a MANAGER reads every lead; a NEW_MEMBER none. The page (AppTest) shows the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -19,7 +20,8 @@ from kontur.cache import Cache
 from kontur.models import FUNNEL_STAGES
 from kontur.queries import LeadFilters, leads
 from kontur.sandbox.server import RunningSandbox
-from tests.pages.helpers import act_as, count, metric, no_exceptions, texts, user_with
+from kontur.store.db import Store
+from tests.pages.helpers import act_as, count, metric, no_exceptions, store_url, texts, user_with
 
 
 @pytest.fixture
@@ -37,8 +39,16 @@ def one(cur, sql: str, params: list | None = None) -> int:
     return int(row[0])
 
 
-def scope_of(cur, user: dict) -> ReadScope:
-    return read_scope(Actor.from_row(user), Action.VIEW_LEADS, lambda a: directory.agency_members(cur, a))
+@pytest.fixture(scope="module")
+def ops(synced_cache: Path) -> Iterator[Store]:
+    """The operational store beside the synced cache: its users directory says who is in which agency."""
+    with Store.open(store_url(synced_cache)) as store:
+        yield store
+
+
+def scope_of(ops: Store, user: dict) -> ReadScope:
+    with ops.read() as tx:
+        return read_scope(Actor.from_row(user), Action.VIEW_LEADS, lambda a: directory.agency_members(tx, a))
 
 
 def members(sandbox: RunningSandbox, agency_id: int) -> set[int]:
@@ -57,11 +67,11 @@ def agencies_with_leads(cur, sandbox: RunningSandbox) -> tuple[dict, dict]:
     return a, b
 
 
-def test_an_agent_reads_only_their_agencys_leads(cur, sandbox: RunningSandbox) -> None:
+def test_an_agent_reads_only_their_agencys_leads(cur, ops: Store, sandbox: RunningSandbox) -> None:
     a, b = agencies_with_leads(cur, sandbox)
     mine = members(sandbox, a["agency_id"])
     theirs = members(sandbox, b["agency_id"])
-    scope = scope_of(cur, a)
+    scope = scope_of(ops, a)
     assert scope.agent_ids == frozenset(mine)
     everything = LeadFilters()
 
@@ -107,10 +117,10 @@ def test_an_agent_reads_only_their_agencys_leads(cur, sandbox: RunningSandbox) -
     ).fetchone()
 
 
-def test_asking_for_another_agencys_agent_finds_nothing(cur, sandbox: RunningSandbox) -> None:
+def test_asking_for_another_agencys_agent_finds_nothing(cur, ops: Store, sandbox: RunningSandbox) -> None:
     """A filter naming an agent outside the scope (a crafted session state) narrows, never widens."""
     a, b = agencies_with_leads(cur, sandbox)
-    scope = scope_of(cur, a)
+    scope = scope_of(ops, a)
     theirs = LeadFilters(agent_ids=(b["id"],))
     assert leads.funnel(cur, scope, theirs).total == 0
     assert leads.leaderboard(cur, scope, theirs).empty
@@ -119,23 +129,23 @@ def test_asking_for_another_agencys_agent_finds_nothing(cur, sandbox: RunningSan
     assert b["id"] not in set(chosen["id"])
 
 
-def test_a_manager_reads_every_lead_and_a_new_member_none(cur, sandbox: RunningSandbox) -> None:
-    manager = scope_of(cur, user_with(sandbox, "MANAGER"))
+def test_a_manager_reads_every_lead_and_a_new_member_none(cur, ops: Store, sandbox: RunningSandbox) -> None:
+    manager = scope_of(ops, user_with(sandbox, "MANAGER"))
     assert manager.everything
     total = one(cur, "SELECT count(*) FROM leads")
     assert leads.funnel(cur, manager, LeadFilters()).total == total
-    newcomer = scope_of(cur, user_with(sandbox, "NEW_MEMBER"))
+    newcomer = scope_of(ops, user_with(sandbox, "NEW_MEMBER"))
     assert newcomer.nothing
     assert leads.funnel(cur, newcomer, LeadFilters()).total == 0
     assert leads.start_bounds(cur, newcomer) is None
     assert leads.people_options(cur, newcomer, "agent_id", LeadFilters()).empty
 
 
-def test_scoped_reads_never_use_the_global_summaries(cur, sandbox: RunningSandbox) -> None:
+def test_scoped_reads_never_use_the_global_summaries(cur, ops: Store, sandbox: RunningSandbox) -> None:
     """The summary tables hold every agency's leads: a scoped reader's numbers come from `leads`, even
     for the unfiltered view the summaries would otherwise answer."""
     a, _ = agencies_with_leads(cur, sandbox)
-    scope = scope_of(cur, a)
+    scope = scope_of(ops, a)
     everyone = ReadScope.everyone()
     assert leads.funnel(cur, scope, LeadFilters()).total < leads.funnel(cur, everyone, LeadFilters()).total
 

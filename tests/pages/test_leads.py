@@ -6,11 +6,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
 from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES
 from kontur.sandbox.server import RunningSandbox
+from kontur.store import schema
+from kontur.store.db import Store
 from tests.pages.helpers import (
     APP,
     NBSP,
@@ -21,6 +24,7 @@ from tests.pages.helpers import (
     metric,
     no_exceptions,
     pick_scope,
+    store_url,
     texts,
     user_with,
 )
@@ -221,10 +225,8 @@ def test_people_absent_from_the_directory_are_shown_by_number(
     path = tmp_path / "kontur.duckdb"
     fill_cache(sandbox, path)
     manager = user_with(sandbox, "MANAGER")
-    with Cache(path) as cache:
-        cur = cache.cursor()
-        cur.execute("DELETE FROM users WHERE role <> 'MANAGER'")
-        cur.close()
+    with Store.open(store_url(path)) as store, store.write() as tx:
+        tx.execute(sa.delete(schema.users).where(schema.users.c.role != "MANAGER"))
     configure(monkeypatch, sandbox, path)
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()

@@ -1,6 +1,7 @@
-"""Moving a DuckDB cache of today's layout into the store: built with the real `kontur.cache.Cache` and
-written by today's form code (`kontur.forms.local`, `kontur.actions`, the directory seed), then moved
-and compared row by row, on both backends; a second move copies nothing; bad rows are kept aside."""
+"""Moving a DuckDB cache of the older layout into the store: built with the real `kontur.cache.Cache`
+and written as the code before the operational store wrote it (`tests/store/legacy_cache.py`: its
+local upserts, its audit rows, the directory), then moved and compared row by row, on both backends;
+a second move copies nothing; bad rows are kept aside."""
 
 from __future__ import annotations
 
@@ -13,14 +14,12 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from kontur import actions as cache_actions
 from kontur.cache import Cache
-from kontur.forms import local
-from kontur.forms import users as form_users
 from kontur.models import User
 from kontur.sandbox.server import RunningSandbox
 from kontur.store import bookings, legacy, schema, users
 from kontur.store.db import Store
+from tests.store import legacy_cache
 from tests.store.factories import agency, booking, client, visit
 
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
@@ -36,34 +35,31 @@ def directory(sandbox: RunningSandbox) -> list[dict[str, Any]]:
 
 
 def build_cache(path: Path, directory: list[dict[str, Any]]) -> None:
-    """A cache file written the way today's code writes it."""
+    """A cache file written the way the code before the store wrote it."""
     with Cache(path) as cache:
         con = cache.cursor()
         try:
-            form_users.seed(con, directory)
+            legacy_cache.upsert(con, "users", [User.model_validate(row) for row in directory])
             agent = User.model_validate(directory[1])
             a = agent.id
-            local.agencies_saved(con, [agency(7001), agency(7002, inn="500100732259")], lock=None)
-            local.clients_saved(con, [client(8001, a), client(8002, a, fullname="Петрова Мария")], lock=None)
-            local.booking_created(con, booking(9001, a), lock=None)
-            local.booking_created(con, booking(9002, a, premise_id=4242), lock=None)
-            local.booking_cancelled(con, booking(9002, a, premise_id=4242, status="fail"), lock=None)
-            local.visit_saved(con, visit(9501, a), slot_booked=True, lock=None)
-            local.visit_saved(con, visit(9502, a, time_slot_id=None), slot_booked=False, lock=None)
+            legacy_cache.upsert(con, "agencies", [agency(7001), agency(7002, inn="500100732259")])
+            legacy_cache.upsert(con, "clients", [client(8001, a), client(8002, a, fullname="Петрова Мария")])
+            legacy_cache.booking_created(con, booking(9001, a))
+            legacy_cache.booking_created(con, booking(9002, a, premise_id=4242))
+            legacy_cache.upsert(con, "bookings", [booking(9002, a, premise_id=4242, status="fail")])
+            legacy_cache.upsert(con, "visits", [visit(9501, a)])
+            legacy_cache.upsert(con, "visits", [visit(9502, a, time_slot_id=None)])
 
             def act(action: str, outcome: str, brusnika_id: int | None, at: dt.datetime, **req: Any) -> None:
-                cache_actions.record(
+                legacy_cache.action(
                     con,
-                    cache_actions.ActionRecord(
-                        user_id=a,
-                        user_name=f"{agent.last_name} {agent.first_name}",
-                        action=action,
-                        request=req,
-                        outcome=outcome,
-                        brusnika_id=brusnika_id,
-                        message="" if outcome == "success" else "Помещение уже забронировано",
-                    ),
-                    lock=None,
+                    user_id=a,
+                    user_name=f"{agent.last_name} {agent.first_name}",
+                    action=action,
+                    request=req,
+                    outcome=outcome,
+                    brusnika_id=brusnika_id,
+                    message="" if outcome == "success" else "Помещение уже забронировано",
                     at=at,
                 )
 

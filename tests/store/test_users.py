@@ -169,3 +169,12 @@ def test_a_failed_transaction_writes_nothing(store: Store) -> None:
         pass
     with store.read() as tx:
         assert users.get_user(tx, 1) is None
+
+
+def test_next_id_is_one_past_the_highest(store: Store) -> None:
+    with store.read() as tx:
+        assert users.next_id(tx) == 1
+    with store.write() as tx:
+        users.upsert_users(tx, [user(7), user(41)], by="test")
+    with store.read() as tx:
+        assert users.next_id(tx) == 42

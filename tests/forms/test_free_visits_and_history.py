@@ -1,5 +1,5 @@
-"""Round two of the forms: a showing without a slot (day and time typed, not in the past), and the
-action history limited to what the acting user's role may see."""
+"""A showing without a slot (day and time typed, not in the past), and the action history (the store's
+audit) limited to what the acting user's role may see."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from kontur.forms.context import FormContext
 from kontur.forms.submit import Outcome
 from kontur.models import Client, Visit
 from kontur.sandbox.server import RunningSandbox
+from kontur.store.db import Store
 
 from .helpers import outbound_count
 
@@ -38,7 +39,10 @@ def _new_client(ctx: FormContext, name: str) -> Client:
 
 
 def test_visit_without_a_slot_is_checked_then_made(
-    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, forms_sandbox: RunningSandbox
+    make_ctx: Callable[..., FormContext],
+    conn: duckdb.DuckDBPyConnection,
+    store: Store,
+    forms_sandbox: RunningSandbox,
 ) -> None:
     ctx = make_ctx()
     client = _new_client(ctx, "Лаптева Ирина")
@@ -69,7 +73,7 @@ def test_visit_without_a_slot_is_checked_then_made(
     assert (made.result.date, made.result.time) == (noon.date() + dt.timedelta(days=3), "09:05")
     assert "слот" not in made.message
     assert outbound_count(forms_sandbox, "visits") == before + 1
-    listed = {v["id"]: v for v in lookups.visits_here(conn, ReadScope.everyone())}[made.result.id]
+    listed = {v["id"]: v for v in lookups.visits_here(store, conn, ReadScope.everyone())}[made.result.id]
     assert (listed["time_slot_id"], listed["status"]) == (None, "open")
 
     again = attempt(noon.date() + dt.timedelta(days=3), "09:05")  # a double click: the same visit
@@ -79,10 +83,11 @@ def test_visit_without_a_slot_is_checked_then_made(
     assert outbound_count(forms_sandbox, "visits") == before + 1
 
 
-def _actors(conn: duckdb.DuckDBPyConnection) -> dict[str, Actor]:
+def _actors(store: Store) -> dict[str, Actor]:
     """Two agents of one agency (which has an active head), an agent of another, a manager, a new
     member and a blocked user, from the sandbox's directory."""
-    people = directory.users(conn)
+    with store.read() as tx:
+        people = directory.users(tx)
     active = [u for u in people if u["status"] == "active"]
     agents: dict[int, list[dict]] = defaultdict(list)
     for u in active:
@@ -105,17 +110,15 @@ def _actors(conn: duckdb.DuckDBPyConnection) -> dict[str, Actor]:
     return {name: Actor.from_row(row) for name, row in pick.items()}
 
 
-def test_history_shows_what_the_role_may_see(
-    make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection
-) -> None:
-    who = _actors(conn)
+def test_history_shows_what_the_role_may_see(make_ctx: Callable[..., FormContext], store: Store) -> None:
+    who = _actors(store)
     mine = _new_client(make_ctx(actor=who["agent"]), "Агентова Анна").id
     theirs = _new_client(make_ctx(actor=who["stranger"]), "Чужова Вера").id
     managers = _new_client(make_ctx(actor=who["manager"]), "Менеджерова Ольга").id
 
     def seen(name: str) -> set[int]:
-        _shown, rows = history.rows(conn, who[name])
-        return {r["brusnika_id"] for r in rows if r["action"] == "create_client"}
+        _shown, rows = history.rows(store, who[name])
+        return {r.action.brusnika_id for r in rows if r.action.action == "create_client"}
 
     ours = {mine, theirs, managers}
     assert seen("agent") & ours == {mine}
@@ -124,12 +127,12 @@ def test_history_shows_what_the_role_may_see(
     assert seen("stranger") & ours == {theirs}
     assert seen("manager") >= ours
     assert seen("newcomer") & ours == set()  # no reach over deals: only their own actions
-    assert history.rows(conn, who["blocked"])[1] == []
-    assert history.rows(conn, None)[1] == []
-    _shown, agent_rows = history.rows(conn, who["agent"])
-    assert {r["actor_id"] for r in agent_rows} <= {
-        u["id"] for u in directory.users(conn) if u["agency_id"] == who["agent"].agency_id
-    }
-    assert history.shown_to(conn, who["manager"]).caption == "Все действия."
-    assert history.shown_to(conn, who["agent"]).caption == "Действия пользователей вашего агентства."
-    assert history.shown_to(conn, who["newcomer"]).caption == "Только ваши действия."
+    assert history.rows(store, who["blocked"])[1] == []
+    assert history.rows(store, None)[1] == []
+    _shown, agent_rows = history.rows(store, who["agent"])
+    with store.read() as tx:
+        agency = {u["id"] for u in directory.users(tx) if u["agency_id"] == who["agent"].agency_id}
+    assert all(r.action.actor_id in agency or r.action.on_behalf_of in agency for r in agent_rows)
+    assert history.shown_to(store, who["manager"]).caption == "Все действия."
+    assert history.shown_to(store, who["agent"]).caption == "Действия пользователей вашего агентства."
+    assert history.shown_to(store, who["newcomer"]).caption == "Только ваши действия."
