@@ -15,7 +15,7 @@ from kontur import ui
 from kontur.auth import session as auth_session
 from kontur.auth.actor import Actor
 from kontur.config import SettingsError
-from kontur.forms import page as forms_page
+from kontur.ui import form_page as forms_page
 from kontur.ui import freshness
 
 HERE = Path(__file__).resolve().parent

@@ -7,8 +7,8 @@ import streamlit as st
 from kontur.auth import session as auth_session
 from kontur.auth.actor import acting_refusal
 from kontur.forms import agencies, lookups
-from kontur.forms import page as fp
 from kontur.models import Agency
+from kontur.ui import form_page as fp
 
 FORM = agencies.FORM
 SEARCH = "agency_search"

@@ -11,8 +11,8 @@ from kontur.auth import session as auth_session
 from kontur.auth.actor import booking_refusal
 from kontur.auth.policy import Action
 from kontur.forms import bookings, clients, lookups
-from kontur.forms import page as fp
 from kontur.models import PurchaseOption
+from kontur.ui import form_page as fp
 
 FORM = bookings.FORM
 

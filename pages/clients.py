@@ -10,8 +10,8 @@ from kontur.auth import session as auth_session
 from kontur.auth.actor import acting_refusal
 from kontur.auth.policy import Action
 from kontur.forms import clients
-from kontur.forms import page as fp
 from kontur.models import Client
+from kontur.ui import form_page as fp
 
 FORM = clients.FORM
 SEARCH = "client_search"

@@ -8,7 +8,7 @@ import streamlit as st
 
 from kontur.auth import session as auth_session
 from kontur.forms import history
-from kontur.forms import page as fp
+from kontur.ui import form_page as fp
 from kontur.ui.safe import csv_safe
 
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate

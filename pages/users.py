@@ -10,8 +10,8 @@ import streamlit as st
 from kontur import labels, ui
 from kontur.auth import session as auth_session
 from kontur.forms import lookups, users
-from kontur.forms import page as fp
 from kontur.models import UserRole, UserStatus
+from kontur.ui import form_page as fp
 from kontur.ui.safe import csv_safe
 
 FORM = users.FORM

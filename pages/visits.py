@@ -13,7 +13,7 @@ from kontur.auth import session as auth_session
 from kontur.auth.actor import acting_refusal
 from kontur.auth.policy import Action
 from kontur.forms import lookups, visits
-from kontur.forms import page as fp
+from kontur.ui import form_page as fp
 
 FORM = visits.FORM
 FREE_FORM = "visit_free"  # its own outcome slot: its fields' messages are its own

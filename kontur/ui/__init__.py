@@ -29,12 +29,10 @@ from .fmt import (
 )
 from .media import media_url, media_urls
 from .notices import no_access, no_results, stop_if_cache_empty
+from .premise_card import PRESELECTED_PREMISE_KEY
 from .process import _runtime, runtime, settings
 from .reads import read, read_scoped
 from .sidebar import ALL, SCOPE_KEYS, current_scope, sidebar_scope
-
-# The premise a page hands to the booking form (chessboard, availability card → bookings).
-PRESELECTED_PREMISE_KEY = "preselected_premise_id"
 
 __all__ = [
     "ALL",

@@ -13,6 +13,9 @@ from .fmt import STATUS_DOT, fmt_area, fmt_rub, fmt_whole, list_labels, premise_
 from .media import media_url
 from .safe import md
 
+# The premise a page hands to the booking form (chessboard, availability card → bookings).
+PRESELECTED_PREMISE_KEY = "preselected_premise_id"
+
 
 def facts_markdown(row: Any) -> str:
     """The card's facts as markdown; every value from the record goes through `md`."""

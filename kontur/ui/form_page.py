@@ -26,15 +26,14 @@ from kontur.auth.policy import Action, Decision
 from kontur.auth.scopes import ReadScope
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
+from kontur.forms import users
+from kontur.forms.context import FormContext
+from kontur.forms.submit import Outcome
 from kontur.models import RequestStatus, UserRole
 from kontur.runtime import Runtime
 from kontur.store import users as store_users
 from kontur.store.db import Store
 from kontur.ui.safe import md
-
-from . import users
-from .context import FormContext
-from .submit import Outcome
 
 OUTCOME_PREFIX = "kontur.outcome."
 AGENT_STATE_KEY = "kontur.agent_id"  # the agent chosen to act for (None: oneself)
