@@ -59,21 +59,23 @@ def resolve(tx: Connection, actor: Actor | None, agent_id: int | None, action: A
         return Acting(
             actor,
             None,
-            f"Роль «{_role_label(actor.role)}» действует только от своего имени: {what} для другого "
-            "агента недоступно.",
+            f"Роль «{_role_label(actor.role)}» действует только от своего имени: "
+            f"действие «{what}» для другого агента недоступно.",
         )
     found = store_users.get_user(tx, int(agent_id))
     if found is None:
         return Acting(actor, None, f"Агент №{agent_id} не найден в справочнике пользователей.")
     agent = Actor.from_user(found.user)
     if reach is Scope.AGENCY and (actor.agency_id is None or agent.agency_id != actor.agency_id):
-        return Acting(actor, None, f"Агент {agent.name} не из вашего агентства: {what} для него недоступно.")
+        return Acting(
+            actor, None, f"Агент {agent.name} не из вашего агентства: действие «{what}» для него недоступно."
+        )
     if not role_permits(agent, action):
         return Acting(
             actor,
             None,
             f"Пользователь {agent.name} с ролью «{_role_label(agent.role)}» не может быть агентом: "
-            f"{what} для него недоступно.",
+            f"действие «{what}» для него недоступно.",
         )
     return Acting(actor, agent)
 

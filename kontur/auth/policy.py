@@ -199,19 +199,19 @@ def can(user: Actor | None, action: Action | str, *, resource: Resource | None =
     if resource.agent_id is None and resource.agency_id is None:
         # The record's owner is not known locally (e.g. a client never seen here): only roles that
         # may act on any record go ahead.
-        return Decision(False, f"Не удалось определить, чья это запись: {what} недоступно.")
+        return Decision(False, f"Не удалось определить, чья это запись: действие «{what}» недоступно.")
     if scope is Scope.AGENCY:
         if user.agency_id is None:
-            return Decision(False, f"Пользователь не привязан к агентству: {what} недоступно.")
+            return Decision(False, f"Пользователь не привязан к агентству: действие «{what}» недоступно.")
         if resource.agency_id != user.agency_id:
-            return Decision(False, f"Запись принадлежит другому агентству: {what} недоступно.")
+            return Decision(False, f"Запись принадлежит другому агентству: действие «{what}» недоступно.")
         return Decision(True, f"Запись вашего агентства: {what} разрешено.")
     # Scope.OWN: say which line was crossed, since "another agency" is the more useful news.
     if resource.agent_id == user.id:
         return Decision(True, f"Ваша запись: {what} разрешено.")
     if user.agency_id is None or resource.agency_id != user.agency_id:
-        return Decision(False, f"Запись принадлежит другому агентству: {what} недоступно.")
-    return Decision(False, f"Запись оформлена другим агентом вашего агентства: {what} недоступно.")
+        return Decision(False, f"Запись принадлежит другому агентству: действие «{what}» недоступно.")
+    return Decision(False, f"Запись оформлена другим агентом вашего агентства: действие «{what}» недоступно.")
 
 
 def can_cancel_booking(user: Actor | None, booking: Resource) -> Decision:
@@ -245,7 +245,7 @@ def require(user: Actor | None, action: Action | str, *, resource: Resource | No
         # A scoped permission checked without the record would let an agent act for anyone: the
         # submission must say whose record it is.
         decision = Decision(
-            False, f"Не удалось проверить, чья это запись: {ACTION_LABEL[action]} недоступно."
+            False, f"Не удалось проверить, чья это запись: действие «{ACTION_LABEL[action]}» недоступно."
         )
     if not decision.allowed:
         raise NotAllowed(decision)
