@@ -24,7 +24,6 @@ from _browser_walk import Step, Variant
 
 from kontur.auth.scopes import ReadScope
 from kontur.forms import lookups
-from kontur.kafka.progress import recorded_lag
 from kontur.models import LeadState
 from kontur.queries import Filters, LeadFilters, PremiseFilters, availability, chessboard, leads, scope
 from kontur.queries import sync_health as sh
@@ -111,7 +110,7 @@ def sync_page(s: Filters) -> list[Call]:
         Call(sh.entities),
         Call(sh.runs),
         Call(sh.rejected_count),
-        Call(recorded_lag),
+        Call(sh.kafka_lag),
         Call(sh.rejected),
     ]
 

@@ -1,7 +1,8 @@
 """Live consumer lag per topic, asked from the broker: high watermark - the group's committed offset.
 
-The sync health page shows the lag the consumer recorded in the cache (`progress.recorded_lag`, no
-broker round trip per render); this is the authoritative figure for the CLI, tests and monitoring.
+The sync health page shows the lag the consumer recorded in the cache
+(`kontur.queries.sync_health.kafka_lag`, no broker round trip per render); this is the authoritative
+figure for the CLI, tests and monitoring.
 """
 
 from __future__ import annotations
