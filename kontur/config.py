@@ -268,6 +268,16 @@ class FeatureSettings(BaseModel):
     map_tiles_url: str | None = None
     # «Сегодня»: clients whose fixing ends within this many days are listed.
     fixing_warning_days: int = Field(default=7, ge=1, le=90)
+    # Hosts (besides the API's own) the server may fetch premise plans from for a selection's PDF,
+    # e.g. Brusnika's CDN; comma-separated in KONTUR_MEDIA_HOSTS.
+    media_hosts: tuple[str, ...] = ()
+
+    @field_validator("media_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        return tuple(h.strip().lower() for h in value or () if h and h.strip())
 
     @field_validator("map_style")
     @classmethod
@@ -293,7 +303,8 @@ class FeatureSettings(BaseModel):
     ) -> FeatureSettings:
         """`KONTUR_MORTGAGE_PRESETS` (JSON list) or `[[mortgage.presets]]`; `KONTUR_MAP_STYLE` or
         `[kontur] map_style`; `KONTUR_MAP_TILES_URL` or `[kontur] map_tiles_url`;
-        `KONTUR_FIXING_WARNING_DAYS` or `[kontur] fixing_warning_days`."""
+        `KONTUR_FIXING_WARNING_DAYS` or `[kontur] fixing_warning_days`; `KONTUR_MEDIA_HOSTS` or
+        `[kontur] media_hosts`."""
         import json
 
         if env is None:
@@ -315,6 +326,7 @@ class FeatureSettings(BaseModel):
             ("map_style", "KONTUR_MAP_STYLE"),
             ("map_tiles_url", "KONTUR_MAP_TILES_URL"),
             ("fixing_warning_days", "KONTUR_FIXING_WARNING_DAYS"),
+            ("media_hosts", "KONTUR_MEDIA_HOSTS"),
         ):
             value = env.get(env_name) or _secret_value(secrets, "kontur", name)
             if value not in (None, ""):

@@ -1,0 +1,16 @@
+"""Проект: the project card of the sidebar's scope (or the one chosen here)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kontur import ui
+from kontur.ui import project_card
+
+st.title("Проект")
+ui.stop_if_cache_empty()
+project_id = project_card.chosen_project()
+if project_id is None:
+    st.info("В выбранном городе нет проектов.", icon=":material/domain_disabled:")
+else:
+    project_card.project_card(project_id)
