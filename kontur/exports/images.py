@@ -67,16 +67,19 @@ def clean_svg(data: bytes) -> bytes | None:
         return None
 
     def prune(node: Element) -> None:
+        # Plain tag names (ElementTree would write `ns0:` prefixes that SVG readers do not expect).
+        node.tag = _local(node.tag)
         for child in list(node):
             if _local(child.tag) not in DRAWING_TAGS:
                 node.remove(child)
                 continue
             prune(child)
         for name, value in list(node.attrib.items()):
-            if not _inert_attr(name, value):
+            if not _inert_attr(name, value) or "}" in name:
                 del node.attrib[name]
 
     prune(root)
+    root.set("xmlns", SVG_NS)
     return tostring(root, encoding="utf-8")
 
 

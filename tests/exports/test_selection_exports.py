@@ -129,7 +129,9 @@ def test_live_items_mark_what_changed(cache: Cache) -> None:
 
 def test_pdf_reads_back_with_numbers_prices_and_completion_dates(cache: Cache) -> None:
     sheet = _sheet(cache)
-    plan = images.Picture(premise_svg("apartment", 2, 54.3, "124").encode(), "svg")
+    cleaned = images.clean_svg(premise_svg("apartment", 2, 54.3, "124").encode())
+    assert cleaned is not None
+    plan = images.Picture(cleaned, "svg")  # as the fetch hands it over: cut down, then drawn
     data = pdf.selection_pdf(sheet, plans={1: plan, 2: None}, mortgage=FAMILY)
     assert data.startswith(b"%PDF-")
     text = _text(data)
