@@ -24,7 +24,9 @@ WAIT_MS = 90_000
 
 
 @contextmanager
-def features_app(sandbox: RunningSandbox, workdir: Path, log_path: Path) -> Iterator[tuple[str, Path, str]]:
+def features_app(
+    sandbox: RunningSandbox, workdir: Path, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path, str]]:
     """A cache filled from `sandbox` (users directory seeded), a store file, and the shell serving them:
     yields (url, cache path, store url)."""
     cache_path = fill(sandbox, workdir / "kontur.duckdb")
@@ -38,6 +40,7 @@ def features_app(sandbox: RunningSandbox, workdir: Path, log_path: Path) -> Iter
         "KONTUR_CACHE_PATH": str(cache_path),
         "KONTUR_DATABASE_URL": store_url,
         "KONTUR_AUTO_SYNC": "0",
+        **(extra_env or {}),
     }
     port = free_port()
     with log_path.open("wb") as log:
