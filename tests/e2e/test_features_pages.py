@@ -28,7 +28,8 @@ RENDERED_POINTS_JS = """() => {
   const gd = document.querySelector('.js-plotly-plot');
   const map = gd && gd._fullLayout.map && gd._fullLayout.map._subplot.map;
   if (!map || !map.loaded()) return null;
-  const layers = map.getStyle().layers.map(l => l.id).filter(id => id.includes('plotly-trace-layer') && id.endsWith('-circle'));
+  const layers = map.getStyle().layers.map(l => l.id)
+    .filter(id => id.includes('plotly-trace-layer') && id.endsWith('-circle'));
   return map.queryRenderedFeatures({layers}).length;
 }"""
 POINT_XY_JS = """([lon, lat]) => {
@@ -124,7 +125,7 @@ def test_a_click_on_the_map_scopes_the_dashboard(
 def test_today_lists_an_expiring_fixing_a_showing_and_a_selection_change(
     page: Page, world: RunningSandbox, served: tuple[str, Path, str], artifacts_dir: Path
 ) -> None:
-    url, cache_path, store_url = served
+    url, _, store_url = served
     admin = world.admin()
     agent = next(
         u for u in admin.users() if u["role"] == "AGENT" and u["status"] == "active" and u["agency_id"]
