@@ -28,7 +28,7 @@ with left:
     ids = [s.id for s in mine]
     if st.session_state.get(sv.CURRENT_KEY) not in ids:
         st.session_state[sv.CURRENT_KEY] = ids[0]
-    labels = {s.id: sv.label_of(s) for s in mine}
+    labels = {s.id: sv.radio_label(s) for s in mine}  # radio labels are markdown: escaped
     st.radio("Ваши подборки", ids, format_func=labels.__getitem__, key=sv.CURRENT_KEY)
 
 with right:

@@ -24,8 +24,9 @@ from kontur.store import clients as store_clients
 from kontur.store import visits as store_visits
 from kontur.ui import acting
 from kontur.ui.gallery import photo_gallery
+from kontur.ui.inert import md
 from kontur.ui.money import rub
-from kontur.ui.safe import md, plain
+from kontur.ui.safe import plain
 
 DRILL_KEY = "drill_client_id"  # a client opened from a lead
 UNKNOWN_CLIENT = (

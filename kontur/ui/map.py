@@ -11,6 +11,7 @@ city's point, one position per project, so they can be told apart and clicked.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -37,6 +38,12 @@ TILES: dict[str, tuple[str, str]] = {
 }
 RING_DEG = 0.035  # how far from the city's point projects sit (≈ 3–4 km)
 CITY_COLOR, PROJECT_COLOR = "#1f6f5c", "#d9822b"
+
+
+def label(value: Any, limit: int) -> str:
+    """Text for a hover label: plotly reads a subset of HTML there (`<a href>`, `<b>`), so partner text
+    goes in as entities and shows exactly as typed."""
+    return html.escape(plain(value, limit=limit), quote=False)
 
 
 def map_style(settings: FeatureSettings) -> dict[str, Any]:
@@ -92,7 +99,7 @@ def figure(cities: pd.DataFrame, projects: pd.DataFrame, settings: FeatureSettin
             marker={"size": _sizes(cities["free"], 14, 44), "color": CITY_COLOR, "opacity": 0.55},
             customdata=[["city", int(i)] for i in cities["id"]],
             hovertext=[
-                f"{plain(n, limit=60)}: свободно {ui.fmt_int(f)} из {ui.fmt_int(t)}, проектов {p}"
+                f"{label(n, 60)}: свободно {ui.fmt_int(f)} из {ui.fmt_int(t)}, проектов {p}"
                 for n, f, t, p in zip(
                     cities["name"], cities["free"], cities["premises"], cities["projects"], strict=True
                 )
@@ -110,7 +117,7 @@ def figure(cities: pd.DataFrame, projects: pd.DataFrame, settings: FeatureSettin
             marker={"size": _sizes(placed["free"], 7, 22), "color": PROJECT_COLOR, "opacity": 0.9},
             customdata=[["project", int(i)] for i in placed["id"]],
             hovertext=[
-                f"{plain(n, limit=60)} ({plain(c, limit=40)}): свободно {ui.fmt_int(f)} из {ui.fmt_int(t)}"
+                f"{label(n, 60)} ({label(c, 40)}): свободно {ui.fmt_int(f)} из {ui.fmt_int(t)}"
                 for n, c, f, t in zip(
                     placed["name"], placed["city"], placed["free"], placed["premises"], strict=True
                 )

@@ -16,7 +16,8 @@ import streamlit as st
 from kontur import labels, ui
 from kontur.queries import projects as projects_q
 from kontur.queries import scope as scope_q
-from kontur.ui.safe import md, plain, safe_url
+from kontur.ui.inert import md
+from kontur.ui.safe import plain, safe_url
 
 TYPE_WORDS = {  # «свободных квартир», genitive plural for the mismatch sentence
     "apartment": "квартир",

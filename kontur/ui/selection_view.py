@@ -19,8 +19,9 @@ from kontur.models import PremiseType
 from kontur.queries import selection_live
 from kontur.store import selections as store_sel
 from kontur.ui import acting
+from kontur.ui.inert import md
 from kontur.ui.money import rub, signed_rub
-from kontur.ui.safe import md, plain
+from kontur.ui.safe import plain
 
 CURRENT_KEY = "selection_current_id"  # the selection the page shows; other pages may set it
 NEW = -1  # the «new selection» choice of the add widget (ids are positive)
@@ -53,7 +54,12 @@ def get_selection(selection_id: int, agent_ids: frozenset[int] | None) -> store_
 
 def label_of(selection: store_sel.Selection) -> str:
     client = f" · {plain(selection.client_name, limit=40)}" if selection.client_name else ""
-    return f"{plain(selection.name, limit=60)}{client} ({selection.item_count})"
+    return f"{plain(selection.name, limit=60)}{client} ({selection.item_count})"  # plain: for selectboxes
+
+
+def radio_label(selection: store_sel.Selection) -> str:
+    """`label_of` for widgets that render their options as markdown (st.radio)."""
+    return md(label_of(selection), limit=None)
 
 
 def create_form(actor: Any, *, key: str = "selection_new") -> int | None:

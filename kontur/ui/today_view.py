@@ -19,8 +19,9 @@ from kontur.store import clients as store_clients
 from kontur.store import selections as store_sel
 from kontur.store import visits as store_visits
 from kontur.ui import acting
+from kontur.ui.inert import md
 from kontur.ui.money import rub, signed_rub
-from kontur.ui.safe import md, plain
+from kontur.ui.safe import plain
 
 
 def _when(value: Any) -> str:
