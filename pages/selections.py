@@ -13,6 +13,7 @@ from kontur.ui import selection_view as sv
 
 st.title("Подборки")
 ui.stop_if_cache_empty()
+acting.picker()
 actor, agent_ids, allowed = sv.reader_and_scope()
 if not allowed:
     sv.refusal()

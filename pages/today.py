@@ -6,8 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from kontur import ui
-from kontur.ui import today_view
+from kontur.ui import acting, today_view
 
 st.title("Сегодня")
 ui.stop_if_cache_empty()
+acting.picker()
 today_view.today_page()

@@ -41,13 +41,30 @@ def feature_settings() -> FeatureSettings:
     return FeatureSettings.from_env(os.environ, secrets)
 
 
-def reader() -> Any:
-    """The person the page is shown to and acts for (None: nobody chosen or signed in)."""
+def picker() -> Any:
+    """Once, at the top of a page: the signed-in person, or the demo picker drawn in the sidebar (a
+    widget: drawing it twice in one run is an error, so the pieces inside a page call `reader()`)."""
     if auth_session.uses_sign_in():
         return auth_session.signed_in_actor()
     from kontur.forms import page as forms_page  # the forms package imports kontur.ui
 
     return forms_page.actor_picker()
+
+
+def reader() -> Any:
+    """The person the page is shown to and acts for, without drawing anything (None: nobody signed in
+    or picked yet). The demo picker's choice lives under `ACTOR_STATE_KEY`, shared by every page."""
+    if auth_session.uses_sign_in():
+        return auth_session.signed_in_actor()
+    from kontur.forms import lookups
+    from kontur.forms import page as forms_page
+    from kontur.forms.identity import ACTOR_STATE_KEY, Actor
+
+    chosen = st.session_state.get(ACTOR_STATE_KEY)
+    if chosen is None:
+        return None
+    row = lookups.user(forms_page.connection(), int(chosen))
+    return None if row is None else Actor.from_row(row)
 
 
 def agency_members(agency_id: int) -> list[int]:

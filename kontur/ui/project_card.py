@@ -37,19 +37,24 @@ def fmt_when(value: dt.datetime | None) -> str:
     return "—" if value is None else value.astimezone(dt.UTC).strftime("%d.%m.%Y %H:%M UTC")
 
 
-def mismatch_text(m: projects_q.TotalsMismatch) -> str:
-    """One sentence a manager can act on (markdown-safe: the address is escaped)."""
-    what = TYPE_WORDS.get(m.type, m.type)
-    brusnika = "не сообщает" if m.brusnika is None else f"сообщает {m.brusnika}"
+def mismatch_text(found: list[projects_q.TotalsMismatch]) -> str:
+    """One warning per building, every type that disagrees in it (markdown-safe: the address is
+    escaped), saying that one of the two sides is stale and which changed last."""
+    first = found[0]
+    parts = []
+    for m in found:
+        what = TYPE_WORDS.get(m.type, m.type)
+        brusnika = "не сообщает" if m.brusnika is None else f"сообщает {m.brusnika}"
+        parts.append(f"свободных {what} Брусника {brusnika}, по помещениям в кэше — {m.computed}")
     side = {
         "building": "итоги здания новее — вероятно, устарел список помещений",
         "premises": "помещения обновлены позже — вероятно, устарели итоги здания",
         "unknown": "какая из сторон устарела, по данным не видно",
-    }[m.newer_side]
+    }[first.newer_side]
     return (
-        f"{md(m.address, limit=120)}: свободных {what} Брусника {brusnika}, по помещениям в кэше — "
-        f"{m.computed}. Одна из двух сторон устарела ({side}; итоги здания от "
-        f"{fmt_when(m.building_updated_at)}, помещения от {fmt_when(m.premises_updated_at)})."
+        f"{md(first.address, limit=120)}: " + "; ".join(parts) + ". Одна из двух сторон устарела "
+        f"({side}; итоги здания от {fmt_when(first.building_updated_at)}, помещения от "
+        f"{fmt_when(first.premises_updated_at)})."
     )
 
 
@@ -111,9 +116,11 @@ def project_card(project_id: int, *, key: str = "project_card") -> None:
         "«Брусника» — свободные помещения по итогам здания от Брусники; «по помещениям» — свободные "
         "(не забронированы и не проданы) среди помещений в кэше."
     )
-    problems = projects_q.mismatches(rows)
-    for problem in problems:
-        st.warning(mismatch_text(problem), icon=":material/sync_problem:")
+    by_building: dict[int, list[projects_q.TotalsMismatch]] = {}
+    for problem in projects_q.mismatches(rows):
+        by_building.setdefault(problem.building_id, []).append(problem)
+    for found in by_building.values():
+        st.warning(mismatch_text(found), icon=":material/sync_problem:")
     described = rows[
         [
             bool(b) or bool(d)

@@ -182,3 +182,14 @@ def today_page(*, now: dt.datetime | None = None) -> None:
     showings_section(visits, moment.date())
     bookings_section(bookings)
     changes_section(actor, scope.agent_ids)
+    lookup_section()
+
+
+def lookup_section() -> None:
+    """A lead by its number: its client and premise (the deals page will link each lead here)."""
+    from kontur.ui import lead_view  # lead_view imports the store modules this one does
+
+    with st.expander("Сделка по номеру"):
+        lead_id = st.number_input("Номер сделки", min_value=1, step=1, value=None, key="today_lead_id")
+        if lead_id:
+            lead_view.lead_drilldown(int(lead_id), key="today_lead")

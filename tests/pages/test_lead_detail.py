@@ -139,3 +139,59 @@ def test_a_clients_leads_follow_the_readers_scope(world: RunningSandbox, env: St
     table = next(d.value for d in everyone.dataframe if "Сделка" in d.value.columns)
     assert sorted(table["Сделка"]) == sorted(x["id"] for x in theirs)
     assert foreign["id"] in list(table["Сделка"])
+
+
+def _funnel_script() -> None:
+    import streamlit as st
+
+    from kontur.queries.filters import LeadFilters
+    from kontur.ui import funnel_view
+
+    st.session_state["drawn"] = funnel_view.funnel_reach(LeadFilters(), st.session_state["scope"])
+
+
+STAGES = ["проверка лида", "открыта", "интерес к покупке", "презентация", "бронь", "заявка на договор",
+          "договор зарегистрирован", "выиграна"]  # fmt: skip
+
+
+def _reached_by_rule(stage: str) -> int:
+    """How far a lead at `stage` got, by the business rule written out (index into STAGES)."""
+    if stage in ("отмененная бронь", "слетевшая бронь"):
+        return STAGES.index("бронь")
+    return STAGES.index(stage) if stage in STAGES else 0
+
+
+def test_funnel_by_reach_on_the_sandbox_in_an_agents_scope(world: RunningSandbox, env: Store) -> None:
+    from kontur.auth.scopes import ReadScope
+
+    agency = _agency_of(world)
+    leads = world.admin().records("leads")
+    agent = next(x["agent_id"] for x in leads if agency.get(x["agent_id"]) is not None)
+    members = frozenset(u for u, a in agency.items() if a == agency[agent])
+    mine = [x for x in leads if x["agent_id"] in members]
+    expected = [
+        sum(1 for x in mine if _reached_by_rule(x["current_status"]) >= i) for i in range(len(STAGES))
+    ]
+    at = AppTest.from_function(_funnel_script, default_timeout=90)
+    at.session_state["scope"] = ReadScope(members)
+    at.run()
+    no_exceptions(at)
+    drawn = at.session_state["drawn"]
+    assert list(drawn.funnel["reached"]) == expected
+    assert drawn.total == len(mine)
+    won = sum(1 for x in mine if x["current_status"] == "выиграна")
+    assert [m.value for m in at.metric] == [str(won)]
+    assert any("Отменённая и слетевшая бронь дошли до «Бронь»" in c.value for c in at.caption)
+
+
+def test_a_lead_by_number_on_the_today_page(world: RunningSandbox, env: Store) -> None:
+    from tests.support.features import page
+
+    lead = _a_lead(world)
+    at = page("pages/today.py")
+    at.session_state[ACTOR_STATE_KEY] = lead["agent_id"]
+    at.run()
+    no_exceptions(at)
+    at.number_input(key="today_lead_id").set_value(lead["id"]).run()
+    no_exceptions(at)
+    assert f"Сделка № {lead['id']}" in texts(at)
