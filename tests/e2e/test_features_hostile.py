@@ -46,8 +46,13 @@ def test_hostile_text_stays_text_on_the_new_pages(
         store_url,
     ):
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
-        admin.create_client(agent_id=agent["id"], fixing_type="слабое закрепление", expiration_date=expires.isoformat(),
-                            fullname=payload, phone_number="+79990002233")  # fmt: skip
+        admin.create_client(
+            agent_id=agent["id"],
+            fixing_type="слабое закрепление",
+            expiration_date=expires.isoformat(),
+            fullname=payload,
+            phone_number="+79990002233",
+        )
         with Store.open(store_url) as store:
             found_through_kontur(world, store, "+79990002233", recorded_by=agent["id"])
             with store.write() as tx:
