@@ -235,3 +235,22 @@ def test_svg_is_cut_down_to_drawing_elements() -> None:
 def test_the_server_fetches_only_from_the_api_and_media_hosts(url: object, fetched: str | None) -> None:
     got = images.fetchable(url, api_url="http://127.0.0.1:8765/api/v1", media_hosts=["cdn.brusnika.example"])
     assert got == fetched
+
+
+def test_every_hostile_payload_still_makes_a_readable_pdf_and_inert_xlsx(cache: Cache) -> None:
+    from kontur.sandbox import hostile
+
+    base = _sheet(cache)
+    for payload in (*hostile.PAYLOADS, *hostile.URL_PAYLOADS):
+        rows = base.rows.copy()
+        rows["project"] = payload
+        rows["address"] = payload
+        sheet = selection_live.SelectionSheet(
+            title=payload, client=payload, prepared_by=payload, as_of=AS_OF, rows=rows, totals=base.totals
+        )
+        data = pdf.selection_pdf(sheet, plans={}, mortgage=FAMILY)
+        assert "Срок сдачи: 31.12.2027" in _text(data)
+        book = load_workbook(io.BytesIO(xlsx.selection_xlsx(sheet)))
+        for row in book["Подборка"].iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (payload[:40], cell.coordinate)
