@@ -121,7 +121,7 @@ def _line(
 ) -> None:
     doc.set_font(fonts.FAMILY, "B" if bold else "", size)
     doc.set_text_color(*color)
-    doc.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
 
 def _picture(doc: _Doc, picture: Picture | None, x: float, y: float) -> None:
