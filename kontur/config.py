@@ -249,3 +249,114 @@ def _secret_value(secrets: Mapping[str, Any] | None, section: str, key: str) -> 
     if block is None or not hasattr(block, "get"):
         return None
     return block.get(key)
+
+
+# --- issue 14: mortgage presets and the map's style ---------------------------------------------
+# Kept beside `Settings` rather than inside it so this block stays self-contained; read them with
+# `FeatureSettings.from_env(env, secrets)` (same sources and precedence: environment over secrets).
+
+
+class MortgagePreset(BaseModel):
+    """A mortgage programme a manager picks from; every number stays editable in the estimate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    rate: float = Field(ge=0, lt=100)  # annual, per cent
+    down_payment_share: float = Field(ge=0, lt=1)  # of the price
+    term_years: int = Field(ge=1, le=50)
+
+
+# Examples of the two programmes managers quote most; set the current terms in `[[mortgage.presets]]`
+# or KONTUR_MORTGAGE_PRESETS (a JSON list of the same objects).
+DEFAULT_MORTGAGE_PRESETS: tuple[MortgagePreset, ...] = (
+    MortgagePreset(name="Семейная ипотека", rate=6.0, down_payment_share=0.2, term_years=30),
+    MortgagePreset(name="Стандартная ипотека", rate=20.0, down_payment_share=0.2, term_years=20),
+)
+
+# Map tiles (`kontur.ui.map` turns each into an inline style with a plain background under raster
+# tiles, so with no network the points still render): Carto light or dark, OpenStreetMap, or none.
+# `map_tiles_url` (an https `{z}/{x}/{y}` template) points at a company's own tile server instead.
+MAP_STYLES: tuple[str, ...] = ("carto-positron", "carto-darkmatter", "open-street-map", "white-bg")
+
+
+class FeatureSettings(BaseModel):
+    """Settings of the manager's tools of issue 14 (mortgage estimate, map)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    mortgage_presets: tuple[MortgagePreset, ...] = Field(default=DEFAULT_MORTGAGE_PRESETS, min_length=1)
+    map_style: str = "carto-positron"
+    map_tiles_url: str | None = None
+    # «Сегодня»: clients whose fixing ends within this many days are listed.
+    fixing_warning_days: int = Field(default=7, ge=1, le=90)
+    # Hosts (besides the API's own) the server may fetch premise plans from for a selection's PDF,
+    # e.g. Brusnika's CDN; comma-separated in KONTUR_MEDIA_HOSTS.
+    media_hosts: tuple[str, ...] = ()
+
+    @field_validator("media_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        return tuple(h.strip().lower() for h in value or () if h and h.strip())
+
+    @field_validator("map_style")
+    @classmethod
+    def _known_style(cls, value: str) -> str:
+        value = value.strip()
+        if value not in MAP_STYLES:
+            raise ValueError(f"must be one of {', '.join(MAP_STYLES)}")
+        return value
+
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _tiles_template(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith("https://") or not all(part in value for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("must be an https:// URL template with {z}, {x} and {y}")
+        return value
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
+    ) -> FeatureSettings:
+        """`KONTUR_MORTGAGE_PRESETS` (JSON list) or `[[mortgage.presets]]`; `KONTUR_MAP_STYLE` or
+        `[kontur] map_style`; `KONTUR_MAP_TILES_URL` or `[kontur] map_tiles_url`;
+        `KONTUR_FIXING_WARNING_DAYS` or `[kontur] fixing_warning_days`; `KONTUR_MEDIA_HOSTS` or
+        `[kontur] media_hosts`."""
+        import json
+
+        if env is None:
+            import os
+
+            env = os.environ
+        values: dict[str, Any] = {}
+        presets: Any = env.get("KONTUR_MORTGAGE_PRESETS") or _secret_value(secrets, "mortgage", "presets")
+        if presets:
+            if isinstance(presets, str):
+                try:
+                    presets = json.loads(presets)
+                except ValueError:
+                    raise SettingsError(
+                        "invalid settings: KONTUR_MORTGAGE_PRESETS: not a JSON list"
+                    ) from None
+            values["mortgage_presets"] = [dict(p) if hasattr(p, "keys") else p for p in presets]
+        for name, env_name in (
+            ("map_style", "KONTUR_MAP_STYLE"),
+            ("map_tiles_url", "KONTUR_MAP_TILES_URL"),
+            ("fixing_warning_days", "KONTUR_FIXING_WARNING_DAYS"),
+            ("media_hosts", "KONTUR_MEDIA_HOSTS"),
+        ):
+            value = env.get(env_name) or _secret_value(secrets, "kontur", name)
+            if value not in (None, ""):
+                values[name] = value
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise SettingsError(f"invalid settings: {problems}") from None

@@ -198,3 +198,49 @@ AVAILABILITY_COLUMNS: dict[str, str] = {
     "total": "Всего",
     "free_share": "Доля свободных",
 }
+
+
+# --- issue 14: label fixes and the wording of the manager's tools --------------------------------
+# The lead swaps the fixes in where the old tables are used; until then nothing reads them but the
+# new modules of issue 14.
+
+# `fail` of a booking or a visit is not only a cancellation: Brusnika also ends bookings that lapsed and
+# showings nobody came to. «Не состоялась» (of «бронь» / «заявка на показ») covers both.
+REQUEST_STATUS_FIXED: dict[RequestStatus, str] = {
+    RequestStatus.OPEN: "Открыта",
+    RequestStatus.SUCCESS: "Состоялась",
+    RequestStatus.FAIL: "Не состоялась",
+}
+
+# Agency fields as the seed names them: `ownerFullName`/`ownerPhone` are the agency's contact person
+# («ФИО контактного лица от агентства недвижимости»), not its owner.
+AGENCY_FIELD: dict[str, str] = {
+    "title": "Название агентства",
+    "city_id": "Основной город работы",
+    "legalName": "Юридическое название",
+    "inn": "ИНН",
+    "phone": "Телефон агентства",
+    "email": "Email агентства",
+    "ownerFullName": "Контактное лицо",
+    "ownerPhone": "Телефон контактного лица",
+}
+
+# The seed's «наземный паркинг/подземный паркинг» is one flag telling the two kinds apart: set, the
+# parking space is above ground (the sandbox sets it on ground-floor spaces only); not set, underground.
+FEATURE_FIXED: dict[Feature, str] = {**FEATURE, Feature.GROUND_PARKING: "Наземный паркинг"}
+
+# Selection status of a premise since it was added (kontur.queries.selection_live).
+SELECTION_CHANGE: dict[str, str] = {
+    "same": "Без изменений",
+    "booked": "Забронировано после добавления",
+    "sold": "Продано после добавления",
+    "freed": "Снова свободно",
+    "gone": "Снято с продажи",
+}
+
+PROJECT_TOTALS: dict[str, str] = {
+    "apartment": "Квартиры",
+    "parking": "Машино-места",
+    "storeroom": "Кладовые",
+    "commercial": "Коммерция",
+}
