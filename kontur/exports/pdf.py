@@ -19,14 +19,14 @@ import pandas as pd
 from fpdf import FPDF
 
 from kontur import labels
-from kontur.config import MortgagePreset
+from kontur.config import MortgagePreset, Settings
 from kontur.models import PremiseType
 from kontur.mortgage import MortgageInputError, allows_mortgage, from_preset
 from kontur.queries.selection_live import GONE, SAME, SelectionSheet
 from kontur.ui.safe import plain
 
 from . import fonts
-from .images import Picture
+from .images import Picture, fetch_plans
 
 log = logging.getLogger(__name__)
 
@@ -213,3 +213,16 @@ def selection_pdf(
     for note in sheet.notes:
         _line(doc, plain(note, limit=400), size=9, color=(90, 90, 90))
     return bytes(doc.output())
+
+
+def selection_pdf_from(
+    sheet: SelectionSheet, *, settings: Settings, mortgage: MortgagePreset | None
+) -> bytes:
+    """The PDF with the plans fetched first (from the API's host and `settings.media_hosts` only): what
+    «Скачать PDF» builds on the click."""
+    plans = fetch_plans(
+        ((int(r["premise_id"]), r["photos"]) for r in sheet.rows.to_dict("records")),
+        api_url=settings.api_url,
+        media_hosts=settings.media_hosts,
+    )
+    return selection_pdf(sheet, plans=plans, mortgage=mortgage)

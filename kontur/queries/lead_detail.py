@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ._db import Conn, frame, has_table
-from .funnel import RowScope
+from .filters import RowScope
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,6 @@ CHANGE_COLUMNS = ["selection_id", "selection", "premise_id", "number", "project"
                   "change", "price_before", "price_now", "added_at", "seen_at"]  # fmt: skip
 
 
-def agency_members(con: Conn, agency_id: int) -> list[int]:
-    """Ids of the local users directory's members of an agency (the directory the demo picker reads)."""
-    if not has_table(con, "users"):
-        return []
-    return [
-        int(r[0]) for r in con.execute("SELECT id FROM users WHERE agency_id = ?", [agency_id]).fetchall()
-    ]
-
-
 def expiring_fixings(clients: Iterable[Client], *, now: dt.datetime, days: int) -> pd.DataFrame:
     """Clients whose fixing (weak or strong) ends between now and `days` days from now, soonest first,
     with the countdown in whole days and hours. A refused fixing or one still being checked is not a

@@ -9,9 +9,9 @@ from typing import Any
 
 import streamlit as st
 
+from kontur import ui
 from kontur.config import MortgagePreset
 from kontur.mortgage import Estimate, MortgageInputError, allows_mortgage, estimate
-from kontur.ui import acting
 from kontur.ui.money import rub
 
 
@@ -34,7 +34,7 @@ def mortgage_estimate(price: Any, purchase_options: Iterable[str] | None, *, key
         st.caption("Цена неизвестна: рассчитать ипотеку нельзя.")
         return None
     price = int(price)
-    presets = {p.name: p for p in acting.feature_settings().mortgage_presets}
+    presets = {p.name: p for p in ui.settings().mortgage_presets}
     if f"{key}_preset" not in st.session_state or st.session_state[f"{key}_preset"] not in presets:
         st.session_state[f"{key}_preset"] = next(iter(presets))
         _apply_preset(key, price, presets)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from kontur import mortgage
-from kontur.config import FeatureSettings, MortgagePreset, SettingsError
+from kontur.config import MortgagePreset, Settings, SettingsError
 
 
 @pytest.mark.parametrize(
@@ -115,11 +115,11 @@ def test_mortgage_is_offered_only_where_the_premise_allows_it() -> None:
 
 
 def test_presets_come_from_settings_and_bad_ones_are_named() -> None:
-    assert FeatureSettings.from_env({}).mortgage_presets == mortgage.DEFAULT_MORTGAGE_PRESETS
+    assert Settings.from_env({}).mortgage_presets == mortgage.DEFAULT_MORTGAGE_PRESETS
     one = '[{"name": "IT", "rate": 6, "down_payment_share": 0.2, "term_years": 30}]'
-    custom = FeatureSettings.from_env({"KONTUR_MORTGAGE_PRESETS": one})
+    custom = Settings.from_env({"KONTUR_MORTGAGE_PRESETS": one})
     assert [p.name for p in custom.mortgage_presets] == ["IT"]
-    from_secrets = FeatureSettings.from_env(
+    from_secrets = Settings.from_env(
         {},
         {
             "mortgage": {
@@ -128,11 +128,11 @@ def test_presets_come_from_settings_and_bad_ones_are_named() -> None:
         },
     )
     assert from_secrets.mortgage_presets[0].down_payment_share == 0.3
-    with pytest.raises(SettingsError, match="rate"):
-        FeatureSettings.from_env({"KONTUR_MORTGAGE_PRESETS": one.replace('"rate": 6', '"rate": 120')})
-    with pytest.raises(SettingsError, match="JSON"):
-        FeatureSettings.from_env({"KONTUR_MORTGAGE_PRESETS": "семейная"})
-    with pytest.raises(SettingsError, match="map_style"):
-        FeatureSettings.from_env({"KONTUR_MAP_STYLE": "google"})
-    with pytest.raises(SettingsError, match="map_tiles_url"):
-        FeatureSettings.from_env({"KONTUR_MAP_TILES_URL": "http://tiles.internal/{z}/{x}/{y}.png"})
+    with pytest.raises(SettingsError, match=r"KONTUR_MORTGAGE_PRESETS\[0\]\.rate"):
+        Settings.from_env({"KONTUR_MORTGAGE_PRESETS": one.replace('"rate": 6', '"rate": 120')})
+    with pytest.raises(SettingsError, match="KONTUR_MORTGAGE_PRESETS: .*JSON"):
+        Settings.from_env({"KONTUR_MORTGAGE_PRESETS": "семейная"})
+    with pytest.raises(SettingsError, match="KONTUR_MAP_STYLE"):
+        Settings.from_env({"KONTUR_MAP_STYLE": "google"})
+    with pytest.raises(SettingsError, match="KONTUR_MAP_TILES_URL"):
+        Settings.from_env({"KONTUR_MAP_TILES_URL": "http://tiles.internal/{z}/{x}/{y}.png"})
