@@ -9,25 +9,26 @@ A lead carries only its current stage, so how far it got is read from that stage
 Conversion of a stage = its reach / the previous stage's reach.
 
 "Won" is the stage `выиграна`, one number for the KPI, the funnel and the leaderboard; the leads'
-`state` is shown beside it (a won lead whose state is not «Выиграна», or the reverse, is counted
-separately, never folded in).
+`state` is shown beside it (a lead whose state is «Выиграна» at another stage is counted separately,
+never folded in).
 
-Every function takes the reader's scope (`kontur.auth.scopes.ReadScope` fits `RowScope`; queries sit
-below auth, so they take it by shape): an agent counts only their agency's leads.
+`reach(counts)` applies the rule to per-stage counts (`leads.stage_counts`, which reads the summary
+tables when it may; `leads.funnel` is the two together). `won(con, scope, f)` takes the reader's scope
+after the cursor like every lead query (`kontur.ui.read_scoped`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import pandas as pd
 
 from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES, LeadStage, LeadState
 
+from . import summaries
 from ._db import Conn, frame, has_table
-from .filters import LeadFilters, Where
+from .filters import LeadFilters, RowScope, Where, lead_where
 
 FUNNEL: tuple[str, ...] = tuple(s.value for s in FUNNEL_STAGES)
 OUTCOMES: tuple[str, ...] = tuple(s.value for s in OUTCOME_STAGES)
@@ -51,18 +52,6 @@ RULE_TEXT = (
 )
 
 
-class RowScope(Protocol):
-    """Whose rows a reader may see (`ReadScope` fits)."""
-
-    @property
-    def everything(self) -> bool: ...
-
-    @property
-    def nothing(self) -> bool: ...
-
-    def predicate(self, column: str) -> tuple[str, list[Any]]: ...
-
-
 @dataclass(frozen=True)
 class FunnelReach:
     """`funnel`: stage, at_stage (now there), reached (got there or further), conversion.
@@ -71,6 +60,15 @@ class FunnelReach:
     funnel: pd.DataFrame
     outcomes: pd.DataFrame
     total: int
+
+    @property
+    def won(self) -> int:
+        """Leads at the stage `выиграна` (the one definition of won)."""
+        return int(self.funnel["at_stage"].iloc[-1])
+
+    @property
+    def entered(self) -> int:
+        return int(self.funnel["reached"].iloc[0])
 
 
 @dataclass(frozen=True)
@@ -81,41 +79,6 @@ class Won:
     won: int
     by_state: dict[str, int]
     state_only: int
-
-
-def lead_clauses(f: LeadFilters, scope: RowScope) -> Where:
-    """Clauses over `leads l`: the reader's scope first, then the page's filters."""
-    where = Where()
-    if not scope.everything:
-        sql, params = scope.predicate("l.agent_id")
-        where.add(sql, *params)
-    if f.city_id is not None:
-        where.add("l.project_id IN (SELECT id FROM projects WHERE city_id = ?)", f.city_id)
-    if f.project_id is not None:
-        where.add("l.project_id = ?", f.project_id)
-    if f.agent_ids:
-        where.add("list_contains(?, l.agent_id)", list(f.agent_ids))
-    if f.manager_ids:
-        where.add("list_contains(?, l.manager_id)", list(f.manager_ids))
-    if f.states:
-        where.add("list_contains(?, l.state)", list(f.states))
-    if f.start_from is not None:
-        where.add("l.start_date >= ?", f.start_from)
-    if f.start_to is not None:
-        where.add("l.start_date <= ?", f.start_to)
-    return where
-
-
-def stage_counts(con: Conn, f: LeadFilters, scope: RowScope) -> dict[str, int]:
-    """current_status -> number of matching leads in the reader's scope."""
-    if scope.nothing or not has_table(con, "leads"):
-        return {}
-    where = lead_clauses(f, scope)
-    rows = con.execute(
-        f"SELECT l.current_status, count(*) FROM leads l WHERE {where.sql} GROUP BY ALL",  # noqa: S608
-        where.params,
-    ).fetchall()
-    return {str(stage): int(n) for stage, n in rows}
 
 
 def reach(counts: Mapping[str, int]) -> FunnelReach:
@@ -139,22 +102,44 @@ def reach(counts: Mapping[str, int]) -> FunnelReach:
     return FunnelReach(funnel=funnel, outcomes=outcomes, total=int(sum(counts.values())))
 
 
-def funnel_reach(con: Conn, f: LeadFilters, scope: RowScope) -> FunnelReach:
-    return reach(stage_counts(con, f, scope))
+def _whole(f: LeadFilters) -> bool:
+    """Whether `f` narrows only by state: what the per-agent summary (by state and won stage) answers."""
+    return not (
+        f.city_id is not None
+        or f.project_id is not None
+        or f.agent_ids
+        or f.manager_ids
+        or f.start_from
+        or f.start_to
+    )
 
 
-def won(con: Conn, f: LeadFilters, scope: RowScope) -> Won:
+def won(con: Conn, scope: RowScope, f: LeadFilters) -> Won:
+    """The won leads of the reader's scope by their state, and the leads whose state alone says won."""
     if scope.nothing or not has_table(con, "leads"):
         return Won(0, {}, 0)
-    where = lead_clauses(f, scope)
-    rows = frame(
-        con,
-        f"""
-        SELECT l.state, (l.current_status = ?) AS won_stage, count(*) AS n
-        FROM leads l WHERE {where.sql} AND (l.current_status = ? OR l.state = ?) GROUP BY ALL
-        """,  # noqa: S608 -- constant clauses, parameterised values
-        [WON, *where.params, WON, WON_STATE],
-    )
+    if scope.everything and _whole(f) and summaries.usable(con):
+        where = Where()
+        if f.states:
+            where.add("list_contains(?, s.state)", list(f.states))
+        rows = frame(
+            con,
+            f"""
+            SELECT s.state, s.won_stage, sum(s.n)::BIGINT AS n FROM lead_agent_summary s
+            WHERE {where.sql} AND (s.won_stage OR s.state = ?) GROUP BY ALL
+            """,  # noqa: S608 -- constant clauses, parameterised values
+            [*where.params, WON_STATE],
+        )
+    else:
+        where = lead_where(f, scope)
+        rows = frame(
+            con,
+            f"""
+            SELECT l.state, coalesce(l.current_status = ?, false) AS won_stage, count(*) AS n
+            FROM leads l WHERE {where.sql} AND (l.current_status = ? OR l.state = ?) GROUP BY ALL
+            """,  # noqa: S608 -- constant clauses, parameterised values
+            [WON, *where.params, WON, WON_STATE],
+        )
     by_state = {str(r.state): int(r.n) for r in rows.itertuples() if r.won_stage}
     state_only = int(sum(int(r.n) for r in rows.itertuples() if not r.won_stage))
     return Won(won=sum(by_state.values()), by_state=by_state, state_only=state_only)
