@@ -1,5 +1,6 @@
-"""Project card and map: a project's own fields, its buildings with Brusnika's free counts beside the
-counts computed from the premises in the cache, and cities/projects with their free stock.
+"""Project card: a project's own fields, its buildings with Brusnika's free counts beside the
+counts computed from the premises in the cache (the map's points are `availability.city_map` and
+`availability.project_map`).
 
 Brusnika sends each building's free premises per type (`total_apartment`, `total_parking_space`,
 `total_storage`, `total_commercial`, whole numbers as strings on the wire, numbers in the cache) and,
@@ -154,71 +155,3 @@ def _ts_or_none(value: Any) -> dt.datetime | None:
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).to_pydatetime()
-
-
-# --- the map ----------------------------------------------------------------------------------------
-
-
-def city_points(con: Conn) -> pd.DataFrame:
-    """id, name, lat, lon, projects, premises, free — every city with coordinates."""
-    if not has_table(con, "cities"):
-        return pd.DataFrame(columns=["id", "name", "lat", "lon", "projects", "premises", "free"])
-    return frame(
-        con,
-        """
-        WITH pr AS (SELECT city_id, count(*) AS projects FROM projects GROUP BY city_id),
-        st AS (
-            SELECT pj.city_id, count(*) AS premises,
-                   count(*) FILTER (
-                       WHERE NOT coalesce(p.is_booked, false) AND NOT coalesce(p.is_sold, false)
-                   ) AS free
-            FROM premises p JOIN projects pj ON pj.id = p.project_id GROUP BY pj.city_id
-        )
-        SELECT c.id, c.name, c.lat, c.long AS lon, coalesce(pr.projects, 0) AS projects,
-               coalesce(st.premises, 0) AS premises, coalesce(st.free, 0) AS free
-        FROM cities c LEFT JOIN pr ON pr.city_id = c.id LEFT JOIN st ON st.city_id = c.id
-        WHERE c.lat IS NOT NULL AND c.long IS NOT NULL
-        ORDER BY c.name, c.id
-        """,
-    )
-
-
-def project_points(con: Conn, city_id: int | None = None) -> pd.DataFrame:
-    """id, name, city_id, city, city_lat, city_lon, rank, of, premises, free, end_date — projects of
-    cities with coordinates. The contract gives projects no coordinates: `rank`/`of` (the project's
-    place among its city's projects) let the map spread them around the city's point."""
-    if not has_table(con, "projects"):
-        return pd.DataFrame(
-            columns=[
-                "id",
-                "name",
-                "city_id",
-                "city",
-                "city_lat",
-                "city_lon",
-                "rank",
-                "of",
-                "premises",
-                "free",
-            ]
-        )
-    return frame(
-        con,
-        """
-        WITH st AS (
-            SELECT p.project_id, count(*) AS premises,
-                   count(*) FILTER (
-                       WHERE NOT coalesce(p.is_booked, false) AND NOT coalesce(p.is_sold, false)
-                   ) AS free
-            FROM premises p GROUP BY p.project_id
-        )
-        SELECT pj.id, pj.name, pj.city_id, c.name AS city, c.lat AS city_lat, c.long AS city_lon,
-               row_number() OVER (PARTITION BY pj.city_id ORDER BY pj.id) - 1 AS rank,
-               count(*) OVER (PARTITION BY pj.city_id) AS "of",
-               coalesce(st.premises, 0) AS premises, coalesce(st.free, 0) AS free, pj.end_date
-        FROM projects pj JOIN cities c ON c.id = pj.city_id LEFT JOIN st ON st.project_id = pj.id
-        WHERE c.lat IS NOT NULL AND c.long IS NOT NULL AND (?::BIGINT IS NULL OR pj.city_id = ?)
-        ORDER BY c.name, pj.name, pj.id
-        """,
-        [city_id, city_id],
-    )

@@ -27,6 +27,7 @@ NAME_MAX = 200
 CLIENT_NAME_MAX = 300
 STATUSES = ("free", "booked", "sold")
 TODAY_LOOKED = "today_looked"  # the `user_marks` mark of «Сегодня»
+_CHUNK = 900  # ids per IN list (SQLite's default limit of bound parameters is 999 on old builds)
 
 
 class SelectionError(ValueError):
@@ -328,6 +329,33 @@ def selections_with_premise(
         .order_by(selection_items.c.selection_id)
     )
     return [int(i) for i in conn.execute(query).scalars()]
+
+
+def premises_in_selections(
+    conn: Connection,
+    premise_ids: Iterable[int],
+    *,
+    agent_ids: Collection[int] | None,
+    owner_id: int | None = None,
+) -> set[int]:
+    """Which of `premise_ids` are in a selection in the reader's reach (of `owner_id`'s, when given):
+    the chessboard marks those cells «в подборке». Chunked, so a building of thousands of premises
+    stays within every backend's parameter limit."""
+    wanted = sorted({int(i) for i in premise_ids})
+    if _nobody(agent_ids) or not wanted:
+        return set()
+    found: set[int] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        query = (
+            sa.select(selection_items.c.premise_id)
+            .distinct()
+            .join(selections, selections.c.id == selection_items.c.selection_id)
+            .where(selection_items.c.premise_id.in_(wanted[start : start + _CHUNK]), _in_reach(agent_ids))
+        )
+        if owner_id is not None:
+            query = query.where(selections.c.owner_id == owner_id)
+        found.update(int(i) for i in conn.execute(query).scalars())
+    return found
 
 
 # --- what a person follows and last saw («Сегодня») ------------------------------------------------

@@ -10,6 +10,7 @@ the lead opens its client in place (`DRILL_KEY`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -23,12 +24,14 @@ from kontur.store import bookings as store_bookings
 from kontur.store import clients as store_clients
 from kontur.store import visits as store_visits
 from kontur.ui import acting
+from kontur.ui.chessboard import HIGHLIGHT_KEY
 from kontur.ui.gallery import photo_gallery
-from kontur.ui.inert import md
 from kontur.ui.money import rub
-from kontur.ui.safe import plain
+from kontur.ui.premise_card import PREMISE_PARAM
+from kontur.ui.safe import md, plain
 
 DRILL_KEY = "drill_client_id"  # a client opened from a lead
+AVAILABILITY_PAGE = "pages/availability.py"
 UNKNOWN_CLIENT = (
     "Контур не знает этого клиента: он заведён не через Контур, а Брусника передаёт в сделке только его "
     "номер (№ {id}). Найдите клиента по телефону на странице «Клиенты», и его данные появятся здесь."
@@ -96,14 +99,20 @@ def premise_block(place: lead_detail.PremisePlace | None, premise_id: int | None
         f"На шахматке: {md(place.address, limit=120)} · секция {md(section)} · этаж {place.floor}{floors}"
     )
     photo_gallery(place.photos, columns=3, width=220)
-    if st.button("Показать на шахматке", key=f"{key}_chess", icon=":material/grid_view:"):
+    card, board = st.columns(2)
+    if card.button("Карточка помещения", key=f"{key}_card", icon=":material/apartment:"):
+        try:
+            st.switch_page(AVAILABILITY_PAGE, query_params={PREMISE_PARAM: str(int(place.id))})
+        except st.errors.StreamlitAPIException:  # a page not in this person's navigation
+            st.info("Страница «Наличие» вам недоступна.", icon=":material/lock:")
+    if board.button("Показать на шахматке", key=f"{key}_chess", icon=":material/grid_view:"):
         st.session_state["scope_city_id"] = place.city_id
         st.session_state["scope_project_id"] = place.project_id
         st.session_state["scope_building_id"] = place.building_id
-        st.session_state[ui.PRESELECTED_PREMISE_KEY] = place.id
+        st.session_state[HIGHLIGHT_KEY] = place.id
         try:
             st.switch_page("pages/chessboard.py")
-        except Exception:  # a page not in this app's navigation: say where to look instead
+        except st.errors.StreamlitAPIException:  # a page not in this person's navigation
             st.info("Откройте «Шахматку»: здание и помещение уже выбраны.", icon=":material/grid_view:")
 
 
@@ -137,6 +146,35 @@ def lead_drilldown(lead_id: int, *, key: str = "lead") -> lead_detail.LeadDetail
         st.divider()
         client_drilldown(lead.client_id, key=f"{key}_c")
     return lead
+
+
+def open_from_table(lead_ids: list[int], *, table_key: str, key: str) -> Callable[[], None]:
+    """The `on_select` callback of a table of leads: the chosen row's lead goes into the drill-down's
+    number box (`drilldown_section(key=key)`), before the rerun draws it."""
+
+    def chosen() -> None:
+        state = st.session_state.get(table_key)
+        rows = state["selection"]["rows"] if state else []
+        if rows and rows[0] < len(lead_ids):
+            st.session_state[f"{key}_id"] = int(lead_ids[rows[0]])
+            st.session_state.pop(DRILL_KEY, None)
+
+    return chosen
+
+
+def drilldown_section(*, key: str) -> None:
+    """«Сделка: клиент и помещение»: the lead chosen in a table above, or typed by its number."""
+    st.subheader("Сделка: клиент и помещение")
+    lead_id = st.number_input(
+        "Номер сделки",
+        min_value=1,
+        step=1,
+        value=None,
+        placeholder="выберите сделку в таблице или введите номер",
+        key=f"{key}_id",
+    )
+    if lead_id:
+        lead_drilldown(int(lead_id), key=key)
 
 
 def client_drilldown(client_id: int, *, key: str = "client") -> None:
@@ -175,7 +213,7 @@ def client_drilldown(client_id: int, *, key: str = "client") -> None:
             for v in store_visits.list_visits(tx, agent_ids=scope.agent_ids, limit=None)
             if v.record.client_id == int(client_id)
         ]
-    status = labels.REQUEST_STATUS_FIXED
+    status = labels.REQUEST_STATUS
     st.markdown(f"**Брони через Контур** · {len(bookings)}")
     if bookings:
         st.dataframe(

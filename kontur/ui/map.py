@@ -11,7 +11,6 @@ city's point, one position per project, so they can be told apart and clicked.
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any
 
@@ -20,9 +19,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from kontur import ui
-from kontur.config import FeatureSettings
-from kontur.queries import projects as projects_q
-from kontur.ui.safe import plain
+from kontur.config import Settings
+from kontur.queries import PremiseFilters, availability
+from kontur.ui.charts import plotly_text
 
 BACKGROUND = "#eef1f4"
 TILES: dict[str, tuple[str, str]] = {
@@ -40,13 +39,7 @@ RING_DEG = 0.035  # how far from the city's point projects sit (≈ 3–4 km)
 CITY_COLOR, PROJECT_COLOR = "#1f6f5c", "#d9822b"
 
 
-def label(value: Any, limit: int) -> str:
-    """Text for a hover label: plotly reads a subset of HTML there (`<a href>`, `<b>`), so partner text
-    goes in as entities and shows exactly as typed."""
-    return html.escape(plain(value, limit=limit), quote=False)
-
-
-def map_style(settings: FeatureSettings) -> dict[str, Any]:
+def map_style(settings: Settings) -> dict[str, Any]:
     """An inline MapLibre style: the background always, raster tiles on top when configured."""
     layers: list[dict[str, Any]] = [
         {"id": "background", "type": "background", "paint": {"background-color": BACKGROUND}}
@@ -68,7 +61,7 @@ def map_style(settings: FeatureSettings) -> dict[str, Any]:
 
 
 def spread(projects: pd.DataFrame) -> pd.DataFrame:
-    """`projects` (from `project_points`) with `lat`/`lon` on a ring around their city's point."""
+    """`projects` (from `availability.project_map`) with `lat`/`lon` on a ring around their city's point."""
     out = projects.copy()
     angles = [2 * math.pi * int(r) / max(int(n), 1) for r, n in zip(out["rank"], out["of"], strict=True)]
     single = [int(n) == 1 for n in out["of"]]
@@ -88,52 +81,66 @@ def _sizes(free: pd.Series, low: float, high: float) -> list[float]:
     return [low + (high - low) * math.sqrt(max(float(f), 0.0) / top) for f in free]
 
 
-def figure(cities: pd.DataFrame, projects: pd.DataFrame, settings: FeatureSettings) -> go.Figure:
+def _center(
+    cities: pd.DataFrame, projects: pd.DataFrame, f: PremiseFilters
+) -> tuple[dict[str, float], float]:
+    """Where the map looks: the scope's project or city up close, else every city."""
+    if f.scope.project_id is not None and len(projects):
+        return {"lat": float(projects["lat"].iloc[0]), "lon": float(projects["lon"].iloc[0])}, 11.0
+    lats, lons = cities["lat"].astype(float), cities["long"].astype(float)
+    if len(cities) == 1:
+        return {"lat": float(lats.iloc[0]), "lon": float(lons.iloc[0])}, 9.5
+    if not len(cities):
+        return {"lat": 57.0, "lon": 60.0}, 3.0
+    span = max(float(lats.max() - lats.min()), float(lons.max() - lons.min()) / 1.6, 0.5)
+    zoom = max(1.5, min(9.0, math.log2(360 / span) - 0.6))
+    return {"lat": float((lats.max() + lats.min()) / 2), "lon": float((lons.max() + lons.min()) / 2)}, zoom
+
+
+def figure(cities: pd.DataFrame, projects: pd.DataFrame, settings: Settings, f: PremiseFilters) -> go.Figure:
+    """`cities` from `availability.city_map`, `projects` from `availability.project_map` (placed by
+    `spread`)."""
     fig = go.Figure()
     fig.add_trace(
         go.Scattermap(
             name="Города",
             lat=cities["lat"].astype(float),
-            lon=cities["lon"].astype(float),
+            lon=cities["long"].astype(float),
             mode="markers",
             marker={"size": _sizes(cities["free"], 14, 44), "color": CITY_COLOR, "opacity": 0.55},
             customdata=[["city", int(i)] for i in cities["id"]],
             hovertext=[
-                f"{label(n, 60)}: свободно {ui.fmt_int(f)} из {ui.fmt_int(t)}, проектов {p}"
-                for n, f, t, p in zip(
+                f"{plotly_text(n, limit=60)}: свободно {ui.fmt_int(fr)} из {ui.fmt_int(t)}, проектов {p}"
+                for n, fr, t, p in zip(
                     cities["name"], cities["free"], cities["premises"], cities["projects"], strict=True
                 )
             ],
             hoverinfo="text",
         )
     )
-    placed = spread(projects)
     fig.add_trace(
         go.Scattermap(
             name="Проекты",
-            lat=placed["lat"],
-            lon=placed["lon"],
+            lat=projects["lat"],
+            lon=projects["lon"],
             mode="markers",
-            marker={"size": _sizes(placed["free"], 7, 22), "color": PROJECT_COLOR, "opacity": 0.9},
-            customdata=[["project", int(i)] for i in placed["id"]],
+            marker={"size": _sizes(projects["free"], 7, 22), "color": PROJECT_COLOR, "opacity": 0.9},
+            customdata=[["project", int(i)] for i in projects["id"]],
             hovertext=[
-                f"{label(n, 60)} ({label(c, 40)}): свободно {ui.fmt_int(f)} из {ui.fmt_int(t)}"
-                for n, c, f, t in zip(
-                    placed["name"], placed["city"], placed["free"], placed["premises"], strict=True
+                f"{plotly_text(n, limit=60)} ({plotly_text(c, limit=40)}): "
+                f"свободно {ui.fmt_int(fr)} из {ui.fmt_int(t)}"
+                for n, c, fr, t in zip(
+                    projects["name"], projects["city"], projects["free"], projects["premises"], strict=True
                 )
             ],
             hoverinfo="text",
         )
     )
-    center = (
-        {"lat": float(cities["lat"].astype(float).mean()), "lon": float(cities["lon"].astype(float).mean())}
-        if len(cities)
-        else {"lat": 57.0, "lon": 60.0}
-    )
+    center, zoom = _center(cities, projects, f)
     fig.update_layout(
-        map={"style": map_style(settings), "center": center, "zoom": 3 if len(cities) > 1 else 9},
+        map={"style": map_style(settings), "center": center, "zoom": zoom},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        height=460,
+        height=420,
         legend={"orientation": "h", "y": 1.0, "x": 0.0, "bgcolor": "rgba(255,255,255,0.7)"},
         clickmode="event+select",
     )
@@ -166,15 +173,17 @@ def scope_to(kind: str, item_id: int, projects: pd.DataFrame) -> None:
     st.session_state[building_key] = None
 
 
-def stock_map(settings: FeatureSettings, *, key: str = "stock_map") -> None:
-    """The map; a click on a city or project scopes the dashboard to it."""
-    cities = ui.read(projects_q.city_points)
-    projects = ui.read(projects_q.project_points, None)
+def stock_map(settings: Settings, f: PremiseFilters | None = None, *, key: str = "stock_map") -> None:
+    """The map of the scope (every city when none is chosen), free stock under the page's filters `f`;
+    a click on a city or project scopes the dashboard to it."""
+    f = f or PremiseFilters(scope=ui.current_scope())
+    cities = ui.read(availability.city_map, f)
     if cities.empty:
         st.caption("Нет городов с координатами.")
         return
+    projects = spread(ui.read(availability.project_map, f))
     event = st.plotly_chart(
-        figure(cities, projects, settings),
+        figure(cities, projects, settings, f),
         key=key,
         on_select="rerun",
         selection_mode=("points",),
@@ -186,5 +195,6 @@ def stock_map(settings: FeatureSettings, *, key: str = "stock_map") -> None:
         scope_to(*choice, projects)
         st.rerun()
     st.caption(
-        "Размер точки — свободные помещения. Щелчок по городу или проекту выбирает его в боковой панели."
+        "Размер точки — свободные помещения (с учётом фильтров). Щелчок по городу или проекту выбирает "
+        "его в боковой панели."
     )

@@ -16,8 +16,8 @@ import streamlit as st
 from kontur import labels, ui
 from kontur.queries import projects as projects_q
 from kontur.queries import scope as scope_q
-from kontur.ui.inert import md
-from kontur.ui.safe import plain, safe_url
+from kontur.ui.media import media_url
+from kontur.ui.safe import md, plain
 
 TYPE_WORDS = {  # «свободных квартир», genitive plural for the mismatch sentence
     "apartment": "квартир",
@@ -83,18 +83,17 @@ def project_card(project_id: int, *, key: str = "project_card") -> None:
             icon=":material/search_off:",
         )
         return
-    api_url = ui.runtime().settings.api_url
     st.subheader(md(info.name, limit=150))
     if info.city:
         st.caption(md(info.city, limit=80))
     left, right = st.columns([2, 3])
     with left:
-        photo = safe_url(info.photo, api_url)
+        photo = media_url(info.photo)
         if photo:
             st.image(photo, caption="Фото проекта", width="stretch")
         else:
             st.caption("Фото проекта не указано.")
-        link = safe_url(info.link, api_url)
+        link = media_url(info.link)
         if link:
             st.link_button("Сайт проекта", link, icon=":material/open_in_new:")
     with right:
@@ -159,3 +158,23 @@ def chosen_project(key: str = "project_pick") -> int | None:
         format_func=lambda pid: plain(names[pid], limit=80),
         key=key,
     )
+
+
+PROJECT_PAGE = "pages/project.py"
+
+
+def open_project_button(project_id: Any, city_id: Any, *, key: str, label: str = "Карточка проекта") -> None:
+    """A button that scopes the dashboard to the project (city and project in the sidebar) and opens
+    «Проект» with its card."""
+    if project_id is None or pd.isna(project_id):
+        return
+    if not st.button(label, key=key, icon=":material/domain:"):
+        return
+    city_key, project_key, building_key = ui.SCOPE_KEYS
+    st.session_state[city_key] = None if city_id is None or pd.isna(city_id) else int(city_id)
+    st.session_state[project_key] = int(project_id)
+    st.session_state[building_key] = None
+    try:
+        st.switch_page(PROJECT_PAGE)
+    except st.errors.StreamlitAPIException:  # not in this person's navigation
+        st.info("Проект выбран в боковой панели; страница «Проект» вам недоступна.", icon=":material/lock:")

@@ -9,22 +9,25 @@ selection of another agency is neither listed nor changed, whatever a page sends
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from kontur import labels, ui
+from kontur.config import MortgagePreset
 from kontur.models import PremiseType
 from kontur.queries import selection_live
 from kontur.store import selections as store_sel
 from kontur.ui import acting
-from kontur.ui.inert import md
 from kontur.ui.money import rub, signed_rub
-from kontur.ui.safe import plain
+from kontur.ui.safe import md, plain
 
 CURRENT_KEY = "selection_current_id"  # the selection the page shows; other pages may set it
 NEW = -1  # the «new selection» choice of the add widget (ids are positive)
+NO_MORTGAGE = "Без расчёта"
+MAX_TYPED_IDS = 50  # one form submission adds at most this many premises
 
 
 def reader_and_scope() -> tuple[Any, frozenset[int] | None, bool]:
@@ -42,9 +45,20 @@ def refusal() -> None:
     )
 
 
-def list_selections(agent_ids: frozenset[int] | None) -> list[store_sel.Selection]:
+def list_selections(
+    agent_ids: frozenset[int] | None, *, owner_id: int | None = None
+) -> list[store_sel.Selection]:
     with acting.store().read() as tx:
-        return store_sel.list_selections(tx, agent_ids=agent_ids)
+        return store_sel.list_selections(tx, agent_ids=agent_ids, owner_id=owner_id)
+
+
+def in_my_selections(premise_ids: list[int]) -> set[int]:
+    """Which of these premises are in the reader's own selections (the chessboard's «в подборке»)."""
+    actor, agent_ids, allowed = reader_and_scope()
+    if not allowed:
+        return set()
+    with acting.store().read() as tx:
+        return store_sel.premises_in_selections(tx, premise_ids, agent_ids=agent_ids, owner_id=int(actor.id))
 
 
 def get_selection(selection_id: int, agent_ids: frozenset[int] | None) -> store_sel.Selection | None:
@@ -205,32 +219,99 @@ def add_premise(
 
 
 def add_to_selection(premise_id: int, *, key: str) -> None:
-    """«Добавить в подборку» for one premise: choose one of the reader's selections (or a new one by
-    name) and add. For the availability card and the chessboard cell."""
+    """«Добавить в подборку» for one premise: one of the reader's own selections (or a new one by name),
+    and which of them already hold it. For the availability card and the chessboard cell. The add runs
+    in the button's callback, before the rerun: the page then draws the premise already marked, with
+    the new selection chosen."""
     actor, agent_ids, allowed = reader_and_scope()
     if not allowed:
         st.caption("Подборки недоступны для этой роли.")
         return
-    mine = list_selections(agent_ids)
+    mine = list_selections(agent_ids, owner_id=int(actor.id))  # one's own: the ones made for one's clients
+    holding = {s.id for s in mine} & set(_holding(premise_id, agent_ids))
+    if holding:
+        names = ", ".join(f"«{md(s.name, limit=60)}»" for s in mine if s.id in holding)
+        st.caption(f":material/bookmark_added: В подборке: {names}")
     options = {s.id: label_of(s) for s in mine} | {NEW: "Новая подборка…"}
+    if st.session_state.get(f"{key}_choice") not in options:
+        st.session_state.pop(f"{key}_choice", None)
     choice = st.selectbox("Подборка", list(options), format_func=options.__getitem__, key=f"{key}_choice")
-    name = ""
     if choice == NEW:
-        name = st.text_input("Название новой подборки", key=f"{key}_name", max_chars=store_sel.NAME_MAX)
-    if not st.button("Добавить в подборку", key=f"{key}_add", icon=":material/playlist_add:"):
+        st.text_input("Название новой подборки", key=f"{key}_name", max_chars=store_sel.NAME_MAX)
+    st.button(
+        "Добавить в подборку",
+        key=f"{key}_add",
+        icon=":material/playlist_add:",
+        on_click=_add_clicked,
+        args=(int(premise_id), key),
+    )
+    said = st.session_state.pop(f"{key}_said", None)
+    if said is not None:
+        ok, message = said
+        (st.success if ok else st.error)(message, icon=":material/check:" if ok else ":material/edit:")
+
+
+def _holding(premise_id: int, agent_ids: frozenset[int] | None) -> list[int]:
+    with acting.store().read() as tx:
+        return store_sel.selections_with_premise(tx, int(premise_id), agent_ids=agent_ids)
+
+
+def _add_clicked(premise_id: int, key: str) -> None:
+    """The button's callback (runs before the rerun, and after the gate of the run that drew it)."""
+    actor, agent_ids, allowed = reader_and_scope()
+    if not allowed:
+        st.session_state[f"{key}_said"] = (False, "Подборки недоступны для этой роли.")
         return
-    target = choice
-    if choice == NEW:
+    target = st.session_state.get(f"{key}_choice")
+    if target == NEW or target is None:
         try:
             with acting.store().write() as tx:
                 target = store_sel.create_selection(
-                    tx, name=name, owner_id=int(actor.id), agency_id=actor.agency_id
+                    tx,
+                    name=st.session_state.get(f"{key}_name", ""),
+                    owner_id=int(actor.id),
+                    agency_id=actor.agency_id,
                 ).id
         except store_sel.SelectionError as exc:
-            st.error(str(exc), icon=":material/edit:")
+            st.session_state[f"{key}_said"] = (False, str(exc))  # the typed name stays in its box
             return
-    ok, message = add_premise(int(target), int(premise_id), actor, agent_ids)
-    (st.success if ok else st.error)(message)
+        st.session_state[f"{key}_choice"] = target
+        st.session_state.pop(f"{key}_name", None)
+    st.session_state[f"{key}_said"] = add_premise(int(target), int(premise_id), actor, agent_ids)
+
+
+def pick(mine: list[store_sel.Selection]) -> int:
+    """The reader's selections as a choice; the chosen id stays in `CURRENT_KEY` (other pages may set
+    it to open one)."""
+    ids = [s.id for s in mine]
+    if st.session_state.get(CURRENT_KEY) not in ids:
+        st.session_state[CURRENT_KEY] = ids[0]
+    names = {s.id: radio_label(s) for s in mine}  # radio labels are markdown: escaped
+    return st.radio("Ваши подборки", ids, format_func=names.__getitem__, key=CURRENT_KEY)
+
+
+def add_by_ids_form(selection: store_sel.Selection, actor: Any, agent_ids: frozenset[int] | None) -> None:
+    """Premises by id, typed (comma- or space-separated): each added with its price and status now."""
+    said = f"add_said_{selection.id}"
+    with st.form(f"add_{selection.id}", clear_on_submit=True):
+        typed = st.text_input("Добавить помещения по ID (через запятую)", key=f"add_ids_{selection.id}")
+        submitted = st.form_submit_button("Добавить", icon=":material/playlist_add:")
+    # What the last submission did, kept over the rerun that shows the selection with its new rows.
+    for ok, message in st.session_state.pop(said, []):
+        (st.success if ok else st.error)(message)
+    if submitted:
+        ids = re.findall(r"\d+", typed)[:MAX_TYPED_IDS]
+        st.session_state[said] = [add_premise(selection.id, int(i), actor, agent_ids) for i in ids] or [
+            (False, "Введите ID помещений: числа через запятую.")
+        ]
+        st.rerun()
+
+
+def pdf_mortgage_choice(selection: store_sel.Selection) -> MortgagePreset | None:
+    """The programme the PDF estimates with (the settings' presets), or none."""
+    presets = {p.name: p for p in ui.settings().mortgage_presets}
+    plan = st.selectbox("Ипотека в PDF", [*presets, NO_MORTGAGE], key=f"pdf_mortgage_{selection.id}")
+    return presets.get(plan)
 
 
 def manage(selection: store_sel.Selection, agent_ids: frozenset[int] | None, *, key: str) -> None:

@@ -19,9 +19,11 @@ from kontur.store import clients as store_clients
 from kontur.store import selections as store_sel
 from kontur.store import visits as store_visits
 from kontur.ui import acting
-from kontur.ui.inert import md
 from kontur.ui.money import rub, signed_rub
-from kontur.ui.safe import plain
+from kontur.ui.premise_card import PREMISE_PARAM, linked_premise_id
+from kontur.ui.safe import md, plain
+
+AVAILABILITY_PAGE = "pages/availability.py"
 
 
 def _when(value: Any) -> str:
@@ -152,6 +154,17 @@ def _price_move(before: Any, now: Any) -> str:
     return signed_rub(int(now) - int(before))
 
 
+def forward_premise_link() -> None:
+    """A premise's card link (`/?premise=ID`) reaches the landing page: open the card on Наличие."""
+    linked = linked_premise_id()
+    if linked is None:
+        return
+    try:
+        st.switch_page(AVAILABILITY_PAGE, query_params={PREMISE_PARAM: str(linked)})
+    except st.errors.StreamlitAPIException:  # not in this person's navigation
+        st.info("Карточка помещения открывается на странице «Наличие», она вам недоступна.")
+
+
 def today_page(*, now: dt.datetime | None = None) -> None:
     actor = acting.reader()
     scope = acting.scope(actor)
@@ -165,7 +178,7 @@ def today_page(*, now: dt.datetime | None = None) -> None:
         )
         return
     moment = now or dt.datetime.now(dt.UTC)
-    days = acting.feature_settings().fixing_warning_days
+    days = ui.settings().fixing_warning_days
     if scope.everything:
         reach = "все записи"
     else:
