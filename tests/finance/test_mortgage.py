@@ -130,7 +130,7 @@ def test_presets_come_from_settings_and_bad_ones_are_named() -> None:
     assert from_secrets.mortgage_presets[0].down_payment_share == 0.3
     with pytest.raises(SettingsError, match=r"KONTUR_MORTGAGE_PRESETS\[0\]\.rate"):
         Settings.from_env({"KONTUR_MORTGAGE_PRESETS": one.replace('"rate": 6', '"rate": 120')})
-    with pytest.raises(SettingsError, match="KONTUR_MORTGAGE_PRESETS: .*JSON"):
+    with pytest.raises(SettingsError, match=r"KONTUR_MORTGAGE_PRESETS: .*JSON"):
         Settings.from_env({"KONTUR_MORTGAGE_PRESETS": "семейная"})
     with pytest.raises(SettingsError, match="KONTUR_MAP_STYLE"):
         Settings.from_env({"KONTUR_MAP_STYLE": "google"})

@@ -12,9 +12,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from kontur.auth.session import ACTOR_STATE_KEY
 from kontur.cache import Cache
 from kontur.forms import users as form_users
-from kontur.forms.identity import ACTOR_STATE_KEY
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store.db import Store
 from tests.support.features import SEED, fill, found_through_kontur, no_exceptions, point_app_at, texts
@@ -24,7 +24,9 @@ def _script() -> None:
     import streamlit as st
 
     from kontur.ui import lead_view
+    from tests.support.features import gate
 
+    gate()
     if "client_id" in st.session_state:
         lead_view.client_drilldown(st.session_state["client_id"])
     else:
@@ -144,10 +146,18 @@ def test_a_clients_leads_follow_the_readers_scope(world: RunningSandbox, env: St
 def _funnel_script() -> None:
     import streamlit as st
 
+    from kontur import ui
+    from kontur.queries import leads
     from kontur.queries.filters import LeadFilters
+    from kontur.queries.funnel import won
     from kontur.ui import funnel_view
 
-    st.session_state["drawn"] = funnel_view.funnel_reach(LeadFilters(), st.session_state["scope"])
+    # what the deals page draws, for the reader's scope given here
+    scope, f = st.session_state["scope"], LeadFilters()
+    drawn = ui.read_scoped(leads.funnel, scope, f)
+    funnel_view.kpis(drawn, ui.read_scoped(won, scope, f))
+    funnel_view.funnel_section(drawn)
+    st.session_state["drawn"] = drawn
 
 
 STAGES = ["проверка лида", "открыта", "интерес к покупке", "презентация", "бронь", "заявка на договор",
@@ -180,7 +190,9 @@ def test_funnel_by_reach_on_the_sandbox_in_an_agents_scope(world: RunningSandbox
     assert list(drawn.funnel["reached"]) == expected
     assert drawn.total == len(mine)
     won = sum(1 for x in mine if x["current_status"] == "выиграна")
-    assert [m.value for m in at.metric] == [str(won)]
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Выиграно"] == str(won)
+    assert shown["Дошли до брони"] == str(expected[STAGES.index("бронь")])
     assert any("Отменённая и слетевшая бронь дошли до «Бронь»" in c.value for c in at.caption)
 
 

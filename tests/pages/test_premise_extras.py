@@ -12,9 +12,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from kontur.auth.session import ACTOR_STATE_KEY
 from kontur.cache import Cache
 from kontur.forms import users as form_users
-from kontur.forms.identity import ACTOR_STATE_KEY
 from kontur.mortgage import estimate
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import selections as store_sel
@@ -42,7 +42,9 @@ def _add() -> None:
     import streamlit as st
 
     from kontur.ui.selection_view import add_to_selection
+    from tests.support.features import gate
 
+    gate()
     add_to_selection(st.session_state["premise_id"], key="card")
 
 
@@ -80,7 +82,7 @@ def test_every_photo_is_shown_and_a_refused_url_is_counted(world: RunningSandbox
     at = _run(_gallery, photos=three)
     assert at.session_state["shown"] == 3
     images = [img.proto.imgs[0] for img in at.get("image")]
-    assert [i.caption for i in images] == ["Фото 1 из 3", "Фото 2 из 3", "Фото 3 из 3"]
+    assert [i.caption for i in images] == ["Планировка", "План этажа", "Вид"]  # what each one is
     assert all(i.url.startswith(world.root_url + "/media/") for i in images)  # resolved on the API host
     hostile = [three[0], "javascript:alert(1)", "https://evil.example@127.0.0.1/x.svg"]
     at = _run(_gallery, photos=hostile)

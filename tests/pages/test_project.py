@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kontur.cache import Cache
+from kontur.forms import users as form_users
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from tests.support.features import SEED, fill, no_exceptions, page, point_app_at, texts
 
@@ -38,6 +40,8 @@ def _free_by_type(world: RunningSandbox, building_id: int) -> dict[str, int]:
 
 def _open(monkeypatch: pytest.MonkeyPatch, world: RunningSandbox, tmp_path: Path, project_id: int):
     cache = fill(world, tmp_path / "kontur.duckdb")
+    with Cache(cache) as db:  # someone to act as (the picker's first administrator)
+        form_users.seed(db.cursor(), world.admin().users(), lock=db.write_lock)
     point_app_at(monkeypatch, world, cache, f"sqlite:///{tmp_path / 'ops.sqlite'}")
     at = page("pages/project.py")
     at.session_state["scope_project_id"] = project_id
@@ -65,7 +69,7 @@ def test_card_shows_completion_date_and_flags_the_edge_case_mismatch(
     for t in differing:
         expected = f"Брусника сообщает {int(building[TYPE_FIELDS[t]])}, по помещениям в кэше — {free[t]}"
         assert any(expected in w for w in warnings), (expected, warnings)
-    assert all("Одна из двух сторон устарела" in w for w in warnings)
+    assert all("Одна из двух сторон устарела" in w for w in warnings), warnings
     table = at.dataframe[0].value
     row = table[table["Этажей"] == building["number_of_floors"]]
     assert len(row) >= 1

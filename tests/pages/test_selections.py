@@ -11,9 +11,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from kontur.auth.session import ACTOR_STATE_KEY
 from kontur.cache import Cache
 from kontur.forms import users as form_users
-from kontur.forms.identity import ACTOR_STATE_KEY
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import selections as store_sel
 from kontur.store.db import Store

@@ -14,10 +14,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from kontur.auth.session import ACTOR_STATE_KEY
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.forms import users as form_users
-from kontur.forms.identity import ACTOR_STATE_KEY
 from kontur.models import BookingCreate, VisitCreate
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import bookings as store_bookings

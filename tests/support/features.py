@@ -41,10 +41,34 @@ def point_app_at(
     monkeypatch.setenv("KONTUR_CACHE_PATH", str(cache_path))
     monkeypatch.setenv("KONTUR_DATABASE_URL", store_url)
     monkeypatch.setenv("KONTUR_AUTO_SYNC", "0")
+    # No sign-in against a configured API: the development picker decides who acts (the person under
+    # `ACTOR_STATE_KEY`); without it the app shows only its configuration screen.
+    monkeypatch.setenv("KONTUR_INSECURE_DEV_PICKER", "1")
+
+
+def gate() -> None:
+    """What `app.py` does before any page: the access gate, which makes the picked person (the
+    session's `ACTOR_STATE_KEY`) the one who reads and acts. A script run by itself calls it first,
+    as every page and view only ever runs after it."""
+    from kontur.auth import session
+    from kontur.ui.process import runtime
+
+    rt = runtime()
+    session.app_gate(rt, session.runtime_mode(rt))
+
+
+def _gated_page(path: str) -> None:
+    import runpy
+
+    from tests.support.features import gate
+
+    gate()
+    runpy.run_path(path, run_name="__main__")
 
 
 def page(path: str) -> AppTest:
-    return AppTest.from_file(str(REPO / path), default_timeout=90)
+    """The page at `path` as `app.py` runs it: after the gate."""
+    return AppTest.from_function(_gated_page, args=(str(REPO / path),), default_timeout=90)
 
 
 def no_exceptions(at: AppTest) -> None:
