@@ -12,7 +12,7 @@ import pandas as pd
 from kontur.models import FUNNEL_STAGES
 
 from . import summaries
-from ._db import Conn, frame
+from ._db import Conn, frame, has_table
 from .filters import LeadFilters, RowScope, Where, lead_where
 from .funnel import WON, WON_STATE, FunnelReach, reach
 from .people import name_sql
@@ -68,7 +68,10 @@ def stage_counts(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
 def funnel(con: Conn, scope: RowScope, f: LeadFilters) -> FunnelReach:
     """Each stage's reach by the rule of `kontur.queries.funnel` (a lead only carries its current
     stage: a cancelled or fallen booking reached «бронь»; a lost or paused lead counts only in the
-    entry), outcomes beside it."""
+    entry), outcomes beside it. A cache that holds no leads yet (before the first sync) has an empty
+    funnel."""
+    if not has_table(con, "leads"):
+        return reach({})
     counts = dict(stage_counts(con, scope, f).itertuples(index=False, name=None))
     return reach({str(stage): int(n) for stage, n in counts.items()})
 

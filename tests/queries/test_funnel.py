@@ -12,6 +12,7 @@ import pytest
 from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
 from kontur.queries import funnel
+from kontur.queries import leads as lead_q
 from kontur.queries.filters import LeadFilters
 
 STAGES_IN_ORDER = [
@@ -96,7 +97,7 @@ def test_reach_counts_cancelled_and_fallen_bookings_up_to_booking(cache: Cache) 
     ]
     _insert(cache, leads)
     with cache.reader() as cur:
-        result = funnel.funnel_reach(cur, LeadFilters(), ReadScope.everyone())
+        result = lead_q.funnel(cur, ReadScope.everyone(), LeadFilters())
     reached = dict(zip(result.funnel["stage"], result.funnel["reached"], strict=True))
     assert reached["бронь"] == 2  # the two bookings that did not hold
     assert reached["презентация"] == 3
@@ -111,7 +112,7 @@ def test_reach_matches_an_independent_count_per_lead(cache: Cache) -> None:
     leads = _hand_built()
     _insert(cache, leads)
     with cache.reader() as cur:
-        result = funnel.funnel_reach(cur, LeadFilters(), ReadScope.everyone())
+        result = lead_q.funnel(cur, ReadScope.everyone(), LeadFilters())
     got = dict(zip(result.funnel["stage"], result.funnel["reached"], strict=True))
     assert got == _expected(leads)
     assert result.total == len(leads)
@@ -139,7 +140,7 @@ def test_reach_is_counted_in_the_readers_scope(
     leads = _hand_built()
     _insert(cache, leads)
     with cache.reader() as cur:
-        result = funnel.funnel_reach(cur, filters, scope)
+        result = lead_q.funnel(cur, scope, filters)
     kept = [lead for lead in leads if keep(lead)]
     assert dict(zip(result.funnel["stage"], result.funnel["reached"], strict=True)) == _expected(kept)
     assert result.total == len(kept)
@@ -148,8 +149,8 @@ def test_reach_is_counted_in_the_readers_scope(
 def test_no_scope_counts_nothing(cache: Cache) -> None:
     _insert(cache, _hand_built())
     with cache.reader() as cur:
-        result = funnel.funnel_reach(cur, LeadFilters(), ReadScope.no_one())
-        won = funnel.won(cur, LeadFilters(), ReadScope.no_one())
+        result = lead_q.funnel(cur, ReadScope.no_one(), LeadFilters())
+        won = funnel.won(cur, ReadScope.no_one(), LeadFilters())
     assert result.total == 0
     assert list(result.funnel["reached"]) == [0] * len(STAGES_IN_ORDER)
     assert won == funnel.Won(0, {}, 0)
@@ -165,9 +166,9 @@ def test_won_is_the_stage_with_the_state_beside(cache: Cache) -> None:
     ]
     _insert(cache, leads)
     with cache.reader() as cur:
-        won = funnel.won(cur, LeadFilters(), ReadScope.everyone())
-        mine = funnel.won(cur, LeadFilters(), ReadScope(frozenset({2})))
-        reach = funnel.funnel_reach(cur, LeadFilters(), ReadScope.everyone())
+        won = funnel.won(cur, ReadScope.everyone(), LeadFilters())
+        mine = funnel.won(cur, ReadScope(frozenset({2})), LeadFilters())
+        reach = lead_q.funnel(cur, ReadScope.everyone(), LeadFilters())
     assert won.won == 3
     assert won.by_state == {"Выиграна": 2, "Активные": 1}
     assert won.state_only == 1
@@ -181,6 +182,6 @@ def test_an_empty_cache_file_gives_an_empty_funnel(tmp_path) -> None:
 
     con = duckdb.connect(str(tmp_path / "empty.duckdb"))
     try:
-        assert funnel.funnel_reach(con, LeadFilters(), ReadScope.everyone()).total == 0
+        assert lead_q.funnel(con, ReadScope.everyone(), LeadFilters()).total == 0
     finally:
         con.close()
