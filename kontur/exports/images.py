@@ -14,7 +14,6 @@ import io
 import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, tostring
 
 import httpx
@@ -96,15 +95,9 @@ def _raster_kind(data: bytes) -> str | None:
 
 
 def fetchable(url: object, *, api_url: str | None, media_hosts: Collection[str] = ()) -> str | None:
-    """The absolute URL the server may fetch, or None."""
-    absolute = safe_url(url, api_url)
-    if absolute is None:
-        return None
-    host = (urlsplit(absolute).hostname or "").lower()
-    allowed = {h.strip().lower() for h in media_hosts if h.strip()}
-    if api_url:
-        allowed.add((urlsplit(api_url).hostname or "").lower())
-    return absolute if host in allowed else None
+    """The absolute URL the server may fetch, or None: the pages' own rule (`safe_url`: the API's
+    origin, or `https` on a media host), so the PDF never fetches what a page would not show."""
+    return safe_url(url, api_url, media_hosts)
 
 
 def fetch_picture(
