@@ -57,7 +57,9 @@ def navigation(signed_in: Actor | None) -> st.navigation:
         ]
         for section, pages in listed.items()
     }
-    return st.navigation({name: pages for name, pages in sections.items() if pages})
+    # expanded: with «Сегодня», «Подборки» and «Проект» the list passed Streamlit's default length,
+    # which hid «Синхронизация» and the service pages behind «View 3 more».
+    return st.navigation({name: pages for name, pages in sections.items() if pages}, expanded=True)
 
 
 def main() -> None:

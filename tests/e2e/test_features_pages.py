@@ -19,7 +19,7 @@ from kontur.store import selections as store_sel
 from kontur.store import visits as store_visits
 from kontur.store.db import Store
 from tests.support.features import SEED, found_through_kontur
-from tests.support.features_browser import WAIT_MS, act_as, features_app, idle, open_page
+from tests.support.features_browser import WAIT_MS, act_as, features_app, idle, open_page, sync_now
 
 pytestmark = pytest.mark.browser
 
@@ -169,7 +169,7 @@ def test_today_lists_an_expiring_fixing_a_showing_and_a_selection_change(
     admin.patch_record("premises", premise["id"], is_sold=True)
     page.set_viewport_size({"width": 1500, "height": 1200})
     # «Сегодня» is the landing page: the app's root
-    open_page(page, url, "?sync=1", "Сегодня")  # brings the sale into the cache
+    sync_now(page, url)  # brings the sale into the cache
     open_page(page, url, "", "Сегодня")
     act_as(page, agent)
     main = page.get_by_test_id("stMain")

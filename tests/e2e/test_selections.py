@@ -20,7 +20,7 @@ from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import selections as store_sel
 from kontur.store.db import Store
 from tests.support.features import SEED
-from tests.support.features_browser import WAIT_MS, act_as, features_app, idle, open_page
+from tests.support.features_browser import WAIT_MS, act_as, features_app, idle, open_page, sync_now
 
 pytestmark = pytest.mark.browser
 
@@ -89,9 +89,8 @@ def test_selection_marks_a_booked_premise_and_exports_pdf_and_xlsx(
 
     booked = chosen[1]
     admin.patch_record("premises", booked["id"], is_booked=True)
-    page.goto(f"{url}/selections?sync=1")  # the runtime's own background sync, as «Синхронизировать»
-    expect(page.get_by_role("heading", name="Подборки").first).to_be_visible(timeout=WAIT_MS)
-    idle(page)
+    sync_now(page, url)  # the runtime's own sync, started by «Синхронизировать»
+    open_page(page, url, "selections", "Подборки")
     act_as(page, agent)
     warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="изменилось помещений: 1")
     expect(warning).to_contain_text(f"№ {booked['number']} (забронировано после добавления)", timeout=WAIT_MS)

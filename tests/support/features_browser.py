@@ -1,5 +1,5 @@
-"""Browser helpers of issue 14's Chromium tests: the dashboard shell with the new pages
-(`tests/e2e/features_app.py`) as a real server, and the few Streamlit interactions they need."""
+"""Browser helpers of issue 14's Chromium tests: the real `app.py` (development picker on) as a real
+server on a filled cache, and the few Streamlit interactions they need."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ WAIT_MS = 90_000
 def features_app(
     sandbox: RunningSandbox, workdir: Path, log_path: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, Path, str]]:
-    """A cache filled from `sandbox` (users directory seeded), a store file, and the shell serving them:
+    """A cache filled from `sandbox` (users directory seeded), a store file, and app.py serving them:
     yields (url, cache path, store url)."""
     cache_path = fill(sandbox, workdir / "kontur.duckdb")
     with Cache(cache_path) as cache:
@@ -40,13 +40,15 @@ def features_app(
         "KONTUR_CACHE_PATH": str(cache_path),
         "KONTUR_DATABASE_URL": store_url,
         "KONTUR_AUTO_SYNC": "0",
+        # no sign-in against a configured API: the development picker says who acts (`act_as`)
+        "KONTUR_INSECURE_DEV_PICKER": "1",
         **(extra_env or {}),
     }
     port = free_port()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "tests/e2e/features_app.py",
+                sys.executable, "-m", "streamlit", "run", "app.py",
                 "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
             ],
@@ -97,6 +99,19 @@ def act_as(page: Page, user: dict) -> None:
 
 
 def open_page(page: Page, url: str, path: str, heading: str) -> None:
+    """`url/path` as a person opens it. Until some run of a fresh server has gone through `app.py`, a
+    page's own URL is served by itself and refuses (`require_app_run`): the main page comes first."""
+    page.goto(url)
+    expect(page.get_by_test_id("stSidebarNavLink").filter(has_text="Наличие")).to_be_visible(timeout=WAIT_MS)
+    idle(page)
     page.goto(f"{url}/{path}")
     expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+
+
+def sync_now(page: Page, url: str) -> None:
+    """A sync through the app, as a manager starts one: «Синхронизировать» on the sync page."""
+    open_page(page, url, "sync_health", "Синхронизация")
+    page.get_by_role("button", name="Синхронизировать").click()
+    expect(page.get_by_test_id("stMain")).to_contain_text("Синхронизация завершена", timeout=WAIT_MS)
     idle(page)
