@@ -22,10 +22,16 @@ HERE = Path(__file__).resolve().parent
 
 # The one list of pages, by navigation section. Add a page here (a file in pages/) and it appears in
 # the navigation; pages whose file does not exist yet are left out rather than failing the app.
+# The first page listed is the landing page: «Сегодня», what the person let in should act on today.
 PAGES: dict[str, list[tuple[str, str, str]]] = {
+    "Работа": [
+        ("pages/today.py", "Сегодня", ":material/today:"),
+        ("pages/selections.py", "Подборки", ":material/playlist_add_check:"),
+    ],
     "Аналитика": [
         ("pages/availability.py", "Наличие", ":material/apartment:"),
         ("pages/chessboard.py", "Шахматка", ":material/grid_view:"),
+        ("pages/project.py", "Проект", ":material/domain:"),
         ("pages/leads.py", "Сделки", ":material/filter_alt:"),
     ],
     "Продажи": [
@@ -51,7 +57,9 @@ def navigation(signed_in: Actor | None) -> st.navigation:
         ]
         for section, pages in listed.items()
     }
-    return st.navigation({name: pages for name, pages in sections.items() if pages})
+    # expanded: with «Сегодня», «Подборки» and «Проект» the list passed Streamlit's default length,
+    # which hid «Синхронизация» and the service pages behind «View 3 more».
+    return st.navigation({name: pages for name, pages in sections.items() if pages}, expanded=True)
 
 
 def main() -> None:

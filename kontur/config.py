@@ -7,6 +7,7 @@ tests can build any configuration they like.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "insecure_dev_picker": ("KONTUR_INSECURE_DEV_PICKER", "kontur", "insecure_dev_picker"),
     "email_verified_optional": ("KONTUR_EMAIL_VERIFIED_OPTIONAL", "kontur", "email_verified_optional"),
     "media_hosts": ("KONTUR_MEDIA_HOSTS", "kontur", "media_hosts"),
+    "mortgage_presets": ("KONTUR_MORTGAGE_PRESETS", "mortgage", "presets"),
+    "map_style": ("KONTUR_MAP_STYLE", "kontur", "map_style"),
+    "map_tiles_url": ("KONTUR_MAP_TILES_URL", "kontur", "map_tiles_url"),
+    "fixing_warning_days": ("KONTUR_FIXING_WARNING_DAYS", "kontur", "fixing_warning_days"),
     "kafka_bootstrap_servers": ("KAFKA_BOOTSTRAP_SERVERS", "kafka", "bootstrap_servers"),
     "kafka_group_id": ("KAFKA_GROUP_ID", "kafka", "group_id"),
     "kafka_security_protocol": ("KAFKA_SECURITY_PROTOCOL", "kafka", "security_protocol"),
@@ -64,6 +69,30 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "kafka_sasl_password": ("KAFKA_SASL_PASSWORD", "kafka", "sasl_password"),
     "kafka_ssl_ca_location": ("KAFKA_SSL_CA_LOCATION", "kafka", "ssl_ca_location"),
 }
+
+
+class MortgagePreset(BaseModel):
+    """A mortgage programme a manager picks from; every number stays editable in the estimate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    rate: float = Field(ge=0, lt=100)  # annual, per cent
+    down_payment_share: float = Field(ge=0, lt=1)  # of the price
+    term_years: int = Field(ge=1, le=50)
+
+
+# Examples of the two programmes managers quote most; set the current terms in `[[mortgage.presets]]`
+# or KONTUR_MORTGAGE_PRESETS (a JSON list of the same objects).
+DEFAULT_MORTGAGE_PRESETS: tuple[MortgagePreset, ...] = (
+    MortgagePreset(name="Семейная ипотека", rate=6.0, down_payment_share=0.2, term_years=30),
+    MortgagePreset(name="Стандартная ипотека", rate=20.0, down_payment_share=0.2, term_years=20),
+)
+
+# Map tiles (`kontur.ui.map` turns each into an inline style with a plain background under raster
+# tiles, so with no network the points still render): Carto light or dark, OpenStreetMap, or none.
+# `map_tiles_url` (an https `{z}/{x}/{y}` template) points at a company's own tile server instead.
+MAP_STYLES: tuple[str, ...] = ("carto-positron", "carto-darkmatter", "open-street-map", "white-bg")
 
 
 class SettingsError(ValueError):
@@ -116,6 +145,14 @@ class Settings(BaseModel):
     # Hosts besides the API's own whose https pictures and links pages may show (and the server may
     # fetch plans from): exact names or `*.example.ru`; comma-separated in the environment.
     media_hosts: tuple[str, ...] = ()
+    # Mortgage programmes the estimate offers (a premise's card, a selection's PDF).
+    mortgage_presets: tuple[MortgagePreset, ...] = Field(default=DEFAULT_MORTGAGE_PRESETS, min_length=1)
+    # The map of cities and projects: tiles by name (`MAP_STYLES`), or a company's own https
+    # `{z}/{x}/{y}` template in `map_tiles_url`.
+    map_style: str = "carto-positron"
+    map_tiles_url: str | None = None
+    # «Сегодня»: clients whose fixing ends within this many days are listed.
+    fixing_warning_days: int = Field(default=7, ge=1, le=90)
     kafka_bootstrap_servers: str | None = None
     kafka_group_id: str = "kontur-dashboard"
     kafka_security_protocol: str = "PLAINTEXT"
@@ -143,6 +180,37 @@ class Settings(BaseModel):
             value = value.split(",")
         return tuple(h.strip().lower() for h in value or () if h and str(h).strip())
 
+    @field_validator("mortgage_presets", mode="before")
+    @classmethod
+    def _presets(cls, value: Any) -> Any:
+        # The environment gives a JSON list; secrets.toml a list of tables (mappings).
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError("must be a JSON list of presets") from None
+        if isinstance(value, Mapping) or not isinstance(value, list | tuple):
+            raise ValueError("must be a list of presets")
+        return [dict(p) if isinstance(p, Mapping) or hasattr(p, "keys") else p for p in value]
+
+    @field_validator("map_style")
+    @classmethod
+    def _known_style(cls, value: str) -> str:
+        value = value.strip()
+        if value not in MAP_STYLES:
+            raise ValueError(f"must be one of {', '.join(MAP_STYLES)}")
+        return value
+
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _tiles_template(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith("https://") or not all(part in value for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("must be an https:// URL template with {z}, {x} and {y}")
+        return value
+
     @field_validator("full_sync_at")
     @classmethod
     def _check_hhmm(cls, value: str | None) -> str | None:
@@ -166,7 +234,9 @@ class Settings(BaseModel):
         retry_max_attempts, retry_backoff_base, retry_backoff_cap, retry_max_retry_after),
         `[kontur]` (cache_path, database_url, demo_scale, auto_sync, sync_interval, full_sync_every,
         full_sync_at, stale_after, interactive_budget, insecure_dev_picker, email_verified_optional,
-        media_hosts)
+        media_hosts, map_style, map_tiles_url, fixing_warning_days), `[mortgage]` (presets: a list of
+        tables `[[mortgage.presets]]` with name, rate, down_payment_share, term_years; in the
+        environment KONTUR_MORTGAGE_PRESETS is the same list as JSON)
         and `[kafka]` (bootstrap_servers, group_id, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, ssl_ca_location). Empty strings count as unset.
         """
@@ -187,7 +257,9 @@ class Settings(BaseModel):
         except ValidationError as exc:
             # Name the variables, never echo their values (the token could be among them).
             problems = "; ".join(
-                f"{_SOURCES[str(err['loc'][0])][0]}: {err['msg']}" for err in exc.errors() if err["loc"]
+                f"{_SOURCES[str(err['loc'][0])][0]}{_where(err['loc'][1:])}: {err['msg']}"
+                for err in exc.errors()
+                if err["loc"]
             )
             raise SettingsError(f"invalid settings: {problems}") from None
 
@@ -236,6 +308,11 @@ class Settings(BaseModel):
         if self.kafka_ssl_ca_location:
             config["ssl.ca.location"] = self.kafka_ssl_ca_location
         return config
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """Where inside a structured setting a problem is: `[0].rate` (a list item's field)."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
 def _secret_value(secrets: Mapping[str, Any] | None, section: str, key: str) -> Any:

@@ -70,7 +70,9 @@ FEATURE: dict[Feature, str] = {
     Feature.LAUNDRY_ROOM: "Постирочная",
     Feature.MASTER_BEDROOM: "Мастер-спальня",
     Feature.SECONDARY_APARTMENT: "Вторичная квартира",
-    Feature.GROUND_PARKING: "Наземный/подземный паркинг",
+    # The seed's «наземный паркинг/подземный паркинг» is one flag telling the two kinds apart: set, the
+    # parking space is above ground (the sandbox sets it on ground-floor spaces only); not set, underground.
+    Feature.GROUND_PARKING: "Наземный паркинг",
 }
 
 LEAD_STATE: dict[LeadState, str] = {
@@ -102,10 +104,12 @@ FIXING_TYPE: dict[FixingType, str] = {
     FixingType.STRONG: "Сильное закрепление",
 }
 
+# `fail` of a booking or a visit is not only a cancellation: Brusnika also ends bookings that lapsed and
+# showings nobody came to. «Не состоялась» (of «бронь» / «заявка на показ») covers both.
 REQUEST_STATUS: dict[RequestStatus, str] = {
     RequestStatus.OPEN: "Открыта",
-    RequestStatus.SUCCESS: "Успешно",
-    RequestStatus.FAIL: "Отменена",
+    RequestStatus.SUCCESS: "Состоялась",
+    RequestStatus.FAIL: "Не состоялась",
 }
 
 USER_ROLE: dict[UserRole, str] = {
@@ -197,4 +201,52 @@ AVAILABILITY_COLUMNS: dict[str, str] = {
     "sold": "Продано",
     "total": "Всего",
     "free_share": "Доля свободных",
+}
+
+
+# Agency fields as the seed names them: `ownerFullName`/`ownerPhone` are the agency's contact person
+# («ФИО контактного лица от агентства недвижимости»), not its owner.
+AGENCY_FIELD: dict[str, str] = {
+    "title": "Название агентства",
+    "city_id": "Основной город работы",
+    "legalName": "Юридическое название",
+    "inn": "ИНН",
+    "phone": "Телефон агентства",
+    "email": "Email агентства",
+    "ownerFullName": "Контактное лицо",
+    "ownerPhone": "Телефон контактного лица",
+}
+
+# The sync page: a run's status, the Kafka consumer's state, what started a run.
+RUN_STATUS: dict[str, str] = {"succeeded": "Успешно", "failed": "Ошибка", "running": "Идёт"}
+KAFKA_STATE: dict[str, str] = {
+    "starting": "Запускается",
+    "catching up": "Догоняет топики",
+    "caught up": "Работает, догнал топики",
+    "restarting": "Перезапуск после ошибки",
+    "stopped": "Остановлен",
+}
+TRIGGER: dict[str, str] = {
+    "first": "первое наполнение",
+    "interval": "по расписанию",
+    "full": "сверка по расписанию",
+    "retry": "повтор после ошибки",
+    "manual": "вручную",
+    "cli": "kontur sync",
+}
+
+# Selection status of a premise since it was added (kontur.queries.selection_live).
+SELECTION_CHANGE: dict[str, str] = {
+    "same": "Без изменений",
+    "booked": "Забронировано после добавления",
+    "sold": "Продано после добавления",
+    "freed": "Снова свободно",
+    "gone": "Снято с продажи",
+}
+
+PROJECT_TOTALS: dict[str, str] = {
+    "apartment": "Квартиры",
+    "parking": "Машино-места",
+    "storeroom": "Кладовые",
+    "commercial": "Коммерция",
 }

@@ -13,6 +13,7 @@ from kontur.models import Feature, PremiseType, PurchaseOption
 from kontur.queries import PremiseFilters, availability
 from kontur.ui import charts, tables
 from kontur.ui.fmt import STATUS_DOT
+from kontur.ui.map import stock_map
 from kontur.ui.premise_card import linked_premise_id, premise_card
 
 BOOKINGS_PAGE = "pages/bookings.py"
@@ -140,11 +141,7 @@ with left:
         )
 with right:
     st.subheader("Свободные помещения на карте")
-    cities = ui.read(availability.city_map, f)
-    if cities.empty:
-        st.caption("Нет городов с координатами.")
-    else:
-        st.plotly_chart(charts.city_map(cities), width="stretch", key="av_map")
+    stock_map(ui.settings(), f, key="av_map")
 
 # --- distributions --------------------------------------------------------------------------
 for col, metric in zip(st.columns(2), charts.HISTOGRAMS, strict=True):
@@ -176,16 +173,14 @@ tables.download_csv(shown, "nalichie.csv", key="av_csv")
 
 # --- the premise card: the selected row's, else the one a link names (`?premise=ID`) -------------
 picked = event.selection.rows if event is not None else []
-if picked and picked[0] < len(listing):
+card_id = int(listing["id"].iloc[picked[0]]) if picked and picked[0] < len(listing) else linked_premise_id()
+row = None
+if card_id is not None:
+    # the card's own read: every photo, the project and building (the list carries the first photo only)
     # a named tuple, not a Series: `row.size` must be the premise's area, not Series.size
-    row = next(listing.iloc[[picked[0]]].itertuples(index=False))
-elif (linked := linked_premise_id()) is not None:
-    found = ui.read(availability.premise, linked)
-    row = next(found.itertuples(index=False), None)
+    row = next(ui.read(availability.premise, card_id).itertuples(index=False), None)
     if row is None:
-        st.info(f"Помещения № {linked} нет в кэше.", icon=":material/search_off:")
-else:
-    row = None
+        st.info(f"Помещения № {card_id} нет в кэше.", icon=":material/search_off:")
 if row is not None:
     bookable = (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists()
     if premise_card(row, bookable=bookable, key="av_card"):

@@ -11,6 +11,7 @@ from kontur.auth import session as auth_session
 from kontur.models import Feature, PremiseType
 from kontur.queries import PremiseFilters, chessboard, scope
 from kontur.ui import chessboard as board
+from kontur.ui import selection_view
 from kontur.ui.fmt import list_labels
 from kontur.ui.safe import md, plain
 
@@ -59,6 +60,8 @@ features = c3.multiselect(
     key="cb_features",
 )
 
+board.building_header(ui.read(chessboard.building, building_id))
+
 f = PremiseFilters(types=tuple(types), rooms=tuple(rooms), features=tuple(features))
 sections = ui.read(chessboard.sections, building_id)
 cells = ui.read(chessboard.cells, building_id, f)
@@ -89,18 +92,23 @@ choice = st.selectbox(
 )
 
 st.html(board.legend())
-st.html(board.render(sections, cells, selected_id=choice))
+mine = selection_view.in_my_selections(cells["id"].astype(int).tolist())
+shown = choice if choice is not None else board.highlighted(cells)
+st.html(board.render(sections, cells, selected_id=shown, in_selection=mine))
 
 if choice is not None:
     row = free[choice]
-    with st.container(border=True):
+    with st.container(border=True, key="cb_cell"):
         st.markdown(
             f"**{md(ui.premise_caption(row), limit=None)}**  \n"
             f"За м²: {md(ui.fmt_rub(row.price_per_m2))} · "
             f"Особенности: {md(list_labels(Feature, row.feature) or '—', limit=None)}"
         )
-        if st.button("Забронировать", type="primary", icon=":material/event_available:", key="cb_book"):
+        book, keep = st.columns(2)
+        if book.button("Забронировать", type="primary", icon=":material/event_available:", key="cb_book"):
             st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(choice)
             if (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists():
                 st.switch_page(BOOKINGS_PAGE)
             st.info("Помещение запомнено: форма бронирования откроет его, как только страница появится.")
+        with keep:
+            selection_view.add_to_selection(int(choice), key=f"cb_sel_{int(choice)}")

@@ -1,4 +1,5 @@
-"""Сделки: the funnel with conversions, outcomes beside it, weekly starts, stale leads, agents.
+"""Сделки: the funnel by reach with its rule and conversions, outcomes beside it, weekly starts,
+stale leads (each opens its client and premise), agents.
 
 Every read is scoped to the leads the reader may see (`view_leads`: everyone's, or their agency's).
 """
@@ -11,9 +12,10 @@ import streamlit as st
 
 from kontur import labels, ui
 from kontur.auth import session as auth_session
-from kontur.models import LeadStage, LeadState
+from kontur.models import LeadState
 from kontur.queries import LeadFilters, leads
-from kontur.ui import access, charts, tables
+from kontur.queries.funnel import won as won_q
+from kontur.ui import access, charts, funnel_view, lead_view, tables
 from kontur.ui.safe import plain
 
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
@@ -100,34 +102,8 @@ if funnel.total == 0:
     ui.no_results("сделок")
     st.stop()
 
-fd = funnel.funnel
-won = int(fd["at_stage"].iloc[-1])
-first = int(fd["reached"].iloc[0])
-k = st.columns(4)
-k[0].metric("Сделок", ui.fmt_int(funnel.total), border=True)
-k[1].metric("В воронке", ui.fmt_int(first), border=True)
-k[2].metric("Выиграно", ui.fmt_int(won), border=True)
-k[3].metric("Конверсия в выигрыш", ui.fmt_pct(won / first) if first else "—", border=True)
-
-left, right = st.columns([3, 1])
-with left:
-    st.subheader("Воронка")
-    st.plotly_chart(charts.funnel(fd), width="stretch", key="ld_funnel")
-    st.dataframe(
-        tables.funnel(fd), hide_index=True, column_config=tables.FUNNEL_CONFIG, key="ld_funnel_table"
-    )
-    st.caption("«Дошли до этапа» — сделки, которые сейчас на этом этапе или дальше по воронке.")
-with right:
-    st.subheader("Вне воронки")
-    for row in funnel.outcomes.itertuples():
-        st.metric(
-            labels.label_of(LeadStage, row.stage),
-            ui.fmt_int(row.n),
-            delta=ui.fmt_pct(row.n / funnel.total),
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
-        )
+funnel_view.kpis(funnel, ui.read_scoped(won_q, readers, f))
+funnel_view.funnel_section(funnel)
 
 st.subheader("Новые сделки по неделям")
 st.plotly_chart(
@@ -142,10 +118,22 @@ st.dataframe(
     column_config=tables.STALE_SUMMARY_CONFIG,
     key="ld_stale_summary",
 )
-stale = tables.stale_leads(ui.read_scoped(leads.stale_leads, readers, f))
-st.markdown(f"**Дольше всех ждут** — по {leads.STALE_PER_STAGE} сделок на каждом этапе")
-st.dataframe(stale, hide_index=True, column_config=tables.STALE_LEADS_CONFIG, key="ld_stale")
+stale_rows = ui.read_scoped(leads.stale_leads, readers, f)
+stale = tables.stale_leads(stale_rows)
+st.markdown(
+    f"**Дольше всех ждут** — по {leads.STALE_PER_STAGE} сделок на каждом этапе. "
+    "Выберите строку — откроются клиент и помещение сделки."
+)
+st.dataframe(
+    stale,
+    hide_index=True,
+    column_config=tables.STALE_LEADS_CONFIG,
+    on_select=lead_view.open_from_table(stale_rows["id"].tolist(), table_key="ld_stale", key="ld_lead"),
+    selection_mode="single-row",
+    key="ld_stale",
+)
 tables.download_csv(stale, "zavisshie-sdelki.csv", key="ld_stale_csv")
+lead_view.drilldown_section(key="ld_lead")
 
 st.subheader("Рейтинг агентов")
 board = tables.leaderboard(ui.read_scoped(leads.leaderboard, readers, f))

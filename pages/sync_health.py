@@ -15,23 +15,6 @@ from kontur.ui.safe import md
 
 # Counts in the manager's browser locale («12 932» in a Russian one).
 LOCALIZED = st.column_config.NumberColumn(format="localized")
-RUN_STATUS = {"succeeded": "Успешно", "failed": "Ошибка", "running": "Идёт"}
-KAFKA_STATE = {
-    "starting": "Запускается",
-    "catching up": "Догоняет топики",
-    "caught up": "Работает, догнал топики",
-    "restarting": "Перезапуск после ошибки",
-    "stopped": "Остановлен",
-}
-TRIGGER = {
-    "first": "первое наполнение",
-    "interval": "по расписанию",
-    "full": "сверка по расписанию",
-    "retry": "повтор после ошибки",
-    "manual": "вручную",
-    "cli": "kontur sync",
-}
-
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.title("Синхронизация")
 rt = ui.runtime()
@@ -77,7 +60,7 @@ def schedule_line() -> str:
         parts.append(f"каждые {ui.fmt_age(status.interval)}")
     if status.next_at is not None:
         wait = ui.fmt_age(max(0.0, status.next_at - time.time()))
-        parts.append(f"следующая ({TRIGGER.get(status.next_trigger or '', '')}) через {wait}")
+        parts.append(f"следующая ({labels.TRIGGER.get(status.next_trigger or '', '')}) через {wait}")
     if status.failures:
         parts.append(f"ошибок подряд: {status.failures}")
     return md("Синхронизация по расписанию: " + (", ".join(parts) or "нет запланированных"))
@@ -99,7 +82,7 @@ def kafka_panel() -> None:
     lag = ui.read(sync_health.kafka_lag, consumer.group_id)
     st.subheader("Kafka")
     k = st.columns(4)
-    k[0].metric("Потребитель", KAFKA_STATE.get(status.state, status.state), border=True)
+    k[0].metric("Потребитель", labels.KAFKA_STATE.get(status.state, status.state), border=True)
     k[1].metric("Отставание, сообщений", ui.fmt_int(int(lag["lag"].sum())) if not lag.empty else "—",
                 border=True, help="Конец топиков минус применённое в кэш, по последнему пакету")  # fmt: skip
     k[2].metric("Сообщений с запуска", ui.fmt_int(status.messages), border=True)
@@ -133,7 +116,7 @@ k = st.columns(4)
 k[0].metric("Строк в кэше", ui.fmt_int(int(table["rows"].sum())), border=True)
 k[1].metric(
     "Последний запуск",
-    RUN_STATUS.get(str(last["status"]), str(last["status"])) if last is not None else "—",
+    labels.RUN_STATUS.get(str(last["status"]), str(last["status"])) if last is not None else "—",
     border=True,
 )
 freshest = table["age_seconds"].dropna()
@@ -153,7 +136,7 @@ st.dataframe(
         "Последняя успешная": table["last_success_at"],
         "Свежесть": [ui.fmt_age(a) for a in table["age_seconds"]],
         "Последний запуск": [
-            RUN_STATUS.get(s, "—") if isinstance(s, str) else "—" for s in table["last_status"]
+            labels.RUN_STATUS.get(s, "—") if isinstance(s, str) else "—" for s in table["last_status"]
         ],
         "Загружено": table["last_loaded"],
         "Отклонено": table["last_rejected"],
@@ -197,8 +180,8 @@ else:
             "Режим": runs["mode"]
             .map({"full": "полная", "incremental": "инкрементальная"})
             .fillna(runs["mode"]),
-            "Причина запуска": runs["trigger"].map(TRIGGER).fillna("—"),
-            "Статус": runs["status"].map(RUN_STATUS).fillna(runs["status"]),
+            "Причина запуска": runs["trigger"].map(labels.TRIGGER).fillna("—"),
+            "Статус": runs["status"].map(labels.RUN_STATUS).fillna(runs["status"]),
             "Начало": runs["started_at"],
             "Длительность, с": runs["seconds"],
             "Загружено": runs["loaded"],

@@ -231,7 +231,7 @@ def directory_mirror_ddl() -> str:
 # lead (it changed stage) rarely needs recomputing from `leads`.
 OLDEST_KEPT = 10
 OLDEST_SHOWN = 5
-SUMMARY_VERSION = 3
+SUMMARY_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,12 @@ class Summable:
 SUMMABLE: tuple[Summable, ...] = (
     Summable(
         "lead_agent_summary",
-        (("agent_id", "BIGINT", "agent_id"), ("state", "VARCHAR", "state")),
+        # won_stage: the one definition of a won lead (stage `выиграна`), beside its state
+        (
+            ("agent_id", "BIGINT", "agent_id"),
+            ("state", "VARCHAR", "state"),
+            ("won_stage", "BOOLEAN", "current_status = 'выиграна'"),
+        ),
         (
             ("n", "BIGINT", "count(*)"),
             ("fee", "DOUBLE", "coalesce(sum(fee), 0)"),

@@ -126,17 +126,20 @@ def distribution(con: Conn, f: PremiseFilters, metric: str, bins: int = 30) -> p
 
 
 # The premise list's columns, over a CTE `p` of premises with their status and first photo.
-_LIST_SELECT = f"""
-    SELECT p.id, c.name AS city, pr.name AS project, b.address AS building,
-           s.number AS section, p.number, p.type, p.rooms, p.floor, p.size, p.price,
-           {PRICE_PER_M2} AS price_per_m2, p.status,
-           p.feature, p.purchase_option, p.photo, pr.link AS link, pr.photo AS project_photo
+_LIST_COLUMNS = f"""
+    p.id, c.name AS city, pr.name AS project, b.address AS building,
+    s.number AS section, p.number, p.type, p.rooms, p.floor, p.size, p.price,
+    {PRICE_PER_M2} AS price_per_m2, p.status,
+    p.feature, p.purchase_option, p.photo, pr.link AS link, pr.photo AS project_photo
+"""
+_LIST_FROM = """
     FROM p
     JOIN buildings b ON b.id = p.building_id
     JOIN projects pr ON pr.id = p.project_id
     JOIN cities c ON c.id = pr.city_id
     LEFT JOIN sections s ON s.id = p.section_id
-"""  # noqa: S608 -- constant text
+"""
+_LIST_SELECT = f"SELECT {_LIST_COLUMNS} {_LIST_FROM}"
 _PREMISE_COLUMNS = (
     "p.id, p.project_id, p.building_id, p.section_id, p.number, p.type, p.rooms, p.floor, p.size, "
     f"p.price, {STATUS_SQL} AS status, p.feature, p.purchase_option, p.photos[1] AS photo"
@@ -161,34 +164,76 @@ def premises_list(con: Conn, f: PremiseFilters, limit: int = LIST_LIMIT) -> pd.D
     )
 
 
+# The card's extra columns: every photo, and where the premise sits (project, building, floors).
+_CARD_EXTRA = (
+    "p.photos, p.project_id, pr.city_id, p.building_id, pr.end_date, b.number_of_floors, "
+    "b.brief_description AS building_brief"
+)
+
+
 def premise(con: Conn, premise_id: int) -> pd.DataFrame:
-    """One premise with the list's columns (none when the cache does not hold it): a card opened
-    by its link."""
+    """One premise with the list's columns and the card's (`photos`, `project_id`, `building_id`,
+    `end_date`, `number_of_floors`, `building_brief`); none when the cache does not hold it."""
     return frame(
         con,
-        f"WITH p AS (SELECT {_PREMISE_COLUMNS} FROM premises p WHERE p.id = ?) {_LIST_SELECT}",  # noqa: S608
+        f"WITH p AS (SELECT {_PREMISE_COLUMNS}, p.photos FROM premises p WHERE p.id = ?) "  # noqa: S608
+        f"SELECT {_LIST_COLUMNS}, {_CARD_EXTRA} {_LIST_FROM}",
         [premise_id],
     )
 
 
 def city_map(con: Conn, f: PremiseFilters) -> pd.DataFrame:
-    """Per city with coordinates: name, lat, long, projects, free (matching free premises)."""
+    """Per city with coordinates (the scope's city only, when one is chosen): id, name, lat, long,
+    projects, premises (matching the filters), free (matching free premises)."""
     where = premise_where(f)
     return frame(
         con,
         f"""
         WITH fp AS (
-            SELECT p.project_id, count(*) AS free FROM premises p
-            WHERE NOT p.is_sold AND NOT p.is_booked AND {where.sql} GROUP BY ALL
+            SELECT p.project_id, count(*) AS premises,
+                   count(*) FILTER (WHERE NOT p.is_sold AND NOT p.is_booked) AS free
+            FROM premises p WHERE {where.sql} GROUP BY ALL
         )
         SELECT c.id, c.name, c.lat, c.long, count(DISTINCT pr.id) AS projects,
-               coalesce(sum(fp.free), 0)::BIGINT AS free
+               coalesce(sum(fp.premises), 0)::BIGINT AS premises, coalesce(sum(fp.free), 0)::BIGINT AS free
         FROM cities c
         LEFT JOIN projects pr ON pr.city_id = c.id
         LEFT JOIN fp ON fp.project_id = pr.id
         WHERE c.lat IS NOT NULL AND c.long IS NOT NULL
           AND (?::BIGINT IS NULL OR c.id = ?)
-        GROUP BY ALL ORDER BY free DESC
+        GROUP BY ALL ORDER BY free DESC, c.id
         """,  # noqa: S608 -- constant clauses, parameterised values
         [*where.params, f.scope.city_id, f.scope.city_id],
+    )
+
+
+def project_map(con: Conn, f: PremiseFilters) -> pd.DataFrame:
+    """Projects of cities with coordinates, within the scope: id, name, city_id, city, city_lat,
+    city_lon, rank, of, premises, free (matching the filters), end_date. The contract gives projects
+    no coordinates: `rank`/`of` (the project's place among its city's projects) let the map spread
+    them around their city's point, each always at the same place."""
+    where = premise_where(f)
+    return frame(
+        con,
+        f"""
+        WITH fp AS (
+            SELECT p.project_id, count(*) AS premises,
+                   count(*) FILTER (WHERE NOT p.is_sold AND NOT p.is_booked) AS free
+            FROM premises p WHERE {where.sql} GROUP BY ALL
+        ),
+        placed AS (
+            SELECT pj.id, pj.name, pj.city_id, pj.end_date,
+                   row_number() OVER (PARTITION BY pj.city_id ORDER BY pj.id) - 1 AS rank,
+                   count(*) OVER (PARTITION BY pj.city_id) AS "of"
+            FROM projects pj
+        )
+        SELECT pl.id, pl.name, pl.city_id, c.name AS city, c.lat AS city_lat, c.long AS city_lon,
+               pl.rank, pl."of", coalesce(fp.premises, 0)::BIGINT AS premises,
+               coalesce(fp.free, 0)::BIGINT AS free, pl.end_date
+        FROM placed pl JOIN cities c ON c.id = pl.city_id LEFT JOIN fp ON fp.project_id = pl.id
+        WHERE c.lat IS NOT NULL AND c.long IS NOT NULL
+          AND (?::BIGINT IS NULL OR pl.city_id = ?) AND (?::BIGINT IS NULL OR pl.id = ?)
+        ORDER BY c.name, pl.name, pl.id
+        """,  # noqa: S608 -- constant clauses, parameterised values
+        [*where.params, f.scope.city_id, f.scope.city_id, f.scope.project_id, f.scope.project_id],
     )

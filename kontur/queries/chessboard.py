@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import pandas as pd
 
 from ._db import Conn, frame
@@ -37,3 +40,31 @@ def cells(con: Conn, building_id: int, f: PremiseFilters) -> pd.DataFrame:
         """,  # noqa: S608 -- constant clauses, parameterised values
         [*match.params, building_id],
     )
+
+
+@dataclass(frozen=True)
+class BuildingInfo:
+    """What the chessboard says about the building above it."""
+
+    id: int
+    address: str | None
+    number_of_floors: int | None
+    brief_description: str | None
+    detailed_description: str | None
+    project_id: int | None
+    project: str | None
+    city_id: int | None
+    end_date: dt.date | None
+
+
+def building(con: Conn, building_id: int) -> BuildingInfo | None:
+    row = con.execute(
+        """
+        SELECT b.id, b.address, b.number_of_floors, b.brief_description, b.detailed_description,
+               b.project_id, pr.name, pr.city_id, pr.end_date
+        FROM buildings b LEFT JOIN projects pr ON pr.id = b.project_id
+        WHERE b.id = ?
+        """,
+        [building_id],
+    ).fetchone()
+    return None if row is None else BuildingInfo(*row)

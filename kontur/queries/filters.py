@@ -24,6 +24,9 @@ class RowScope(Protocol):
     @property
     def everything(self) -> bool: ...
 
+    @property
+    def nothing(self) -> bool: ...
+
     def predicate(self, column: str) -> tuple[str, list[Any]]: ...
 
 

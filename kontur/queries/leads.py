@@ -7,31 +7,23 @@ every lead; anyone else's reads go to `leads` with their scope in the WHERE clau
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES
+from kontur.models import FUNNEL_STAGES
 
 from . import summaries
-from ._db import Conn, frame
+from ._db import Conn, frame, has_table
 from .filters import LeadFilters, RowScope, Where, lead_where
+from .funnel import WON, WON_STATE, FunnelReach, reach
 from .people import name_sql
 
 _FUNNEL = [s.value for s in FUNNEL_STAGES]
-_OUTCOMES = [s.value for s in OUTCOME_STAGES]
 # Stages where a lead can get stuck (won is an end, not a wait).
 _OPEN_STAGES = _FUNNEL[:-1]
 
 
-@dataclass(frozen=True)
-class Funnel:
-    """`funnel`: stage, at_stage (leads now there), reached (now there or further along the funnel),
-    conversion (reached / the previous stage's reached). `outcomes`: stage, n. `total`: all leads."""
-
-    funnel: pd.DataFrame
-    outcomes: pd.DataFrame
-    total: int
+# The funnel by reach (`funnel.reach`: cancelled and fallen bookings reached «бронь»).
+Funnel = FunnelReach
 
 
 def _project_only(f: LeadFilters) -> bool:
@@ -73,20 +65,15 @@ def stage_counts(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
     )
 
 
-def funnel(con: Conn, scope: RowScope, f: LeadFilters) -> Funnel:
-    """A lead only carries its current stage, so "reached stage k" counts those now at stage k or any
-    later funnel stage; leads in an outcome (lost, paused, ...) are shown beside, not folded in."""
+def funnel(con: Conn, scope: RowScope, f: LeadFilters) -> FunnelReach:
+    """Each stage's reach by the rule of `kontur.queries.funnel` (a lead only carries its current
+    stage: a cancelled or fallen booking reached «бронь»; a lost or paused lead counts only in the
+    entry), outcomes beside it. A cache that holds no leads yet (before the first sync) has an empty
+    funnel."""
+    if not has_table(con, "leads"):
+        return reach({})
     counts = dict(stage_counts(con, scope, f).itertuples(index=False, name=None))
-    at_stage = [int(counts.get(s, 0)) for s in _FUNNEL]
-    reached = [sum(at_stage[i:]) for i in range(len(at_stage))]
-    conversion = [None] + [
-        (reached[i] / reached[i - 1]) if reached[i - 1] else None for i in range(1, len(reached))
-    ]
-    funnel_df = pd.DataFrame(
-        {"stage": _FUNNEL, "at_stage": at_stage, "reached": reached, "conversion": conversion}
-    )
-    outcomes = pd.DataFrame({"stage": _OUTCOMES, "n": [int(counts.get(s, 0)) for s in _OUTCOMES]})
-    return Funnel(funnel=funnel_df, outcomes=outcomes, total=int(sum(counts.values())))
+    return reach({str(stage): int(n) for stage, n in counts.items()})
 
 
 def weekly_starts(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
@@ -214,47 +201,53 @@ def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STA
 
 
 def leaderboard(con: Conn, scope: RowScope, f: LeadFilters, limit: int = 50) -> pd.DataFrame:
-    """Per agent: leads, won, conversion, fee_won, fee_pipeline, nps_share — best earners first."""
+    """Per agent: leads, won, won_state, conversion, fee_won, fee_pipeline, nps_share — best earners
+    first. Won is the stage `выиграна` (as in the KPI and the funnel; `fee_won` is those leads' fee);
+    `won_state` counts the leads whose state is «Выиграна», shown beside it."""
     agent_expr, agent_join = name_sql(con, "ua", "top.agent_id", "Агент #")
     whole = f.city_id is None and f.project_id is None and not (f.agent_ids or f.manager_ids)
     if whole and scope.everything and not (f.start_from or f.start_to) and summaries.usable(con):
-        # Per (agent, state) sums: 120k rows at scale 10 instead of 5M leads.
+        # Per (agent, state, won stage) sums: ~120k rows at scale 10 instead of 5M leads.
         where = Where()
         if f.states:
             where.add("list_contains(?, s.state)", list(f.states))
         top = f"""
             SELECT s.agent_id, sum(s.n) AS leads,
-                   coalesce(sum(s.n) FILTER (WHERE s.state = 'Выиграна'), 0) AS won,
-                   coalesce(sum(s.fee) FILTER (WHERE s.state = 'Выиграна'), 0) AS fee_won,
+                   coalesce(sum(s.n) FILTER (WHERE s.won_stage), 0) AS won,
+                   coalesce(sum(s.n) FILTER (WHERE s.state = ?), 0) AS won_state,
+                   coalesce(sum(s.fee) FILTER (WHERE s.won_stage), 0) AS fee_won,
                    coalesce(sum(s.fee) FILTER (WHERE s.state = 'Активные'), 0) AS fee_pipeline,
                    sum(s.nps_true) / nullif(sum(s.nps_known), 0) AS nps_share
             FROM lead_agent_summary s WHERE {where.sql}
             GROUP BY s.agent_id ORDER BY fee_won DESC, won DESC, s.agent_id
             LIMIT ?
         """  # noqa: S608 -- constant clauses, parameterised values
+        params = [WON_STATE, *where.params, limit]
     else:
         where = lead_where(f, scope)
         top = f"""
             SELECT l.agent_id, count(*) AS leads,
-                   count_if(l.state = 'Выиграна') AS won,
-                   coalesce(sum(l.fee) FILTER (WHERE l.state = 'Выиграна'), 0) AS fee_won,
+                   count_if(l.current_status = ?) AS won,
+                   count_if(l.state = ?) AS won_state,
+                   coalesce(sum(l.fee) FILTER (WHERE l.current_status = ?), 0) AS fee_won,
                    coalesce(sum(l.fee) FILTER (WHERE l.state = 'Активные'), 0) AS fee_pipeline,
                    avg(l.sign_nps_passed::INTEGER) AS nps_share
             FROM leads l WHERE {where.sql}
             GROUP BY l.agent_id ORDER BY fee_won DESC, won DESC, l.agent_id
             LIMIT ?
         """  # noqa: S608 -- constant clauses, parameterised values
+        params = [WON, WON_STATE, WON, *where.params, limit]
     return frame(
         con,
         f"""
         WITH top AS ({top})
         SELECT top.agent_id, {agent_expr} AS agent, top.leads::BIGINT AS leads, top.won::BIGINT AS won,
-               top.won / top.leads AS conversion,
+               top.won_state::BIGINT AS won_state, top.won / top.leads AS conversion,
                top.fee_won, top.fee_pipeline, top.nps_share
         FROM top {agent_join}
         ORDER BY top.fee_won DESC, top.won DESC, top.agent_id
         """,  # noqa: S608 -- constant clauses and own aliases, parameterised values
-        [*where.params, limit],
+        params,
     )
 
 

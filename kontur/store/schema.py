@@ -230,3 +230,58 @@ cache_move_rejects = sa.Table(
     sa.Column("reason", sa.Text(), nullable=False),
     sa.UniqueConstraint("source_table", "row_key", name="ux_cache_move_rejects_row"),
 )
+
+
+# --- selections (issue 14): premises a manager or agent collects for a client -------------------
+# A selection belongs to the user who made it (`owner_id`, an agent id for read scopes) and their
+# agency at the time. Items remember the premise's price and status when it was added, so the view can
+# say what changed since; the live values come from the cache.
+selections = sa.Table(
+    "selections",
+    metadata,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("client_id", sa.BigInteger(), nullable=True, index=True),  # Brusnika's client id, if known
+    sa.Column("client_name", sa.String(300), nullable=True),  # as typed, when the client has no id here
+    sa.Column("owner_id", sa.BigInteger(), nullable=False, index=True),
+    sa.Column("agency_id", sa.BigInteger(), nullable=True, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+selection_items = sa.Table(
+    "selection_items",
+    metadata,
+    sa.Column(
+        "selection_id",
+        AutoId,
+        sa.ForeignKey("selections.id", ondelete="CASCADE", name="fk_selection_items_selection_id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("premise_id", sa.BigInteger(), primary_key=True, autoincrement=False, index=True),
+    sa.Column("added_at", UTCDateTime(), nullable=False),
+    sa.Column("added_by", sa.BigInteger(), nullable=True),
+    sa.Column("price_at_add", sa.BigInteger(), nullable=True),  # roubles; None: not in the cache then
+    sa.Column("status_at_add", sa.String(8), nullable=True),  # free | booked | sold
+)
+
+# What each person last saw of a premise they follow (the «Сегодня» page reports what changed since),
+# and when they last looked at all.
+premise_views = sa.Table(
+    "premise_views",
+    metadata,
+    sa.Column("user_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("premise_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("status", sa.String(8), nullable=True),
+    sa.Column("price", sa.BigInteger(), nullable=True),
+    sa.Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+user_marks = sa.Table(
+    "user_marks",
+    metadata,
+    sa.Column("user_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("mark", sa.String(40), primary_key=True),  # e.g. "today_looked"
+    sa.Column("at", UTCDateTime(), nullable=False),
+)

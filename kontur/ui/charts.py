@@ -7,7 +7,6 @@ Plotly interprets a few HTML tags in `text`, hover templates and the values they
 from __future__ import annotations
 
 import html
-import math
 from typing import Any
 
 import pandas as pd
@@ -30,52 +29,6 @@ def plotly_text(value: Any, *, limit: int = TEXT_LIMIT) -> str:
     """A record's text as plotly shows it and never acts on: tags escaped (plotly turns the entities
     back into the characters), controls and bidi overrides dropped, cut to `limit`."""
     return html.escape(plain(value, limit=limit), quote=False)
-
-
-def city_map(cities: pd.DataFrame) -> go.Figure:
-    """Cities on a plain longitude/latitude plane, sized by free premises
-    (`queries.availability.city_map`)."""
-    size_ref = max(float(cities["free"].max()), 1.0)
-    fig = go.Figure(
-        go.Scatter(
-            x=cities["long"],
-            y=cities["lat"],
-            mode="markers+text",
-            text=[plotly_text(n) for n in cities["name"]],
-            # neighbouring cities (the Urals) alternate their labels above and below the marker
-            textposition=[
-                "top center" if i % 2 == 0 else "bottom center"
-                for i in cities["long"].rank(method="first").astype(int)
-            ],
-            textfont={"size": 11},
-            marker={
-                "size": 12 + 38 * (cities["free"] / size_ref) ** 0.5,
-                "color": STATUS_COLORS["free"],
-                "opacity": 0.75,
-                "line": {"width": 1, "color": "white"},
-            },
-            customdata=cities[["projects", "free"]],
-            hovertemplate="<b>%{text}</b><br>Проектов: %{customdata[0]}<br>Свободно: %{customdata[1]:,}"
-            "<extra></extra>",
-        )
-    )
-    # No tile server on a closed network: a plain lon/lat plane, degrees kept roughly to scale.
-    mid_lat = float(cities["lat"].mean())
-    fig.update_layout(
-        height=340,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        showlegend=False,
-        xaxis={"title": "Долгота", "showgrid": True, "zeroline": False},
-        yaxis={
-            "title": "Широта",
-            "showgrid": True,
-            "zeroline": False,
-            "scaleanchor": "x",
-            "scaleratio": 1 / max(math.cos(math.radians(mid_lat)), 0.2),
-        },
-        separators=", ",
-    )
-    return fig
 
 
 # metric -> (title, axis unit, divisor): prices in millions, prices per m² in thousands of roubles

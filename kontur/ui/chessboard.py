@@ -1,4 +1,5 @@
-"""The chessboard as HTML: sections side by side, floors top to bottom, one element per premise.
+"""The chessboard as HTML (and the building's header above it): sections side by side, floors top to
+bottom, one element per premise.
 
 Plain HTML/CSS (no JavaScript) so it renders the same everywhere, is cheap for a 1,000-premise
 building, and gives browser tests a stable hook: every premise is one `.kc-cell[data-premise-id]`.
@@ -8,22 +9,27 @@ board carries no URL at all; classes and attributes come from our own constants 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from html import escape
 from typing import Any
 
 import pandas as pd
+import streamlit as st
 
 from kontur import labels
 from kontur.models import PremiseType
 
 from .fmt import fmt_area, fmt_rub, fmt_whole, rooms_text
-from .safe import plain
+from .project_card import fmt_date, open_project_button
+from .safe import md, plain
 
 # Cell geometry, in px; the CSS below uses the same numbers.
 _CELL_PX, _GAP_PX = 46, 3
 # The group of premises without a section (the contract requires one; a cache may still lack it).
 NO_SECTION = -1
 NAME_LIMIT = 60
+# A premise another page asks the board to outline (a lead's «Показать на шахматке»).
+HIGHLIGHT_KEY = "chessboard_highlight_id"
 
 CSS = """
 <style>
@@ -46,6 +52,10 @@ CSS = """
 .kc-sold{background:#b8bec6;color:#333}
 .kc-dim{opacity:.18}
 .kc-selected{outline:3px solid #1f4fd1;outline-offset:1px}
+.kc-cell{position:relative}
+.kc-insel::after{content:'';position:absolute;top:2px;right:2px;width:8px;height:8px;border-radius:50%;
+  background:#1f4fd1;box-shadow:0 0 0 1.5px #fff}
+.kc-legend i.kc-insel-mark{border-radius:50%;width:10px;height:10px;background:#1f4fd1}
 .kc-gap{width:46px;height:34px}
 .kc-legend{display:flex;gap:16px;font-size:.8rem;margin:2px 0 10px;align-items:center;flex-wrap:wrap}
 .kc-legend i{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:5px;
@@ -88,7 +98,8 @@ def legend() -> str:
         for status, text in labels.PREMISE_STATUS.items()
     )
     dim = "<span><i class='kc-free kc-dim'></i>не подходит под фильтры</span>"
-    return f"{CSS}<div class='kc-legend'>{items}{dim}</div>"
+    mine = "<span><i class='kc-insel-mark'></i>в ваших подборках</span>"
+    return f"{CSS}<div class='kc-legend'>{items}{dim}{mine}</div>"
 
 
 def _section_names(sections: pd.DataFrame) -> dict[int, str]:
@@ -99,8 +110,15 @@ def _section_names(sections: pd.DataFrame) -> dict[int, str]:
     return names
 
 
-def render(sections: pd.DataFrame, cells: pd.DataFrame, selected_id: int | None = None) -> str:
-    """The board's HTML. `cells` as from `queries.chessboard.cells` (ordered by section, floor desc)."""
+def render(
+    sections: pd.DataFrame,
+    cells: pd.DataFrame,
+    selected_id: int | None = None,
+    in_selection: Collection[int] = (),
+) -> str:
+    """The board's HTML. `cells` as from `queries.chessboard.cells` (ordered by section, floor desc);
+    premises in `in_selection` (the reader's own selections) carry a dot and `data-in-selection`."""
+    marked = {int(i) for i in in_selection}
     names = _section_names(sections)
     section_of = cells["section_id"].map(lambda s: int(s) if pd.notna(s) else NO_SECTION)
     # sections the cache does not hold (yet) come after the known ones, premises without one last
@@ -132,9 +150,14 @@ def render(sections: pd.DataFrame, cells: pd.DataFrame, selected_id: int | None 
                     classes += " kc-dim"
                 if selected_id is not None and int(row.id) == selected_id:
                     classes += " kc-selected"
+                chosen = int(row.id) in marked
+                if chosen:
+                    classes += " kc-insel"
+                tip = _tip(row) + ("\nВ вашей подборке" if chosen else "")
                 parts.append(
                     f"<div class='{classes}' data-premise-id='{int(row.id)}' data-status='{status}' "
-                    f"title='{escape(_tip(row), quote=True)}'><b>{_text(row.number, 12)}</b>"
+                    f"data-in-selection='{int(chosen)}' title='{escape(tip, quote=True)}'>"
+                    f"<b>{_text(row.number, 12)}</b>"
                     f"<span>{escape(_short_rooms(row.type, row.rooms))}</span></div>"
                 )
             parts.append("<div class='kc-gap'></div>" * max(0, width - len(row_cells)))
@@ -142,3 +165,29 @@ def render(sections: pd.DataFrame, cells: pd.DataFrame, selected_id: int | None 
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def building_header(info: Any) -> None:
+    """The building above its board: address, floors, the project's срок сдачи and card, descriptions
+    (`queries.chessboard.building`; None: the building left the cache)."""
+    if info is None:
+        return
+    floors = "этажей: —" if info.number_of_floors is None else f"{fmt_whole(info.number_of_floors)} эт."
+    text, action = st.columns([4, 1])
+    text.markdown(
+        f"**{md(info.address, limit=160)}** · {md(floors)} · проект «{md(info.project, limit=80)}» · "
+        f"срок сдачи {md(fmt_date(info.end_date))}"
+    )
+    with action:
+        open_project_button(info.project_id, info.city_id, key="cb_project")
+    if info.brief_description:
+        st.caption(md(info.brief_description, limit=600))
+    if info.detailed_description:
+        with st.expander("Описание здания"):
+            st.markdown(md(info.detailed_description, limit=4000))
+
+
+def highlighted(cells: pd.DataFrame) -> int | None:
+    """The premise another page asked to outline, when it is on this board."""
+    wanted = st.session_state.get(HIGHLIGHT_KEY)
+    return int(wanted) if wanted is not None and int(wanted) in set(cells["id"].astype(int)) else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from kontur.queries import Filters, scope
@@ -16,6 +18,8 @@ SCOPE_KEYS: tuple[str, str, str] = ("scope_city_id", "scope_project_id", "scope_
 # The widgets' "all" choice. Ids are positive, so 0 never collides; the scope keys store None for it
 # (a None option would render as an empty selectbox).
 ALL = 0
+
+PROJECT_PAGE = "pages/project.py"
 
 # Names longer than this are cut in the choices (a 10 kB partner name must not swamp the sidebar).
 NAME_LIMIT = 120
@@ -66,11 +70,20 @@ def sidebar_scope() -> Filters:
         _names(buildings["id"].tolist(), buildings["address"].tolist()),
         "Все здания",
     )
+    if project_id is not None:
+        _project_link()
     return Filters(
         city_id=None if city_id is None else int(city_id),
         project_id=None if project_id is None else int(project_id),
         building_id=None if building_id is None else int(building_id),
     )
+
+
+def _project_link() -> None:
+    """The chosen project's card (the «Проект» page), for whoever may open that page."""
+    # not in this person's navigation: no link
+    with contextlib.suppress(st.errors.StreamlitAPIException):
+        st.sidebar.page_link(PROJECT_PAGE, label="Карточка проекта", icon=":material/domain:")
 
 
 def current_scope() -> Filters:

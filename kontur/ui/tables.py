@@ -171,6 +171,7 @@ def leaderboard(board: pd.DataFrame) -> pd.DataFrame:
             "Агент": _text(board["agent"]),
             "Сделок": board["leads"],
             "Выиграно": board["won"],
+            "Статус «Выиграна»": board["won_state"],
             "Конверсия": [fmt_pct(v) for v in board["conversion"]],
             "Комиссия выиграна": [fmt_rub(v) for v in board["fee_won"]],
             "Комиссия в работе": [fmt_rub(v) for v in board["fee_pipeline"]],
@@ -181,7 +182,12 @@ def leaderboard(board: pd.DataFrame) -> pd.DataFrame:
 
 LEADERBOARD_CONFIG: dict[str, Any] = {
     "Сделок": st.column_config.NumberColumn(format="localized"),
-    "Выиграно": st.column_config.NumberColumn(format="localized"),
+    "Выиграно": st.column_config.NumberColumn(
+        format="localized", help="Сделки на этапе «Выиграна» — как в показателях и воронке."
+    ),
+    "Статус «Выиграна»": st.column_config.NumberColumn(
+        format="localized", help="Сделки агента со статусом «Выиграна» (на любом этапе)."
+    ),
     "Конверсия": number_text(),
     "Комиссия выиграна": number_text(),
     "Комиссия в работе": number_text(),

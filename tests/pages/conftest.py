@@ -35,10 +35,12 @@ def synced_cache(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, synced_cache: Path) -> AppTest:
-    """The app on the synced cache, first run done (the landing page is Availability)."""
+    """The app on the synced cache, on Availability (the landing page, «Сегодня», is run first)."""
     configure(monkeypatch, sandbox, synced_cache)
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.switch_page("pages/availability.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

@@ -44,13 +44,13 @@ def test_every_edge_premise_card_opens(app: AppTest, sandbox: RunningSandbox, ed
     shown = texts(app)
     number = re.sub(r"([.\-])", r"\\\1", record["number"])  # as markdown carries it: «Н2\.1»
     assert f"#### № {number} ·" in shown
-    pictures = [i.proto.imgs[0].url for i in app.get("image")]
-    plan = [u for u in pictures if "/media/premises/" in u]
-    if record["photos"]:
-        assert plan == [sandbox.root_url + record["photos"][0]]
-    else:
-        assert plan == []
-        assert "Планировки нет." in shown
+    pictures = [(i.proto.imgs[0].url, i.proto.imgs[0].caption) for i in app.get("image")]
+    gallery = [(u, c) for u, c in pictures if "/media/premises/" in u]
+    # every photo, in order, each captioned by what it is (plan, floor plan, view), not all «Планировка»
+    expected = ["Планировка", "План этажа", "Вид"][: len(record["photos"])]
+    assert gallery == [(sandbox.root_url + u, c) for u, c in zip(record["photos"], expected, strict=True)]
+    if not record["photos"]:
+        assert "Фотографий нет." in shown
     if name == "zero_size_premise":
         assert "**за м²:** —" in shown  # no price per m² of nothing, not «inf»
     if name == "huge_price_premise":

@@ -70,6 +70,8 @@ def at(monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, world) -> AppTe
     app = AppTest.from_file(APP, default_timeout=60)
     app.run()
     no_exceptions(app)
+    app.switch_page("pages/availability.py").run()
+    no_exceptions(app)
     return app
 
 
@@ -152,7 +154,10 @@ def test_the_premise_card_of_each_edge_premise(at: AppTest, world, name: str) ->
     card = texts(at)
     assert f"№ {number} ·" in card
     if name == "empty_photos":
-        assert "Планировки нет." in card
+        assert "Фотографий нет." in card
+    if name == "three_photos":
+        shown = [(i.proto.imgs[0].url, i.proto.imgs[0].caption) for i in at.get("image")]
+        assert [c for u, c in shown if "/media/premises/" in u] == ["Планировка", "План этажа", "Вид"]
     if name == "huge_price":
         assert "5\u202f000\u202f000\u202f000\u202f₽" in card
     if name == "negative_floor":
@@ -182,7 +187,8 @@ def test_the_chessboard_of_the_edge_building(at: AppTest, world, cur) -> None:
     tags.feed(html)
     # only the board's own elements and attributes: no tag, attribute or URL came from the data
     assert tags.names <= {"style", "div", "b", "span", "i"}
-    assert tags.attributes <= {"class", "data-premise-id", "data-status", "title", "style"}
+    own = {"class", "data-premise-id", "data-status", "data-in-selection", "title", "style"}
+    assert tags.attributes <= own
     assert tags.names_count["div"] >= 8
     assert html.count("data-premise-id=") == 8
     assert "&lt;iframe" in html  # the section's name, escaped
@@ -230,14 +236,14 @@ def test_leads_of_an_agent_absent_from_the_directory(at: AppTest, world, sandbox
 
 @pytest.mark.parametrize(
     ("name", "pictures"),
-    [("empty_photos", 0), ("hostile_number", 0), ("foreign_photo", 0), ("three_photos", 1)],
+    [("empty_photos", 0), ("hostile_number", 0), ("foreign_photo", 0), ("three_photos", 3)],
 )
 def test_a_link_opens_the_premise_card(
     monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox, world, name: str, pictures: int
 ) -> None:
-    """`/?premise=ID` opens that premise's card whatever the scope and filters. A picture is shown only
-    for a URL `safe_url` accepts (the three-photo premise's plan), never the project's javascript:
-    facade."""
+    """`/?premise=ID` (the landing page passes it on to Наличие) opens that premise's card whatever
+    the scope and filters. A picture is shown only for a URL `safe_url` accepts (the three-photo
+    premise's pictures, each captioned by what it is), never the project's javascript: facade."""
     path, w = world
     configure(monkeypatch, sandbox, path)
     at = AppTest.from_file(APP, default_timeout=60)
@@ -251,9 +257,14 @@ def test_a_link_opens_the_premise_card(
     images = at.get("image")
     assert len(images) == pictures
     if pictures:
-        assert images[0].proto.imgs[0].url == sandbox.root_url + "/media/premises/1.svg"
-    else:
-        assert "Планировки нет." in shown
+        assert [(i.proto.imgs[0].url, i.proto.imgs[0].caption) for i in images] == [
+            (f"{sandbox.root_url}/media/premises/{n}.svg", caption)
+            for n, caption in zip((1, 2, 3), ("Планировка", "План этажа", "Вид"), strict=True)
+        ]
+    elif name == "empty_photos":
+        assert "Фотографий нет." in shown
+    else:  # a picture the policy refuses: none shown, and the card says one was left out
+        assert "Не показано фото: 1 — адрес не прошёл проверку безопасности." in shown
 
 
 def test_a_link_to_a_premise_the_cache_does_not_hold(at: AppTest) -> None:

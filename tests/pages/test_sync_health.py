@@ -91,6 +91,8 @@ def test_first_start_on_an_empty_cache_syncs_by_itself(
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     no_exceptions(at)
+    at.switch_page("pages/availability.py").run()  # the landing page is «Сегодня»; stock is here
+    no_exceptions(at)
     # either still syncing (progress shown) or already done: never a traceback, never an empty page
     _wait_for(at, lambda a: any(m.label == "Всего помещений" for m in a.metric), "the first fill")
     assert metric(at, "Всего помещений") == len(sandbox.admin().records("premises"))
@@ -113,6 +115,8 @@ def test_demo_mode_starts_the_embedded_sandbox_and_fills_the_cache(
         at.run()
         no_exceptions(at)
         assert "Демо-режим" in texts(at)
+        at.switch_page("pages/availability.py").run()  # the landing page is «Сегодня»; stock is here
+        no_exceptions(at)
         _wait_for(at, lambda a: any(m.label == "Всего помещений" for m in a.metric), "the first fill")
         rt = ui._runtime(str(path), None)
         assert rt.demo

@@ -19,6 +19,10 @@ from kontur.store.schema import metadata
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = {
+    "selections",
+    "selection_items",
+    "premise_views",
+    "user_marks",
     "users",
     "actions",
     "bookings",
