@@ -183,7 +183,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text("отменена", timeout=WAIT_MS)
     idle(page)
     assert premise_state(box, premise_id) is False
-    expect(page.get_by_text("Статус: Отменена")).to_be_visible()
+    expect(page.get_by_text("Статус: Не состоялась")).to_be_visible()
     goto(page, "Шахматка", "Шахматка")
     expect(page.locator(f".kc-cell[data-premise-id='{premise_id}']")).to_have_attribute(
         "data-status", "free", timeout=WAIT_MS

@@ -13,12 +13,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kontur.auth.session import ACTOR_STATE_KEY
-from kontur.cache import Cache
-from kontur.forms import users as form_users
 from kontur.mortgage import estimate
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import selections as store_sel
 from kontur.store.db import Store
+from tests.support import ops_store
 from tests.support.features import SEED, fill, no_exceptions, point_app_at
 
 
@@ -57,9 +56,8 @@ def world() -> Iterator[RunningSandbox]:
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, world: RunningSandbox, tmp_path: Path) -> Iterator[Store]:
     cache_path = fill(world, tmp_path / "kontur.duckdb")
-    with Cache(cache_path) as cache:
-        form_users.seed(cache.cursor(), world.admin().users(), lock=cache.write_lock)
     url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    ops_store.seed_url(url, world.admin().users())  # someone to act as, in the store the app opens
     point_app_at(monkeypatch, world, cache_path, url)
     st.cache_data.clear()
     with Store.open(url) as store:

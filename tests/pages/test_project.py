@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kontur.cache import Cache
-from kontur.forms import users as form_users
 from kontur.sandbox.server import RunningSandbox, start_sandbox
+from tests.support import ops_store
 from tests.support.features import SEED, fill, no_exceptions, page, point_app_at, texts
 
 TYPE_FIELDS = {
@@ -40,9 +39,9 @@ def _free_by_type(world: RunningSandbox, building_id: int) -> dict[str, int]:
 
 def _open(monkeypatch: pytest.MonkeyPatch, world: RunningSandbox, tmp_path: Path, project_id: int):
     cache = fill(world, tmp_path / "kontur.duckdb")
-    with Cache(cache) as db:  # someone to act as (the picker's first administrator)
-        form_users.seed(db.cursor(), world.admin().users(), lock=db.write_lock)
-    point_app_at(monkeypatch, world, cache, f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    ops_store.seed_url(url, world.admin().users())  # someone to act as (the picker's first administrator)
+    point_app_at(monkeypatch, world, cache, url)
     at = page("pages/project.py")
     at.session_state["scope_project_id"] = project_id
     at.run()

@@ -12,11 +12,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kontur.auth.session import ACTOR_STATE_KEY
-from kontur.cache import Cache
-from kontur.forms import users as form_users
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import selections as store_sel
 from kontur.store.db import Store
+from tests.support import ops_store
 from tests.support.features import SEED, fill, no_exceptions, page, point_app_at, texts
 
 
@@ -45,12 +44,9 @@ def env(
     monkeypatch: pytest.MonkeyPatch, world: RunningSandbox, people: dict, tmp_path: Path
 ) -> Iterator[tuple[Path, Store]]:
     cache_path = fill(world, tmp_path / "kontur.duckdb")
-    with Cache(cache_path) as cache:
-        directory = [
-            people["newbie"] if u["id"] == people["newbie"]["id"] else u for u in world.admin().users()
-        ]
-        form_users.seed(cache.cursor(), directory, lock=cache.write_lock)
+    directory = [people["newbie"] if u["id"] == people["newbie"]["id"] else u for u in world.admin().users()]
     url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    ops_store.seed_url(url, directory)
     point_app_at(monkeypatch, world, cache_path, url)
     st.cache_data.clear()
     store = Store.open(url)

@@ -15,15 +15,14 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kontur.auth.session import ACTOR_STATE_KEY
-from kontur.cache import Cache
 from kontur.client import BrusnikaClient
-from kontur.forms import users as form_users
 from kontur.models import BookingCreate, VisitCreate
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import bookings as store_bookings
 from kontur.store import selections as store_sel
 from kontur.store import visits as store_visits
 from kontur.store.db import Store
+from tests.support import ops_store
 from tests.support.features import SEED, fill, found_through_kontur, no_exceptions, page, point_app_at, texts
 
 PHONES = itertools.count(79_010_000_001)  # +7 and ten digits
@@ -56,9 +55,8 @@ def env(
     monkeypatch: pytest.MonkeyPatch, world: RunningSandbox, tmp_path: Path
 ) -> Iterator[tuple[Path, Store]]:
     cache_path = fill(world, tmp_path / "kontur.duckdb")
-    with Cache(cache_path) as cache:
-        form_users.seed(cache.cursor(), world.admin().users(), lock=cache.write_lock)
     url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    ops_store.seed_url(url, world.admin().users())  # someone to act as, in the store the app opens
     point_app_at(monkeypatch, world, cache_path, url)
     st.cache_data.clear()
     store = Store.open(url)
