@@ -19,19 +19,19 @@ from kontur.config import Settings
 from kontur.forms import bookings, clients, lookups
 from kontur.forms.context import FormContext
 from kontur.runtime import Runtime, start_runtime
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.sync import run_sync
 from tests.support import ops_store
 from tests.support.postgres import PostgresServer
+from tests.support.sandboxes import SandboxFactory
 
 SEED = 731
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED) as running:  # its own: the test books a premise
-        yield running
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED)  # its own: the test books a premise
 
 
 @pytest.fixture(scope="session")

@@ -13,18 +13,19 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kontur.forms import bookings, clients
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import (
-    REPO,
     OidcProvider,
     RunningApp,
-    auth_secrets_toml,
+    dashboard_env,
     form_context,
-    free_port,
     run_oidc_provider,
-    run_streamlit,
+    run_signed_in_app,
     synced_cache,
 )
+from tests.support import oidc
+from tests.support.sandbox_records import free_premise
+from tests.support.sandboxes import SandboxFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,9 +34,8 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +59,7 @@ def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest
         assert made.ok, made.message
         assert made.result is not None
         with box.admin() as admin:
-            premise = next(
-                p
-                for p in admin.records("premises")
-                if not p["is_booked"] and not p["is_sold"] and p["purchase_option"]
-            )
+            premise = free_premise(admin, with_option=True)
         booked = bookings.create(
             ctx,
             bookings.BookingInput(
@@ -81,7 +77,7 @@ def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest
 
 @pytest.fixture(scope="module")
 def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = [{"sub": name, "email": p["email"], "email_verified": True} for name, p in people.items()]
+    claims = oidc.claims_for(people)
     with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
         yield running
 
@@ -90,34 +86,17 @@ def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) 
 def app(
     box: RunningSandbox, world: dict, provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningApp]:
-    port = free_port()
-    with run_streamlit(
-        REPO / "app.py",
-        port=port,
-        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
-        workdir=tmp_path_factory.mktemp("gate-app"),
-        env={
-            "BRUSNIKA_API_URL": box.api_url,
-            "BRUSNIKA_API_TOKEN": box.token,
-            "KONTUR_CACHE_PATH": str(world["cache"]),
-            "KONTUR_AUTO_SYNC": "0",
-        },
-    ) as running:
+    env = dashboard_env(box, world["cache"])
+    with run_signed_in_app(provider, tmp_path_factory.mktemp("gate-app"), env) as running:
         yield running
 
 
 def settle(page: Page) -> None:
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    oidc.settle(page, WAIT_MS)
 
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:
-    page.goto(app.url)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_url(re.compile(r"/oauth2/authorize"))
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(app.url) + r"/?(\?.*)?$"))
-    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    oidc.sign_in(page, app.url, sub, settle_ms=WAIT_MS)
 
 
 def choose(page: Page, label: str, text: str) -> None:

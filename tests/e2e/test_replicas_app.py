@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.forms import users
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from kontur.sync import run_sync
@@ -32,13 +32,12 @@ from tests.e2e.conftest_auth import (
     REPO,
     OidcProvider,
     RunningApp,
-    auth_secrets_toml,
-    free_port,
     run_oidc_provider,
-    run_streamlit,
+    run_signed_in_app,
 )
-from tests.support import ops_store
+from tests.support import oidc, ops_store
 from tests.support.postgres import PostgresServer
+from tests.support.sandboxes import SandboxFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,9 +54,8 @@ NEWBIE = {
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 @pytest.fixture(scope="module")
@@ -117,16 +115,9 @@ def replica(
     settings = Settings(api_url=box.api_url, api_token=box.token, cache_path=cache)
     with Cache(cache) as opened:
         assert run_sync(opened, settings).ok
-    port = free_port()
     env = kontur_env(box, database_url)
     env.update(KONTUR_CACHE_PATH=str(cache), KONTUR_AUTO_SYNC="0")
-    with run_streamlit(
-        REPO / "app.py",
-        port=port,
-        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
-        workdir=workdir,
-        env=env,
-    ) as app:
+    with run_signed_in_app(provider, workdir, env) as app:
         yield app
 
 
@@ -153,17 +144,11 @@ def app_b(
 
 
 def settle(page: Page) -> None:
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    oidc.settle(page, WAIT_MS)
 
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:
-    page.goto(app.url)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_url(re.compile(r"/oauth2/authorize"))
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(app.url) + r"/?(\?.*)?$"))
-    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    oidc.sign_in(page, app.url, sub, settle_ms=WAIT_MS)
 
 
 def open_page(page: Page, title: str) -> None:

@@ -18,31 +18,21 @@ from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.forms import bookings, clients
 from kontur.forms.context import FormContext
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.sandbox_records import free_premise
+from tests.support.sandboxes import SandboxFactory
+from tests.support.transport import CountingTransport
 
 SEED = 777001
 
 
-class CountingTransport(httpx.BaseTransport):
-    """Real HTTP, counting what actually went out."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.sent: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(f"{request.method} {request.url.path}")
-        return self._inner.handle_request(request)
-
-
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
     # Its own sandbox: these tests book premises, which other folders' tests would notice.
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 @pytest.fixture
@@ -85,10 +75,6 @@ def pick(
         ):
             return Actor.from_row(row)
     pytest.fail(f"no active {role} in the sandbox data")
-
-
-def free_premise(box: RunningSandbox) -> dict:
-    return next(p for p in box.admin().records("premises") if not p["is_booked"] and not p["is_sold"])
 
 
 def premise_booked(box: RunningSandbox, premise_id: int) -> bool:

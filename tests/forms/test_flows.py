@@ -21,6 +21,7 @@ from kontur.models import Client, FixingType
 from kontur.sandbox.server import RunningSandbox
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.sandbox_records import free_premise_in_cache
 
 from .conftest import directory_user
 from .helpers import outbound_count, records
@@ -48,17 +49,6 @@ def client_record(make_ctx: Callable[..., FormContext]) -> Client:
     assert outcome.ok, outcome.message
     assert outcome.result is not None
     return outcome.result
-
-
-def _free_premise(conn: duckdb.DuckDBPyConnection, sandbox: RunningSandbox) -> dict:
-    """A premise free both in the cache and in the sandbox right now."""
-    truth = records(sandbox, "premises")
-    for building in conn.execute("SELECT id FROM buildings ORDER BY id").fetchall():
-        for row in lookups.free_premises(conn, building[0]):
-            wire = truth.get(row["id"])
-            if wire and not wire["is_booked"] and not wire["is_sold"]:
-                return row
-    pytest.fail("no free premise in the sandbox")
 
 
 def _premise_in_sandbox(sandbox: RunningSandbox, premise_id: int) -> dict:
@@ -92,7 +82,7 @@ def test_book_then_cancel_updates_brusnika_and_cache(
     forms_sandbox: RunningSandbox,
     client_record: Client,
 ) -> None:
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     ctx = make_ctx()
     booked = bookings.create(ctx, _booking_input(premise, client_record))
     assert booked.ok, booked.message
@@ -136,7 +126,7 @@ def test_double_submit_creates_exactly_one_booking(
     forms_sandbox: RunningSandbox,
     client_record: Client,
 ) -> None:
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
     first = bookings.create(make_ctx(), _booking_input(premise, client_record))
     second = bookings.create(make_ctx(), _booking_input(premise, client_record))
@@ -156,7 +146,7 @@ def test_lost_answer_is_retried_with_the_same_key(
     losing_client: Callable[..., BrusnikaClient],
 ) -> None:
     """Brusnika booked, but its answer never arrived: the check by repeat finds the one booking."""
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
     outcome = bookings.create(
         make_ctx(client=losing_client(1, "after")), _booking_input(premise, client_record)
@@ -176,7 +166,7 @@ def test_no_answer_then_refusal_is_the_refusal(
 ) -> None:
     """The request never reached Brusnika and meanwhile someone else booked the premise: the
     transport's repeat (same key) is refused, which proves our attempt created nothing."""
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
     other = make_ctx()
     taken = bookings.create(other, _booking_input(premise, client_record))
@@ -201,7 +191,7 @@ def test_no_answer_at_all_does_not_claim_nothing_was_created(
     client_record: Client,
     losing_client: Callable[..., BrusnikaClient],
 ) -> None:
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
     # Both the attempt and its check go unanswered (after Brusnika did the work the first time).
     outcome = bookings.create(
@@ -241,7 +231,7 @@ def test_past_date_and_bad_time_refused_before_sending(
     make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, client_record: Client,
     forms_sandbox: RunningSandbox,
 ) -> None:  # fmt: skip
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = outbound_count(forms_sandbox, "bookings")
     values = _booking_input(premise, client_record)
     values.date = dt.date.today() - dt.timedelta(days=1)
@@ -260,7 +250,7 @@ def test_blocked_user_and_exhausted_limit_cannot_book(
     make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, client_record: Client,
     forms_sandbox: RunningSandbox, store: Store,
 ) -> None:  # fmt: skip
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     blocked = Actor.from_row(directory_user(store, status="blocked"))
     outcome = bookings.create(make_ctx(actor=blocked), _booking_input(premise, client_record))
     assert not outcome.ok
@@ -394,7 +384,7 @@ def test_audit_holds_every_action_without_the_token(
     client_record: Client,
     agent: Actor,
 ) -> None:
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     ctx = make_ctx()
     booked = bookings.create(ctx, _booking_input(premise, client_record))
     assert booked.ok

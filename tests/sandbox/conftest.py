@@ -20,19 +20,19 @@ from confluent_kafka.admin import AdminClient
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.processes import free_port, stop_process_group
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.sync import SyncResult, run_sync
+from tests.support.sandboxes import SandboxFactory
 from tests.support.waiting import eventually
 
 SCALE = 0.02
 
 
 @pytest.fixture(scope="module")
-def own_sandbox() -> Iterator[RunningSandbox]:
+def own_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
     """A sandbox of this module alone: its tests mutate data and switch faults, which the shared
     session sandbox must not see."""
-    with start_sandbox(scale=SCALE, seed=11) as running:
-        yield running
+    return module_sandboxes(scale=SCALE, seed=11)
 
 
 @pytest.fixture

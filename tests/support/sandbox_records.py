@@ -84,3 +84,18 @@ def active_agent(source: Any, *, bookings_left: int = 1) -> Record:
         if user["remaining_user_creation_limit"] >= bookings_left:
             return user
     raise AssertionError(f"no active agent with {bookings_left} bookings left in the sandbox")
+
+
+def free_premise_in_cache(conn: Any, source: Any, *, newest_building_first: bool = False) -> Record:
+    """A premise the cache offers as free (`kontur.forms.lookups.free_premises`, what a form shows)
+    that the sandbox still holds free right now; its row from the cache, with `building_id`."""
+    from kontur.forms import lookups  # only the form tests need the cache's side
+
+    truth = {p["id"]: p for p in _records(source, "premises")}
+    buildings = [b for (b,) in conn.execute("SELECT id FROM buildings ORDER BY id").fetchall()]
+    for building in reversed(buildings) if newest_building_first else buildings:
+        for row in lookups.free_premises(conn, building):
+            wire = truth.get(row["id"])
+            if wire and is_free_premise(wire):
+                return {**row, "building_id": building}
+    raise AssertionError("no free premise left in the cache and the sandbox")
