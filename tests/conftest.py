@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from tests.support.sandboxes import SandboxFactory
 
 # Shared fixtures of tests/support: the sandbox factories (`sandboxes`, `module_sandboxes`,
-# `session_sandboxes`).
-pytest_plugins = ["tests.support.sandboxes"]
+# `session_sandboxes`) and the session's PostgreSQL server (`postgres`).
+pytest_plugins = ["tests.support.sandboxes", "tests.support.ops_store"]
 
 # Small enough to start in about a second, large enough for several cities, projects and buildings.
 TEST_SCALE = float(os.environ.get("KONTUR_TEST_SCALE", "0.02"))

@@ -23,7 +23,7 @@ from kontur.auth.actor import Actor
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
-from kontur.forms import bookings, clients, users
+from kontur.forms import clients, users
 from kontur.forms.context import FormContext
 from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
@@ -36,7 +36,8 @@ from tests.e2e.conftest_auth import (
     run_signed_in_app,
 )
 from tests.support import oidc, ops_store
-from tests.support.sandbox_records import free_premise
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import free_premise, premise_booked
 from tests.support.sandboxes import SandboxFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -109,20 +110,9 @@ def cache_file(
         assert made.ok, made.message
         assert made.result is not None
         premise = free_premise(box)
-        booked = bookings.create(
-            ctx,
-            bookings.BookingInput(
-                premise_id=premise["id"],
-                client_id=made.result.id,
-                date=dt.date.today() + dt.timedelta(days=3),
-                time="10:00",
-                purchase_option=premise["purchase_option"][0],
-            ),
-        )
-        assert booked.ok, booked.message
-        assert booked.result is not None
+        booked = book_through_forms(ctx, premise, made.result.id, days_ahead=3, time="10:00")
         cur.close()
-    people["owner"]["booking"] = booked.result.id
+    people["owner"]["booking"] = booked.id
     people["owner"]["premise"] = premise["id"]
     return path
 
@@ -132,10 +122,6 @@ def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) 
     claims = oidc.claims_for(people)
     with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
         yield running
-
-
-def premise_booked(box: RunningSandbox, premise_id: int) -> bool:
-    return next(p for p in box.admin().records("premises") if p["id"] == premise_id)["is_booked"]
 
 
 def sign_in(page: Page, url: str, sub: str) -> None:

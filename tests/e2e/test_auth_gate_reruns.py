@@ -5,14 +5,13 @@ booking; meanwhile an administrator (another browser) blocks them on the Users p
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from kontur.forms import bookings, clients
+from kontur.forms import clients
 from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import (
     OidcProvider,
@@ -24,7 +23,8 @@ from tests.e2e.conftest_auth import (
     synced_cache,
 )
 from tests.support import oidc
-from tests.support.sandbox_records import free_premise
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import free_premise, premise_booked
 from tests.support.sandboxes import SandboxFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -60,19 +60,8 @@ def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest
         assert made.result is not None
         with box.admin() as admin:
             premise = free_premise(admin, with_option=True)
-        booked = bookings.create(
-            ctx,
-            bookings.BookingInput(
-                premise_id=premise["id"],
-                client_id=made.result.id,
-                date=dt.date.today() + dt.timedelta(days=2),
-                time="10:00",
-                purchase_option=premise["purchase_option"][0],
-            ),
-        )
-        assert booked.ok, booked.message
-        assert booked.result is not None
-    return {"cache": path, "booking": booked.result.id, "premise": premise["id"]}
+        booked = book_through_forms(ctx, premise, made.result.id, days_ahead=2, time="10:00")
+    return {"cache": path, "booking": booked.id, "premise": premise["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +100,6 @@ def choose(page: Page, label: str, text: str) -> None:
     settle(page)
 
 
-def booking_status(box: RunningSandbox, premise_id: int) -> bool:
-    with box.admin() as admin:
-        return next(p for p in admin.records("premises") if p["id"] == premise_id)["is_booked"]
-
-
 def test_blocked_meanwhile_the_dialog_cancels_nothing(
     page: Page, browser: Browser, app: RunningApp, box: RunningSandbox, world: dict, people: dict[str, dict]
 ) -> None:
@@ -150,5 +134,5 @@ def test_blocked_meanwhile_the_dialog_cancels_nothing(
     dialog.get_by_role("button", name="Да, отменить бронь").click()
     expect(page.get_by_text(f"Пользователь {manager['email']} заблокирован")).to_be_visible(timeout=WAIT_MS)
     settle(page)
-    assert booking_status(box, world["premise"]) is True  # nothing was cancelled at Brusnika
+    assert premise_booked(box, world["premise"]) is True  # nothing was cancelled at Brusnika
     expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)

@@ -8,7 +8,6 @@ showing nothing."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from kontur.forms import bookings, clients, visits
+from kontur.forms import clients, visits
 from kontur.forms.context import FormContext
 from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import (
@@ -30,6 +29,7 @@ from tests.e2e.conftest_auth import (
     synced_cache,
 )
 from tests.support import oidc
+from tests.support.form_records import book_through_forms
 from tests.support.sandbox_records import free_premise, free_slot
 from tests.support.sandboxes import SandboxFactory
 from tests.support.waiting import eventually
@@ -79,25 +79,14 @@ def act(box: RunningSandbox, ctx: FormContext, name: str, phone: str) -> dict:
     with box.admin() as admin:
         premise = free_premise(admin, with_option=True)
         slot = free_slot(admin, future=True)
-    booked = bookings.create(
-        ctx,
-        bookings.BookingInput(
-            premise_id=premise["id"],
-            client_id=made.result.id,
-            date=dt.date.today() + dt.timedelta(days=2),
-            time="10:00",
-            purchase_option=premise["purchase_option"][0],
-        ),
-    )
-    assert booked.ok, booked.message
+    booked = book_through_forms(ctx, premise, made.result.id, days_ahead=2, time="10:00")
     shown = visits.create(
         ctx,
         visits.VisitInput(project_id=slot["project_id"], client_id=made.result.id, time_slot_id=slot["id"]),
     )
     assert shown.ok, shown.message
-    assert booked.result is not None
     assert shown.result is not None
-    return {"client": name, "booking": booked.result.id, "visit": shown.result.id}
+    return {"client": name, "booking": booked.id, "visit": shown.result.id}
 
 
 @pytest.fixture(scope="module")

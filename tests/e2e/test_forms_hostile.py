@@ -7,7 +7,6 @@ payloads shown literally, and the history's CSV with no cell a spreadsheet would
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -16,11 +15,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from kontur.forms import agencies, bookings, clients, visits
+from kontur.forms import agencies, clients, visits
 from kontur.sandbox.hostile import INJECTION_PROBE_JS, is_hostile
 from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import REPO, RunningApp, form_context, free_port, run_streamlit, synced_cache
 from tests.support import oidc
+from tests.support.form_records import book_through_forms
 from tests.support.sandbox_records import active_agent, is_free_premise, is_free_slot
 from tests.support.sandboxes import SandboxFactory
 
@@ -63,17 +63,7 @@ def world(box: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
         assert made.ok, made.message
         assert made.result is not None
         premise = next(p for p in premises if is_free_premise(p, with_option=True))
-        booked = bookings.create(
-            ctx,
-            bookings.BookingInput(
-                premise_id=premise["id"],
-                client_id=made.result.id,
-                date=dt.date.today() + dt.timedelta(days=2),
-                time="10:00",
-                purchase_option=premise["purchase_option"][0],
-            ),
-        )
-        assert booked.ok, booked.message
+        booked = book_through_forms(ctx, premise, made.result.id, days_ahead=2, time="10:00")
         slot = next(s for s in slots if is_free_slot(s, future=True))
         shown = visits.create(
             ctx,
@@ -96,7 +86,7 @@ def world(box: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
             ),
         )
     assert registered.ok or registered.code == "agency_exists", registered.message
-    return {"cache": path, "booking": booked.result.id if booked.result else None, "agent": agent["id"]}
+    return {"cache": path, "booking": booked.id, "agent": agent["id"]}
 
 
 @pytest.fixture(scope="module")

@@ -59,10 +59,8 @@ def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
 
 
 @pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    server: PostgresServer
-    for server in ops_store.postgres_fixture():
-        yield server.new_database("replicas")
+def database_url(postgres: PostgresServer) -> str:
+    return postgres.new_database("replicas")
 
 
 def kontur_env(box: RunningSandbox, database_url: str) -> dict[str, str]:

@@ -25,7 +25,6 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store.db import Store
 from kontur.sync import run_sync
 from tests.support import ops_store
-from tests.support.postgres import PostgresServer
 from tests.support.sandboxes import SandboxFactory
 from tests.support.transport import CountingTransport
 
@@ -51,11 +50,6 @@ def forms_cache_file(forms_sandbox: RunningSandbox, tmp_path_factory: pytest.Tem
         result = run_sync(cache, client)
         assert result.ok, result
     return path
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    yield from ops_store.postgres_fixture()
 
 
 @pytest.fixture

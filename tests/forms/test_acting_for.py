@@ -7,7 +7,6 @@ the operational store on both backends."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable
 
 import duckdb
@@ -24,6 +23,7 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import client_through_forms, landlines
 from tests.support.sandbox_records import free_premise_in_cache
 from tests.support.transport import CountingTransport
 
@@ -32,13 +32,8 @@ from .helpers import outbound_count
 
 pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indirect=True)
 
-_PHONES = itertools.count(6_300_000, 11)
+_phone = landlines(6_300_000, 11)
 IN_THREE_DAYS = dt.date.today() + dt.timedelta(days=3)
-
-
-def _phone() -> str:
-    n = next(_PHONES)
-    return f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
 
 
 def brusnika_limit(sandbox: RunningSandbox, user_id: int) -> int:
@@ -57,10 +52,7 @@ def booking_input(premise: dict, client: Client, time: str = "12:30") -> booking
 
 
 def new_client(ctx: FormContext, name: str) -> Client:
-    made = clients.create(ctx, clients.ClientInput(fullname=name, phone_number=_phone()))
-    assert made.ok, made.message
-    assert made.result is not None
-    return made.result
+    return client_through_forms(ctx, name, _phone())
 
 
 def test_manager_books_for_an_agent_whose_limit_is_counted(

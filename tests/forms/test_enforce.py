@@ -22,7 +22,8 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
-from tests.support.sandbox_records import free_premise
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import free_premise, premise_booked
 from tests.support.sandboxes import SandboxFactory
 from tests.support.transport import CountingTransport
 
@@ -77,10 +78,6 @@ def pick(
     pytest.fail(f"no active {role} in the sandbox data")
 
 
-def premise_booked(box: RunningSandbox, premise_id: int) -> bool:
-    return next(p for p in box.admin().records("premises") if p["id"] == premise_id)["is_booked"]
-
-
 def audit_rows(store: Store, action: str) -> list[tuple]:
     return [(r["actor"], r["outcome"], r["brusnika_id"]) for r in ops_store.audit_rows(store, action)]
 
@@ -93,19 +90,8 @@ def book_as(box: RunningSandbox, conn: Any, store: Store, agent: Actor) -> tuple
     assert made.ok, made.message
     assert made.result is not None
     premise = free_premise(box)
-    booked = bookings.create(
-        ctx,
-        bookings.BookingInput(
-            premise_id=premise["id"],
-            client_id=made.result.id,
-            date=dt.date.today() + dt.timedelta(days=2),
-            time="11:00",
-            purchase_option=premise["purchase_option"][0],
-        ),
-    )
-    assert booked.ok, booked.message
-    assert booked.result is not None
-    return booked.result.id, premise["id"]
+    booked = book_through_forms(ctx, premise, made.result.id, days_ahead=2, time="11:00")
+    return booked.id, premise["id"]
 
 
 def test_agent_cannot_cancel_another_agencys_booking(

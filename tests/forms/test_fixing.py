@@ -5,7 +5,6 @@ the sandbox receives nothing (counted on the wire) and the audit says `refused`.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable
 
 import duckdb
@@ -23,18 +22,14 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import landlines
 from tests.support.sandbox_records import free_premise
 from tests.support.transport import CountingTransport
 
 from .helpers import outbound_count, records
 
-_PHONES = itertools.count(5_200_000, 17)
+phone = landlines(5_200_000, 17)
 IN_TWO_DAYS = dt.date.today() + dt.timedelta(days=2)
-
-
-def phone() -> str:
-    n = next(_PHONES)
-    return f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
 
 
 def other_agent(store: Store, not_id: int) -> Actor:

@@ -21,6 +21,7 @@ from kontur.models import Client, FixingType
 from kontur.sandbox.server import RunningSandbox
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import landlines
 from tests.support.sandbox_records import free_premise_in_cache
 
 from .conftest import directory_user
@@ -32,19 +33,13 @@ pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indire
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
 
 
-def _phone(n: int) -> str:
-    # +7812…: a landline code, never one of the sandbox's generated +79… client phones, so the
-    # fixing decision depends only on what the tests create.
-    return f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
-
-
-_PHONES = iter(range(3_100_000, 3_200_000, 7))
+_phone = landlines(3_100_000, 7)
 
 
 @pytest.fixture
 def client_record(make_ctx: Callable[..., FormContext]) -> Client:
     outcome = clients.create(
-        make_ctx(), clients.ClientInput(fullname="Иванова Анна Сергеевна", phone_number=_phone(next(_PHONES)))
+        make_ctx(), clients.ClientInput(fullname="Иванова Анна Сергеевна", phone_number=_phone())
     )
     assert outcome.ok, outcome.message
     assert outcome.result is not None
@@ -301,7 +296,7 @@ def test_visit_with_slot_books_it_and_cancel_releases_it(
 
 
 def test_client_refused_fixing_is_explained(make_ctx: Callable[..., FormContext], store: Store) -> None:
-    phone = _phone(next(_PHONES))
+    phone = _phone()
     first = clients.create(make_ctx(), clients.ClientInput(fullname="Петров Пётр", phone_number=phone))
     assert first.ok, first.message
     assert first.result is not None

@@ -8,7 +8,6 @@ safe"; the key of a submission lives in the store, so a repeat from another proc
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable, Iterator
 
 import duckdb
@@ -26,6 +25,7 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import landlines
 from tests.support.sandbox_records import free_premise_in_cache
 from tests.support.transport import CountingTransport
 
@@ -34,7 +34,7 @@ from .helpers import outbound_count, records
 pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indirect=True)
 
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
-_PHONES = itertools.count(4_100_000, 13)
+_phone = landlines(4_100_000, 13)
 
 
 @pytest.fixture
@@ -66,8 +66,7 @@ def faults(forms_sandbox: RunningSandbox) -> Iterator[Callable[..., None]]:
 
 @pytest.fixture
 def client_record(make_ctx: Callable[..., FormContext]) -> Client:
-    n = next(_PHONES)
-    phone = f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
+    phone = _phone()
     made = clients.create(make_ctx(), clients.ClientInput(fullname="Кузнецова Дарья", phone_number=phone))
     assert made.ok, made.message
     assert made.result is not None

@@ -22,9 +22,10 @@ from kontur.sandbox.admin import SandboxAdmin
 from kontur.sandbox.server import start_sandbox
 from kontur.schema import TABLES
 from tests.pages.helpers import APP, configure, no_exceptions
+from tests.support.kafka_broker import Broker
 from tests.support.waiting import eventually
 
-from .conftest import Broker, duplicate_ids
+from .conftest import duplicate_ids
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,6 @@ from .conftest import cache_query, sync_into
 KINDS = ("id", "updated_at", "field", "missing")
 
 
-@pytest.fixture
-def clean(own_sandbox):
-    admin = own_sandbox.admin()
-    admin.clear_faults()
-    yield admin
-    admin.clear_faults()
-
-
 def test_chosen_records_are_broken_in_the_chosen_way_until_cleared(clean, api, fetch_all):
     ids = [p["id"] for p in clean.records("premises")[10:14]]
     chosen = dict(zip(ids, KINDS, strict=True))

@@ -99,3 +99,8 @@ def free_premise_in_cache(conn: Any, source: Any, *, newest_building_first: bool
             if wire and is_free_premise(wire):
                 return {**row, "building_id": building}
     raise AssertionError("no free premise left in the cache and the sandbox")
+
+
+def premise_booked(source: Any, premise_id: int) -> bool:
+    """Whether the sandbox holds the premise booked right now."""
+    return bool(next(p for p in _records(source, "premises") if p["id"] == premise_id)["is_booked"])
