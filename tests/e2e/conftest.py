@@ -15,6 +15,8 @@ import pytest
 from kontur.processes import free_port, stop_process_group
 from kontur.sandbox.server import RunningSandbox
 from tests.conftest import TEST_SCALE, TEST_SEED
+from tests.e2e.conftest_auth import OidcProvider, run_oidc_provider
+from tests.support import oidc
 from tests.support.processes import wait_http
 from tests.support.sandboxes import SandboxFactory
 
@@ -26,6 +28,14 @@ def sandbox(session_sandboxes: SandboxFactory) -> RunningSandbox:
     """The browser suites' sandbox: the generated world plus the contract's edge cases
     (`--edge-cases`), so every page the tests open meets them."""
     return session_sandboxes(scale=TEST_SCALE, seed=TEST_SEED, edge_cases=True)
+
+
+@pytest.fixture(scope="module")
+def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """The real OIDC provider, knowing the module's `people` (a module fixture: name -> directory row)
+    by their e-mails. Modules whose provider knows other people define their own `provider`."""
+    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), oidc.claims_for(people)) as running:
+        yield running
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,7 +31,6 @@ from kontur.sync import run_sync
 from tests.e2e.conftest_auth import (
     OidcProvider,
     dashboard_env,
-    run_oidc_provider,
     run_signed_in_app,
 )
 from tests.support import oidc, ops_store
@@ -115,13 +113,6 @@ def cache_file(
     people["owner"]["booking"] = booked.id
     people["owner"]["premise"] = premise["id"]
     return path
-
-
-@pytest.fixture(scope="module")
-def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = oidc.claims_for(people)
-    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
-        yield running
 
 
 def sign_in(page: Page, url: str, sub: str) -> None:

@@ -5,7 +5,6 @@ booking; meanwhile an administrator (another browser) blocks them on the Users p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -18,11 +17,10 @@ from tests.e2e.conftest_auth import (
     RunningApp,
     dashboard_env,
     form_context,
-    run_oidc_provider,
     run_signed_in_app,
     synced_cache,
 )
-from tests.support import oidc
+from tests.support import oidc, streamlit_page
 from tests.support.form_records import book_through_forms
 from tests.support.sandbox_records import free_premise, premise_booked
 from tests.support.sandboxes import SandboxFactory
@@ -65,13 +63,6 @@ def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest
 
 
 @pytest.fixture(scope="module")
-def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = oidc.claims_for(people)
-    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def app(
     box: RunningSandbox, world: dict, provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningApp]:
@@ -81,7 +72,7 @@ def app(
 
 
 def settle(page: Page) -> None:
-    oidc.settle(page, WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:
@@ -89,15 +80,7 @@ def sign_in(page: Page, app: RunningApp, sub: str) -> None:
 
 
 def choose(page: Page, label: str, text: str) -> None:
-    """Pick the option containing `text` in the selectbox `label` (typed, so a long list's option
-    exists in the DOM), then wait for the rerun it starts."""
-    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label)
-    expect(box).to_be_visible(timeout=WAIT_MS)
-    box.click()
-    page.keyboard.type(text)
-    page.get_by_role("option").filter(has_text=text).first.click()
-    expect(box).to_have_value(re.compile(re.escape(text)), timeout=WAIT_MS)
-    settle(page)
+    streamlit_page.choose(page, label, text, timeout_ms=WAIT_MS)
 
 
 def test_blocked_meanwhile_the_dialog_cancels_nothing(

@@ -24,11 +24,10 @@ from tests.e2e.conftest_auth import (
     RunningApp,
     dashboard_env,
     form_context,
-    run_oidc_provider,
     run_signed_in_app,
     synced_cache,
 )
-from tests.support import oidc
+from tests.support import oidc, streamlit_page
 from tests.support.form_records import book_through_forms
 from tests.support.sandbox_records import free_premise, free_slot
 from tests.support.sandboxes import SandboxFactory
@@ -100,13 +99,6 @@ def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest
 
 
 @pytest.fixture(scope="module")
-def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = oidc.claims_for(people)
-    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def app(
     box: RunningSandbox, world: dict, provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningApp]:
@@ -116,7 +108,7 @@ def app(
 
 
 def settle(page: Page) -> None:
-    oidc.settle(page, WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:

@@ -19,7 +19,7 @@ from kontur.forms import agencies, clients, visits
 from kontur.sandbox.hostile import INJECTION_PROBE_JS, is_hostile
 from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import REPO, RunningApp, form_context, free_port, run_streamlit, synced_cache
-from tests.support import oidc
+from tests.support import streamlit_page
 from tests.support.form_records import book_through_forms
 from tests.support.sandbox_records import active_agent, is_free_premise, is_free_slot
 from tests.support.sandboxes import SandboxFactory
@@ -108,7 +108,7 @@ def app(box: RunningSandbox, world: dict, tmp_path_factory: pytest.TempPathFacto
 
 
 def settle(page: Page) -> None:
-    oidc.settle(page, WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def inert(page: Page) -> None:

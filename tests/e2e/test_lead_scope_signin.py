@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from kontur.store.db import Store
 from tests.e2e.conftest import app_env
 from tests.e2e.conftest_auth import (
     OidcProvider,
-    run_oidc_provider,
     run_signed_in_app,
 )
 from tests.pages.helpers import NBSP, fill_cache, store_url, user_with
@@ -52,13 +50,6 @@ def cache_file(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory
     path = tmp_path_factory.mktemp("scope-signin") / "kontur.duckdb"
     fill_cache(sandbox, path)
     return path
-
-
-@pytest.fixture(scope="module")
-def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = oidc.claims_for(people)
-    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
-        yield running
 
 
 def sign_in(page: Page, url: str, sub: str) -> None:

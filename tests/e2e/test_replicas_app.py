@@ -35,7 +35,7 @@ from tests.e2e.conftest_auth import (
     run_oidc_provider,
     run_signed_in_app,
 )
-from tests.support import oidc, ops_store
+from tests.support import oidc, ops_store, streamlit_page
 from tests.support.postgres import PostgresServer
 from tests.support.sandboxes import SandboxFactory
 
@@ -142,7 +142,7 @@ def app_b(
 
 
 def settle(page: Page) -> None:
-    oidc.settle(page, WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:
@@ -167,15 +167,7 @@ def pick_first(page: Page, label: str) -> None:
 
 
 def choose(page: Page, label: str, text: str) -> None:
-    """Pick the option containing `text` in the selectbox `label` (typed, so a long list's option
-    exists in the DOM), then wait for the rerun it starts."""
-    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True)
-    expect(box).to_be_visible(timeout=WAIT_MS)
-    box.click()
-    page.keyboard.type(text)
-    page.get_by_role("option").filter(has_text=text).first.click()
-    expect(box).to_have_value(re.compile(re.escape(text)), timeout=WAIT_MS)
-    settle(page)
+    streamlit_page.choose(page, label, text, timeout_ms=WAIT_MS, exact=True)
 
 
 def save_rows(database_url: str, user_id: int) -> list[dict]:

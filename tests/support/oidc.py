@@ -1,6 +1,6 @@
 """Signing in through the real OIDC provider (`oidc-provider-mock`, started by
 tests/e2e/conftest_auth.py: `run_oidc_provider`) in headless Chromium: the provider's people from a
-directory's rows, the sign-in and sign-out round trips, and waiting for a script run to end."""
+directory's rows, the sign-in and sign-out round trips."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from tests.support.streamlit_page import settle
+
 
 def claims_for(people: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One provider person per entry: `sub` the key, the e-mail from the directory row (verified)."""
     return [{"sub": sub, "email": person["email"], "email_verified": True} for sub, person in people.items()]
-
-
-def settle(page: Page, timeout_ms: float) -> None:
-    """The script run is over (Streamlit's running indicator gone)."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout_ms)
 
 
 def sign_in(
