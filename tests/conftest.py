@@ -7,12 +7,18 @@ folders share: the sandbox, and the launch options of Debian's Chromium.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+if TYPE_CHECKING:
+    from kontur.sandbox.server import RunningSandbox
+    from tests.support.sandboxes import SandboxFactory
+
+# Shared fixtures of tests/support: the sandbox factories (`sandboxes`, `module_sandboxes`,
+# `session_sandboxes`) and the session's PostgreSQL server (`postgres`).
+pytest_plugins = ["tests.support.sandboxes", "tests.support.ops_store"]
 
 # Small enough to start in about a second, large enough for several cities, projects and buildings.
 TEST_SCALE = float(os.environ.get("KONTUR_TEST_SCALE", "0.02"))
@@ -22,11 +28,11 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[RunningSandbox]:
+def sandbox(session_sandboxes: SandboxFactory) -> RunningSandbox:
     """A real sandbox server on 127.0.0.1, shared by the session. Tests that mutate its data in ways
-    others would notice (faults, drift) use their own instance instead, or reset it when done."""
-    with start_sandbox(scale=TEST_SCALE, seed=TEST_SEED) as running:
-        yield running
+    others would notice (faults, drift) use their own instance instead (`sandboxes`,
+    `module_sandboxes`), or reset it when done."""
+    return session_sandboxes(scale=TEST_SCALE, seed=TEST_SEED)
 
 
 @pytest.fixture(scope="session")

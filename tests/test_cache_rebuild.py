@@ -6,8 +6,6 @@ labels from the new cache) are what they were."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,27 +14,23 @@ from kontur.auth.actor import Actor
 from kontur.auth.scopes import ReadScope
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
-from kontur.forms import bookings, clients, lookups
+from kontur.forms import clients, lookups
 from kontur.forms.context import FormContext
 from kontur.runtime import Runtime, start_runtime
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.sync import run_sync
 from tests.support import ops_store
-from tests.support.postgres import PostgresServer
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import free_premise
+from tests.support.sandboxes import SandboxFactory
 
 SEED = 731
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED) as running:  # its own: the test books a premise
-        yield running
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    yield from ops_store.postgres_fixture()
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED)  # its own: the test books a premise
 
 
 @pytest.fixture(params=ops_store.BACKENDS)
@@ -76,7 +70,7 @@ def book_for_an_agent(runtime: Runtime, box: RunningSandbox) -> int:
     usable = [u for u in directory if u["status"] == "active" and u["remaining_user_creation_limit"] > 0]
     manager = next(u for u in usable if u["role"] == "MANAGER")
     agent = next(u for u in usable if u["role"] == "AGENT")
-    premise = next(p for p in box.admin().records("premises") if not p["is_booked"] and not p["is_sold"])
+    premise = free_premise(box)
     with runtime.cursor() as cur, BrusnikaClient(base_url=box.api_url, token=box.token) as api:
         ctx = FormContext(
             client=api,
@@ -91,19 +85,8 @@ def book_for_an_agent(runtime: Runtime, box: RunningSandbox) -> int:
         )
         assert made.ok, made.message
         assert made.result is not None
-        booked = bookings.create(
-            ctx,
-            bookings.BookingInput(
-                premise_id=premise["id"],
-                client_id=made.result.id,
-                date=dt.date.today() + dt.timedelta(days=3),
-                time="11:00",
-                purchase_option=premise["purchase_option"][0],
-            ),
-        )
-    assert booked.ok, booked.message
-    assert booked.result is not None
-    return booked.result.id
+        booked = book_through_forms(ctx, premise, made.result.id, days_ahead=3, time="11:00")
+    return booked.id
 
 
 def test_deleting_the_cache_file_keeps_users_audit_and_bookings(

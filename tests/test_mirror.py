@@ -20,13 +20,7 @@ from kontur.store import users as store_users
 from kontur.store.db import Store
 from tests.store import factories, legacy_cache
 from tests.support import ops_store
-from tests.support.postgres import PostgresServer
 from tests.support.waiting import eventually
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    yield from ops_store.postgres_fixture()
 
 
 @pytest.fixture(params=ops_store.BACKENDS)

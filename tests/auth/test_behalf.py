@@ -15,7 +15,6 @@ from kontur.auth.policy import ACTS_FOR, Action, Scope
 from kontur.models import UserRole
 from kontur.store.db import Store
 from tests.support import ops_store
-from tests.support.postgres import PostgresServer
 
 A, B = 10, 20
 
@@ -44,11 +43,6 @@ PEOPLE = [
     person(7, "NEW_MEMBER", A),
     person(8, "AFFILIATE_MANAGER", None),
 ]
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    yield from ops_store.postgres_fixture()
 
 
 @pytest.fixture(params=ops_store.BACKENDS)

@@ -22,7 +22,6 @@ from kontur.config import Settings
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
-from tests.support.postgres import PostgresServer
 
 A, B = 10, 20
 
@@ -49,11 +48,6 @@ PEOPLE = [
     person(5, "AGENT", B),
     person(6, "AGENT", A, status="blocked"),
 ]
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    yield from ops_store.postgres_fixture()
 
 
 @pytest.fixture(params=ops_store.BACKENDS)

@@ -1,8 +1,7 @@
 """Fixtures of the client tests: clients bound to the shared sandbox, a private sandbox for tests that
-switch faults or drift data (so nothing leaks into other folders' tests), and a counting transport.
-
-The counting transport sits *under* the retry transport and forwards to the real httpx transport, so
-it counts the HTTP requests that actually reached the server.
+switch faults or drift data (so nothing leaks into other folders' tests), and a counting transport
+(tests/support/transport.py) that sits *under* the retry transport, so it counts the HTTP requests
+that actually reached the server.
 """
 
 from __future__ import annotations
@@ -15,40 +14,12 @@ import pytest
 
 from kontur.client import BrusnikaClient
 from kontur.retry import RetryPolicy
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
+from tests.support.sandboxes import SandboxFactory
+from tests.support.transport import CountingTransport
 
 # Fast retries: the tests check what is retried and how often, not production patience.
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.05, backoff_cap=0.2, max_retry_after=10)
-
-
-class CountingTransport(httpx.BaseTransport):
-    """Real HTTP, counting each request that goes out (per method and path)."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.sent: list[tuple[str, str, dict[str, str]]] = []
-        # One per request: the status answered, or the exception's class name when none came.
-        self.outcomes: list[int | str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append((request.method, request.url.path, dict(request.headers)))
-        try:
-            response = self._inner.handle_request(request)
-        except httpx.TransportError as exc:
-            self.outcomes.append(type(exc).__name__)
-            raise
-        self.outcomes.append(response.status_code)
-        return response
-
-    def failures(self) -> int:
-        """Requests answered with 429/5xx or not answered at all."""
-        return sum(1 for o in self.outcomes if isinstance(o, str) or o == 429 or o >= 500)
-
-    def count(self, method: str | None = None, path_suffix: str = "") -> int:
-        return sum(1 for m, p, _ in self.sent if (method is None or m == method) and p.endswith(path_suffix))
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 def make_client(
@@ -78,10 +49,9 @@ def counting() -> CountingTransport:
 
 
 @pytest.fixture(scope="module")
-def private_sandbox() -> Iterator[RunningSandbox]:
+def private_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
     """A sandbox of this module's own: faults and drift here must not leak into the shared one."""
-    with start_sandbox(scale=0.01, seed=4242) as running:
-        yield running
+    return module_sandboxes(scale=0.01, seed=4242)
 
 
 @pytest.fixture

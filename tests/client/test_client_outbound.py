@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -26,32 +25,7 @@ from kontur.models import (
     VisitCreate,
 )
 from kontur.sandbox.server import RunningSandbox
-
-
-def active_agent(running: RunningSandbox) -> dict[str, Any]:
-    """An active agent who may still book: the sandbox's user directory holds several."""
-    for user in running.admin().users():
-        if (
-            user["role"] == "AGENT"
-            and user["status"] == "active"
-            and user["remaining_user_creation_limit"] > 1
-        ):
-            return user
-    raise AssertionError("the sandbox has no active agent with booking allowance")
-
-
-def free_premise(running: RunningSandbox) -> dict[str, Any]:
-    for premise in running.admin().records("premises"):
-        if not premise["is_booked"] and not premise["is_sold"] and premise["purchase_option"]:
-            return premise
-    raise AssertionError("no free premise in the sandbox")
-
-
-def free_slot(running: RunningSandbox, exclude: set[int] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-    for slot in running.admin().records("time-slots"):
-        if not slot["is_booked"] and slot["id"] not in exclude:
-            return slot
-    raise AssertionError("no free time slot in the sandbox")
+from tests.support.sandbox_records import active_agent, active_users, free_premise, free_slot
 
 
 def new_client(
@@ -61,7 +35,7 @@ def new_client(
 
 
 def test_put_user_round_trips(client: BrusnikaClient, sandbox: RunningSandbox) -> None:
-    user = User.model_validate(active_agent(sandbox))
+    user = User.model_validate(active_agent(sandbox, bookings_left=2))
     # Upserting the user unchanged changes nothing the other tests could notice.
     assert client.put_user(user) == user
 
@@ -105,7 +79,7 @@ def test_create_and_search_agency(
 def test_create_and_search_client(
     client: BrusnikaClient, sandbox: RunningSandbox, fresh_phone: Callable[[], str]
 ) -> None:
-    agent = active_agent(sandbox)
+    agent = active_agent(sandbox, bookings_left=2)
     phone = fresh_phone()
     created = new_client(client, agent["id"], phone, name="Клиентов Пётр Сергеевич")
     assert isinstance(created, Client)
@@ -119,7 +93,7 @@ def test_create_and_search_client(
 def test_refused_fixing_is_a_created_client(
     client: BrusnikaClient, sandbox: RunningSandbox, fresh_phone: Callable[[], str]
 ) -> None:
-    agents = [u for u in sandbox.admin().users() if u["role"] == "AGENT" and u["status"] == "active"]
+    agents = active_users(sandbox)
     assert len(agents) >= 2
     phone = fresh_phone()
     first = new_client(client, agents[0]["id"], phone)
@@ -131,9 +105,9 @@ def test_refused_fixing_is_a_created_client(
 def test_booking_and_cancel(
     client: BrusnikaClient, sandbox: RunningSandbox, fresh_phone: Callable[[], str]
 ) -> None:
-    agent = active_agent(sandbox)
+    agent = active_agent(sandbox, bookings_left=2)
     buyer = new_client(client, agent["id"], fresh_phone())
-    premise = free_premise(sandbox)
+    premise = free_premise(sandbox, with_option=True)
     booking = client.create_booking(
         BookingCreate(
             premise_id=premise["id"], client_id=buyer.id, agent_id=agent["id"], date=dt.date.today(),
@@ -152,7 +126,7 @@ def test_booking_and_cancel(
 def test_visit_with_slot_and_cancel(
     client: BrusnikaClient, sandbox: RunningSandbox, fresh_phone: Callable[[], str]
 ) -> None:
-    agent = active_agent(sandbox)
+    agent = active_agent(sandbox, bookings_left=2)
     visitor = new_client(client, agent["id"], fresh_phone())
     slot = free_slot(sandbox)
     visit = client.create_visit(
@@ -175,7 +149,7 @@ def test_visit_with_slot_and_cancel(
 def test_book_time_slot(
     client: BrusnikaClient, sandbox: RunningSandbox, fresh_phone: Callable[[], str]
 ) -> None:
-    agent = active_agent(sandbox)
+    agent = active_agent(sandbox, bookings_left=2)
     visitor = new_client(client, agent["id"], fresh_phone())
     slot = free_slot(sandbox)
     booked = client.book_time_slot(

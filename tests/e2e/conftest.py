@@ -6,26 +6,35 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from kontur.processes import free_port, stop_process_group
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from tests.conftest import TEST_SCALE, TEST_SEED
+from tests.e2e.conftest_auth import OidcProvider, run_oidc_provider
+from tests.support import oidc
+from tests.support.processes import wait_http
+from tests.support.sandboxes import SandboxFactory
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[RunningSandbox]:
+def sandbox(session_sandboxes: SandboxFactory) -> RunningSandbox:
     """The browser suites' sandbox: the generated world plus the contract's edge cases
     (`--edge-cases`), so every page the tests open meets them."""
-    with start_sandbox(scale=TEST_SCALE, seed=TEST_SEED, extra_args=("--edge-cases",)) as running:
+    return session_sandboxes(scale=TEST_SCALE, seed=TEST_SEED, edge_cases=True)
+
+
+@pytest.fixture(scope="module")
+def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """The real OIDC provider, knowing the module's `people` (a module fixture: name -> directory row)
+    by their e-mails. Modules whose provider knows other people define their own `provider`."""
+    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), oidc.claims_for(people)) as running:
         yield running
 
 
@@ -51,18 +60,12 @@ def start_app(
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}")
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    stop_app(proc)
-    raise RuntimeError(f"streamlit did not become healthy in {timeout}s; see {log_path}")
+    try:
+        wait_http(f"{url}/_stcore/health", proc, timeout=timeout, log=log_path)
+    except BaseException:
+        stop_app(proc)
+        raise
+    return proc, url
 
 
 def stop_app(proc: subprocess.Popen) -> None:

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,23 +21,10 @@ import httpx
 import pytest
 
 from kontur.processes import free_port, stop_process_group
+from tests.support.processes import wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 120.0  # generous: two shared cores, other engineers' suites running
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 @dataclass(frozen=True)
@@ -67,7 +53,7 @@ def run_oidc_provider(tmp: Path, users: Sequence[Mapping[str, Any]] = ()) -> Ite
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     provider = OidcProvider(issuer=f"http://127.0.0.1:{port}")
     try:
-        _wait_http(provider.metadata_url, proc, log, STARTUP_TIMEOUT)
+        wait_http(provider.metadata_url, proc, timeout=STARTUP_TIMEOUT, log=log)
         yield provider
     finally:
         stop_process_group(proc)
@@ -136,10 +122,37 @@ def run_streamlit(
         )
     app = RunningApp(url=f"http://127.0.0.1:{port}", log=log)
     try:
-        _wait_http(app.url + "/_stcore/health", proc, log, timeout)
+        wait_http(app.url + "/_stcore/health", proc, timeout=timeout, log=log)
         yield app
     finally:
         stop_process_group(proc)
+
+
+@contextmanager
+def run_signed_in_app(provider: OidcProvider, workdir: Path, env: Mapping[str, str]) -> Iterator[RunningApp]:
+    """The dashboard (`app.py`) on a free port, signing in through `provider`, with `env` (the API,
+    the cache file, ...) on top of the test process's environment."""
+    port = free_port()
+    with run_streamlit(
+        REPO / "app.py",
+        port=port,
+        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
+        workdir=workdir,
+        env=env,
+    ) as app:
+        yield app
+
+
+def dashboard_env(sandbox: Any, cache: Path, *, auto_sync: bool = False) -> dict[str, str]:
+    """The app against `sandbox`'s API on `cache` (no first sync of its own unless `auto_sync`)."""
+    env = {
+        "BRUSNIKA_API_URL": sandbox.api_url,
+        "BRUSNIKA_API_TOKEN": sandbox.token,
+        "KONTUR_CACHE_PATH": str(cache),
+    }
+    if not auto_sync:
+        env["KONTUR_AUTO_SYNC"] = "0"
+    return env
 
 
 def synced_cache(sandbox: Any, path: Path) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,21 +22,21 @@ from kontur.auth.actor import Actor
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
-from kontur.forms import bookings, clients, users
+from kontur.forms import clients, users
 from kontur.forms.context import FormContext
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from kontur.sync import run_sync
 from tests.e2e.conftest_auth import (
-    REPO,
     OidcProvider,
-    auth_secrets_toml,
-    free_port,
-    run_oidc_provider,
-    run_streamlit,
+    dashboard_env,
+    run_signed_in_app,
 )
-from tests.support import ops_store
+from tests.support import oidc, ops_store
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import free_premise, premise_booked
+from tests.support.sandboxes import SandboxFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,9 +44,8 @@ SEED = 515151
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 def _active(box: RunningSandbox, role: str, **where: object) -> dict:
@@ -109,51 +107,20 @@ def cache_file(
         )
         assert made.ok, made.message
         assert made.result is not None
-        premise = next(p for p in box.admin().records("premises") if not p["is_booked"] and not p["is_sold"])
-        booked = bookings.create(
-            ctx,
-            bookings.BookingInput(
-                premise_id=premise["id"],
-                client_id=made.result.id,
-                date=dt.date.today() + dt.timedelta(days=3),
-                time="10:00",
-                purchase_option=premise["purchase_option"][0],
-            ),
-        )
-        assert booked.ok, booked.message
-        assert booked.result is not None
+        premise = free_premise(box)
+        booked = book_through_forms(ctx, premise, made.result.id, days_ahead=3, time="10:00")
         cur.close()
-    people["owner"]["booking"] = booked.result.id
+    people["owner"]["booking"] = booked.id
     people["owner"]["premise"] = premise["id"]
     return path
 
 
-@pytest.fixture(scope="module")
-def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = [
-        {"sub": name, "email": person["email"], "email_verified": True} for name, person in people.items()
-    ]
-    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
-        yield running
-
-
-def premise_booked(box: RunningSandbox, premise_id: int) -> bool:
-    return next(p for p in box.admin().records("premises") if p["id"] == premise_id)["is_booked"]
-
-
 def sign_in(page: Page, url: str, sub: str) -> None:
-    page.goto(url)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_url(re.compile(r"/oauth2/authorize"))
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(url) + r"/?(\?.*)?$"))
+    oidc.sign_in(page, url, sub)
 
 
 def sign_out(page: Page) -> None:
-    page.get_by_test_id("stSidebar").get_by_role("button", name="Выйти").click()
-    page.wait_for_url(re.compile(r"/oauth2/end_session"))
-    page.get_by_role("button", name="End session").click()
-    expect(page.get_by_role("button", name="Войти")).to_be_visible()
+    oidc.sign_out(page)
 
 
 def pick_option(page: Page, label: str, text: str) -> None:
@@ -179,20 +146,9 @@ def test_sign_in_roles_and_audit(
     provider: OidcProvider,
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    env = {
-        "BRUSNIKA_API_URL": box.api_url,
-        "BRUSNIKA_API_TOKEN": box.token,
-        "KONTUR_CACHE_PATH": str(cache_file),
-    }
+    env = dashboard_env(box, cache_file, auto_sync=True)
     owner, manager = people["owner"], people["manager"]
-    with run_streamlit(
-        REPO / "app.py",
-        port=port,
-        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
-        workdir=tmp_path,
-        env=env,
-    ) as app:
+    with run_signed_in_app(provider, tmp_path, env) as app:
         # Before sign-in: the sign-in screen and nothing else.
         page.goto(app.url)
         expect(page.get_by_role("button", name="Войти")).to_be_visible()

@@ -5,26 +5,25 @@ booking; meanwhile an administrator (another browser) blocks them on the Users p
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from kontur.forms import bookings, clients
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.forms import clients
+from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import (
-    REPO,
     OidcProvider,
     RunningApp,
-    auth_secrets_toml,
+    dashboard_env,
     form_context,
-    free_port,
-    run_oidc_provider,
-    run_streamlit,
+    run_signed_in_app,
     synced_cache,
 )
+from tests.support import oidc, streamlit_page
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import free_premise, premise_booked
+from tests.support.sandboxes import SandboxFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,9 +32,8 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 @pytest.fixture(scope="module")
@@ -59,82 +57,30 @@ def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest
         assert made.ok, made.message
         assert made.result is not None
         with box.admin() as admin:
-            premise = next(
-                p
-                for p in admin.records("premises")
-                if not p["is_booked"] and not p["is_sold"] and p["purchase_option"]
-            )
-        booked = bookings.create(
-            ctx,
-            bookings.BookingInput(
-                premise_id=premise["id"],
-                client_id=made.result.id,
-                date=dt.date.today() + dt.timedelta(days=2),
-                time="10:00",
-                purchase_option=premise["purchase_option"][0],
-            ),
-        )
-        assert booked.ok, booked.message
-        assert booked.result is not None
-    return {"cache": path, "booking": booked.result.id, "premise": premise["id"]}
-
-
-@pytest.fixture(scope="module")
-def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = [{"sub": name, "email": p["email"], "email_verified": True} for name, p in people.items()]
-    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
-        yield running
+            premise = free_premise(admin, with_option=True)
+        booked = book_through_forms(ctx, premise, made.result.id, days_ahead=2, time="10:00")
+    return {"cache": path, "booking": booked.id, "premise": premise["id"]}
 
 
 @pytest.fixture(scope="module")
 def app(
     box: RunningSandbox, world: dict, provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningApp]:
-    port = free_port()
-    with run_streamlit(
-        REPO / "app.py",
-        port=port,
-        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
-        workdir=tmp_path_factory.mktemp("gate-app"),
-        env={
-            "BRUSNIKA_API_URL": box.api_url,
-            "BRUSNIKA_API_TOKEN": box.token,
-            "KONTUR_CACHE_PATH": str(world["cache"]),
-            "KONTUR_AUTO_SYNC": "0",
-        },
-    ) as running:
+    env = dashboard_env(box, world["cache"])
+    with run_signed_in_app(provider, tmp_path_factory.mktemp("gate-app"), env) as running:
         yield running
 
 
 def settle(page: Page) -> None:
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:
-    page.goto(app.url)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_url(re.compile(r"/oauth2/authorize"))
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(app.url) + r"/?(\?.*)?$"))
-    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    oidc.sign_in(page, app.url, sub, settle_ms=WAIT_MS)
 
 
 def choose(page: Page, label: str, text: str) -> None:
-    """Pick the option containing `text` in the selectbox `label` (typed, so a long list's option
-    exists in the DOM), then wait for the rerun it starts."""
-    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label)
-    expect(box).to_be_visible(timeout=WAIT_MS)
-    box.click()
-    page.keyboard.type(text)
-    page.get_by_role("option").filter(has_text=text).first.click()
-    expect(box).to_have_value(re.compile(re.escape(text)), timeout=WAIT_MS)
-    settle(page)
-
-
-def booking_status(box: RunningSandbox, premise_id: int) -> bool:
-    with box.admin() as admin:
-        return next(p for p in admin.records("premises") if p["id"] == premise_id)["is_booked"]
+    streamlit_page.choose(page, label, text, timeout_ms=WAIT_MS)
 
 
 def test_blocked_meanwhile_the_dialog_cancels_nothing(
@@ -171,5 +117,5 @@ def test_blocked_meanwhile_the_dialog_cancels_nothing(
     dialog.get_by_role("button", name="Да, отменить бронь").click()
     expect(page.get_by_text(f"Пользователь {manager['email']} заблокирован")).to_be_visible(timeout=WAIT_MS)
     settle(page)
-    assert booking_status(box, world["premise"]) is True  # nothing was cancelled at Brusnika
+    assert premise_booked(box, world["premise"]) is True  # nothing was cancelled at Brusnika
     expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)

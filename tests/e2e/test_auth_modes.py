@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect
 from kontur.auth.session import DEV_PICKER_BANNER
 from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import REPO, RunningApp, free_port, run_streamlit, synced_cache
+from tests.support import streamlit_page
 
 pytestmark = pytest.mark.browser
 
@@ -77,8 +78,7 @@ def unconfigured(
 
 
 def settle(page: Page) -> None:
-    """The script run is over (Streamlit's running indicator gone)."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def test_unconfigured_api_gets_one_screen_and_nothing_else(

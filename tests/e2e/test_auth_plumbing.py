@@ -20,6 +20,7 @@ from tests.e2e.conftest_auth import (
     run_oidc_provider,
     run_streamlit,
 )
+from tests.support import oidc
 
 pytestmark = pytest.mark.browser
 
@@ -76,12 +77,7 @@ def probe(provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:
     """From the app's sign-in screen through the provider's authorize page, back to the app."""
-    page.goto(app.url)
-    page.get_by_role("button", name="Войти").click()
-    # The provider's page: one button per predefined person.
-    page.wait_for_url(re.compile(r"/oauth2/authorize"))
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(app.url) + r"/?$"))
+    oidc.sign_in(page, app.url, sub, with_query=False)
 
 
 def test_manager_signs_in_and_out(page: Page, probe: RunningApp) -> None:

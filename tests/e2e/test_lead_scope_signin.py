@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +18,13 @@ from playwright.sync_api import Page, expect
 from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
-from tests.e2e.conftest import REPO, app_env
+from tests.e2e.conftest import app_env
 from tests.e2e.conftest_auth import (
     OidcProvider,
-    auth_secrets_toml,
-    free_port,
-    run_oidc_provider,
-    run_streamlit,
+    run_signed_in_app,
 )
 from tests.pages.helpers import NBSP, fill_cache, store_url, user_with
-from tests.support import ops_store
+from tests.support import oidc, ops_store
 
 pytestmark = pytest.mark.browser
 
@@ -57,26 +52,12 @@ def cache_file(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory
     return path
 
 
-@pytest.fixture(scope="module")
-def provider(people: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
-    claims = [{"sub": name, "email": p["email"], "email_verified": True} for name, p in people.items()]
-    with run_oidc_provider(tmp_path_factory.mktemp("oidc"), claims) as running:
-        yield running
-
-
 def sign_in(page: Page, url: str, sub: str) -> None:
-    page.goto(url)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_url(re.compile(r"/oauth2/authorize"))
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(url) + r"/?(\?.*)?$"))
+    oidc.sign_in(page, url, sub)
 
 
 def sign_out(page: Page) -> None:
-    page.get_by_test_id("stSidebar").get_by_role("button", name="Выйти").click()
-    page.wait_for_url(re.compile(r"/oauth2/end_session"))
-    page.get_by_role("button", name="End session").click()
-    expect(page.get_by_role("button", name="Войти")).to_be_visible(timeout=WAIT_MS)
+    oidc.sign_out(page, WAIT_MS)
 
 
 def open_deals(page: Page) -> None:
@@ -113,15 +94,9 @@ def test_an_agent_sees_only_their_agency_and_a_manager_everything(
     agency_a = people["agent"]["agency_id"]
     mine = {u["id"] for u in users if u["agency_id"] == agency_a}
     agency_of_lead = {lead["id"]: lead["agent_id"] in mine for lead in leads}
-    port = free_port()
     page.set_viewport_size({"width": 1440, "height": 3400})
-    with run_streamlit(
-        REPO / "app.py",
-        port=port,
-        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
-        workdir=tmp_path,
-        env={k: v for k, v in app_env(sandbox, cache_file).items() if k != "KONTUR_INSECURE_DEV_PICKER"},
-    ) as app:
+    env = {k: v for k, v in app_env(sandbox, cache_file).items() if k != "KONTUR_INSECURE_DEV_PICKER"}
+    with run_signed_in_app(provider, tmp_path, env) as app:
         sign_in(page, app.url, "agent")
         open_deals(page)
         expect(page.get_by_text("Показаны сделки агентов вашего агентства.")).to_be_visible()

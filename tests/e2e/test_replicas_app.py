@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.forms import users
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from kontur.sync import run_sync
@@ -32,13 +32,12 @@ from tests.e2e.conftest_auth import (
     REPO,
     OidcProvider,
     RunningApp,
-    auth_secrets_toml,
-    free_port,
     run_oidc_provider,
-    run_streamlit,
+    run_signed_in_app,
 )
-from tests.support import ops_store
+from tests.support import oidc, ops_store, streamlit_page
 from tests.support.postgres import PostgresServer
+from tests.support.sandboxes import SandboxFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,16 +54,13 @@ NEWBIE = {
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 @pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    server: PostgresServer
-    for server in ops_store.postgres_fixture():
-        yield server.new_database("replicas")
+def database_url(postgres: PostgresServer) -> str:
+    return postgres.new_database("replicas")
 
 
 def kontur_env(box: RunningSandbox, database_url: str) -> dict[str, str]:
@@ -117,16 +113,9 @@ def replica(
     settings = Settings(api_url=box.api_url, api_token=box.token, cache_path=cache)
     with Cache(cache) as opened:
         assert run_sync(opened, settings).ok
-    port = free_port()
     env = kontur_env(box, database_url)
     env.update(KONTUR_CACHE_PATH=str(cache), KONTUR_AUTO_SYNC="0")
-    with run_streamlit(
-        REPO / "app.py",
-        port=port,
-        secrets_toml=auth_secrets_toml(app_port=port, provider=provider),
-        workdir=workdir,
-        env=env,
-    ) as app:
+    with run_signed_in_app(provider, workdir, env) as app:
         yield app
 
 
@@ -153,17 +142,11 @@ def app_b(
 
 
 def settle(page: Page) -> None:
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def sign_in(page: Page, app: RunningApp, sub: str) -> None:
-    page.goto(app.url)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_url(re.compile(r"/oauth2/authorize"))
-    page.get_by_role("button", name=sub, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(app.url) + r"/?(\?.*)?$"))
-    expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    oidc.sign_in(page, app.url, sub, settle_ms=WAIT_MS)
 
 
 def open_page(page: Page, title: str) -> None:
@@ -184,15 +167,7 @@ def pick_first(page: Page, label: str) -> None:
 
 
 def choose(page: Page, label: str, text: str) -> None:
-    """Pick the option containing `text` in the selectbox `label` (typed, so a long list's option
-    exists in the DOM), then wait for the rerun it starts."""
-    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True)
-    expect(box).to_be_visible(timeout=WAIT_MS)
-    box.click()
-    page.keyboard.type(text)
-    page.get_by_role("option").filter(has_text=text).first.click()
-    expect(box).to_have_value(re.compile(re.escape(text)), timeout=WAIT_MS)
-    settle(page)
+    streamlit_page.choose(page, label, text, timeout_ms=WAIT_MS, exact=True)
 
 
 def save_rows(database_url: str, user_id: int) -> list[dict]:

@@ -21,11 +21,12 @@ from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.forms.context import FormContext
 from kontur.retry import RetryPolicy
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.store.db import Store
 from kontur.sync import run_sync
 from tests.support import ops_store
-from tests.support.postgres import PostgresServer
+from tests.support.sandboxes import SandboxFactory
+from tests.support.transport import CountingTransport
 
 FORMS_SEED = 424242
 # Two attempts, no waiting: a lost answer is repeated once by the retry transport (same key, same
@@ -34,9 +35,8 @@ TWO_ATTEMPTS = RetryPolicy(max_attempts=2, backoff_base=0.0, backoff_cap=0.0, ma
 
 
 @pytest.fixture(scope="session")
-def forms_sandbox() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.02, seed=FORMS_SEED) as running:
-        yield running
+def forms_sandbox(session_sandboxes: SandboxFactory) -> RunningSandbox:
+    return session_sandboxes(scale=0.02, seed=FORMS_SEED)
 
 
 @pytest.fixture(scope="session")
@@ -50,11 +50,6 @@ def forms_cache_file(forms_sandbox: RunningSandbox, tmp_path_factory: pytest.Tem
         result = run_sync(cache, client)
         assert result.ok, result
     return path
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    yield from ops_store.postgres_fixture()
 
 
 @pytest.fixture
@@ -189,3 +184,12 @@ def losing_client(forms_sandbox: RunningSandbox) -> Callable[..., BrusnikaClient
     yield make
     for client in made:
         client.close()
+
+
+@pytest.fixture
+def counted(forms_sandbox: RunningSandbox) -> tuple[BrusnikaClient, CountingTransport]:
+    """A client of the forms sandbox whose transport records every request that went out."""
+    transport = CountingTransport()
+    return BrusnikaClient(
+        base_url=forms_sandbox.api_url, token=forms_sandbox.token, transport=transport
+    ), transport

@@ -17,7 +17,3 @@ def outbound_count(sandbox: RunningSandbox, kind: str) -> int:
     """How many bookings / visits / agencies / clients the sandbox has created (it counts, not lists)."""
     with sandbox.admin() as admin:
         return int(admin.stats()["outbound"][kind])
-
-
-def free_premises(sandbox: RunningSandbox) -> set[int]:
-    return {i for i, p in records(sandbox, "premises").items() if not p["is_booked"] and not p["is_sold"]}

@@ -7,11 +7,9 @@ the operational store on both backends."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable
 
 import duckdb
-import httpx
 import pytest
 
 from kontur.auth.actor import Actor
@@ -25,55 +23,22 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import client_through_forms, landlines
+from tests.support.sandbox_records import free_premise_in_cache
+from tests.support.transport import CountingTransport
 
 from .conftest import directory_user
-from .helpers import outbound_count, records
+from .helpers import outbound_count
 
 pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indirect=True)
 
-_PHONES = itertools.count(6_300_000, 11)
+_phone = landlines(6_300_000, 11)
 IN_THREE_DAYS = dt.date.today() + dt.timedelta(days=3)
-
-
-class CountingTransport(httpx.BaseTransport):
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.sent: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(f"{request.method} {request.url.path}")
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-@pytest.fixture
-def counted(forms_sandbox: RunningSandbox) -> tuple[BrusnikaClient, CountingTransport]:
-    transport = CountingTransport()
-    return BrusnikaClient(
-        base_url=forms_sandbox.api_url, token=forms_sandbox.token, transport=transport
-    ), transport
-
-
-def _phone() -> str:
-    n = next(_PHONES)
-    return f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
 
 
 def brusnika_limit(sandbox: RunningSandbox, user_id: int) -> int:
     with sandbox.admin() as admin:
         return int(next(u for u in admin.users() if u["id"] == user_id)["remaining_user_creation_limit"])
-
-
-def free_premise(conn: duckdb.DuckDBPyConnection, sandbox: RunningSandbox) -> dict:
-    truth = records(sandbox, "premises")
-    for (building,) in conn.execute("SELECT id FROM buildings ORDER BY id").fetchall():
-        for row in lookups.free_premises(conn, building):
-            wire = truth.get(row["id"])
-            if wire and not wire["is_booked"] and not wire["is_sold"]:
-                return row
-    pytest.fail("no free premise left in the sandbox")
 
 
 def booking_input(premise: dict, client: Client, time: str = "12:30") -> bookings.BookingInput:
@@ -87,10 +52,7 @@ def booking_input(premise: dict, client: Client, time: str = "12:30") -> booking
 
 
 def new_client(ctx: FormContext, name: str) -> Client:
-    made = clients.create(ctx, clients.ClientInput(fullname=name, phone_number=_phone()))
-    assert made.ok, made.message
-    assert made.result is not None
-    return made.result
+    return client_through_forms(ctx, name, _phone())
 
 
 def test_manager_books_for_an_agent_whose_limit_is_counted(
@@ -107,7 +69,7 @@ def test_manager_books_for_an_agent_whose_limit_is_counted(
     agent_before = (ops_store.remaining(store, agent.id), brusnika_limit(forms_sandbox, agent.id))
     manager_before = (ops_store.remaining(store, manager.id), brusnika_limit(forms_sandbox, manager.id))
 
-    booked = bookings.create(ctx, booking_input(free_premise(conn, forms_sandbox), client))
+    booked = bookings.create(ctx, booking_input(free_premise_in_cache(conn, forms_sandbox), client))
     assert booked.ok, booked.message
     assert booked.result is not None
     assert booked.result.agent_id == agent.id  # the wire's agent_id is the agent acted for
@@ -144,7 +106,7 @@ def test_the_agents_limit_is_checked_not_the_managers(
     api, transport = counted
     refused = bookings.create(
         make_ctx(actor=manager, agent_id=spent.id, client=api),
-        booking_input(free_premise(conn, forms_sandbox), client),
+        booking_input(free_premise_in_cache(conn, forms_sandbox), client),
     )
     assert not refused.ok
     assert refused.code == "actor_cannot_book"
@@ -162,7 +124,8 @@ def test_the_agents_limit_is_checked_not_the_managers(
         )
     for_agent = make_ctx(actor=manager, agent_id=agent.id)
     theirs = new_client(for_agent, "Лимитова Вера")
-    booked = bookings.create(for_agent, booking_input(free_premise(conn, forms_sandbox), theirs, "15:10"))
+    premise = free_premise_in_cache(conn, forms_sandbox)
+    booked = bookings.create(for_agent, booking_input(premise, theirs, "15:10"))
     assert booked.ok, booked.message
 
 
@@ -228,7 +191,7 @@ def test_fixing_is_checked_for_the_agent_acted_for(
     api, transport = counted
     ctx = make_ctx(actor=manager, agent_id=other.id, client=api)
     before = outbound_count(forms_sandbox, "bookings")
-    booked = bookings.create(ctx, booking_input(free_premise(conn, forms_sandbox), client))
+    booked = bookings.create(ctx, booking_input(free_premise_in_cache(conn, forms_sandbox), client))
     project_id = lookups.projects(conn)[0]["id"]
     shown = visits.create(
         ctx,

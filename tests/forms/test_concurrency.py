@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +24,8 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store.db import Store
 from kontur.sync import run_sync
 from tests.support import ops_store
+from tests.support.sandbox_records import free_premise_in_cache
+from tests.support.waiting import eventually
 
 from .helpers import records
 
@@ -32,16 +33,6 @@ from .helpers import records
 # run (and, were it not serialised, to be overwritten by the commit). Nothing is asserted about time.
 HOLD_SECONDS = 1.5
 BRUSNIKA_WAIT_SECONDS = 60.0
-
-
-def _free_premise(conn: duckdb.DuckDBPyConnection, sandbox: RunningSandbox) -> dict:
-    truth = records(sandbox, "premises")
-    for (building,) in conn.execute("SELECT id FROM buildings ORDER BY id DESC").fetchall():
-        for row in lookups.free_premises(conn, building):
-            wire = truth.get(row["id"])
-            if wire and not wire["is_booked"] and not wire["is_sold"]:
-                return {**row, "building_id": building}
-    pytest.fail("no free premise in the sandbox")
 
 
 def _premise_booked_in_cache(conn: duckdb.DuckDBPyConnection, premise_id: int) -> bool:
@@ -63,7 +54,7 @@ def test_booking_during_a_sync_commit_lands_after_it(
     made = clients.create(ctx, clients.ClientInput(fullname="Фомина Дарья", phone_number="8 812 733-00-11"))
     assert made.ok, made.message
     assert made.result is not None
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox, newest_building_first=True)
     values = bookings.BookingInput(
         premise_id=premise["id"],
         client_id=made.result.id,
@@ -82,11 +73,15 @@ def test_booking_during_a_sync_commit_lands_after_it(
     def record_run_with_a_booking_meanwhile(cur: Any, run_id: int, results: Any) -> None:
         in_commit.append(True)
         form.start()
-        deadline = time.monotonic() + BRUSNIKA_WAIT_SECONDS
-        while not records(forms_sandbox, "premises")[premise["id"]]["is_booked"]:
+
+        def booked_in_brusnika() -> bool:
+            if records(forms_sandbox, "premises")[premise["id"]]["is_booked"]:
+                return True
             assert form.is_alive() or booked, "the form ended before Brusnika booked"
-            assert time.monotonic() < deadline, "Brusnika never booked the premise"
-            time.sleep(0.05)
+            return False
+
+        what = "Brusnika booking the premise"
+        eventually(booked_in_brusnika, timeout=BRUSNIKA_WAIT_SECONDS, interval=0.05, what=what)
         # Brusnika has booked; the form now writes the cache. Keep the commit open meanwhile.
         form.join(HOLD_SECONDS)
         original(cur, run_id, results)

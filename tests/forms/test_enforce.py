@@ -18,31 +18,22 @@ from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.forms import bookings, clients
 from kontur.forms.context import FormContext
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import book_through_forms
+from tests.support.sandbox_records import free_premise, premise_booked
+from tests.support.sandboxes import SandboxFactory
+from tests.support.transport import CountingTransport
 
 SEED = 777001
 
 
-class CountingTransport(httpx.BaseTransport):
-    """Real HTTP, counting what actually went out."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.sent: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(f"{request.method} {request.url.path}")
-        return self._inner.handle_request(request)
-
-
 @pytest.fixture(scope="module")
-def box() -> Iterator[RunningSandbox]:
+def box(module_sandboxes: SandboxFactory) -> RunningSandbox:
     # Its own sandbox: these tests book premises, which other folders' tests would notice.
-    with start_sandbox(scale=0.02, seed=SEED) as running:
-        yield running
+    return module_sandboxes(scale=0.02, seed=SEED)
 
 
 @pytest.fixture
@@ -87,14 +78,6 @@ def pick(
     pytest.fail(f"no active {role} in the sandbox data")
 
 
-def free_premise(box: RunningSandbox) -> dict:
-    return next(p for p in box.admin().records("premises") if not p["is_booked"] and not p["is_sold"])
-
-
-def premise_booked(box: RunningSandbox, premise_id: int) -> bool:
-    return next(p for p in box.admin().records("premises") if p["id"] == premise_id)["is_booked"]
-
-
 def audit_rows(store: Store, action: str) -> list[tuple]:
     return [(r["actor"], r["outcome"], r["brusnika_id"]) for r in ops_store.audit_rows(store, action)]
 
@@ -107,19 +90,8 @@ def book_as(box: RunningSandbox, conn: Any, store: Store, agent: Actor) -> tuple
     assert made.ok, made.message
     assert made.result is not None
     premise = free_premise(box)
-    booked = bookings.create(
-        ctx,
-        bookings.BookingInput(
-            premise_id=premise["id"],
-            client_id=made.result.id,
-            date=dt.date.today() + dt.timedelta(days=2),
-            time="11:00",
-            purchase_option=premise["purchase_option"][0],
-        ),
-    )
-    assert booked.ok, booked.message
-    assert booked.result is not None
-    return booked.result.id, premise["id"]
+    booked = book_through_forms(ctx, premise, made.result.id, days_ahead=2, time="11:00")
+    return booked.id, premise["id"]
 
 
 def test_agent_cannot_cancel_another_agencys_booking(

@@ -5,11 +5,9 @@ the sandbox receives nothing (counted on the wire) and the audit says `refused`.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable
 
 import duckdb
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -24,37 +22,14 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import landlines
+from tests.support.sandbox_records import free_premise
+from tests.support.transport import CountingTransport
 
 from .helpers import outbound_count, records
 
-_PHONES = itertools.count(5_200_000, 17)
+phone = landlines(5_200_000, 17)
 IN_TWO_DAYS = dt.date.today() + dt.timedelta(days=2)
-
-
-class CountingTransport(httpx.BaseTransport):
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.sent: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(f"{request.method} {request.url.path}")
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-def phone() -> str:
-    n = next(_PHONES)
-    return f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
-
-
-@pytest.fixture
-def counted(forms_sandbox: RunningSandbox) -> tuple[BrusnikaClient, CountingTransport]:
-    transport = CountingTransport()
-    return BrusnikaClient(
-        base_url=forms_sandbox.api_url, token=forms_sandbox.token, transport=transport
-    ), transport
 
 
 def other_agent(store: Store, not_id: int) -> Actor:
@@ -81,10 +56,6 @@ def refused_client(make_ctx: Callable[..., FormContext], owner: Actor, second: A
     assert made.result is not None
     assert made.result.fixing_type == FixingType.REFUSED
     return made.result
-
-
-def free_premise(sandbox: RunningSandbox) -> dict:
-    return next(p for p in records(sandbox, "premises").values() if not p["is_booked"] and not p["is_sold"])
 
 
 def future_slot(conn: duckdb.DuckDBPyConnection, sandbox: RunningSandbox) -> tuple[int, int]:

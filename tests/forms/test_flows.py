@@ -21,6 +21,8 @@ from kontur.models import Client, FixingType
 from kontur.sandbox.server import RunningSandbox
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import landlines
+from tests.support.sandbox_records import free_premise_in_cache
 
 from .conftest import directory_user
 from .helpers import outbound_count, records
@@ -31,34 +33,17 @@ pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indire
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
 
 
-def _phone(n: int) -> str:
-    # +7812…: a landline code, never one of the sandbox's generated +79… client phones, so the
-    # fixing decision depends only on what the tests create.
-    return f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
-
-
-_PHONES = iter(range(3_100_000, 3_200_000, 7))
+_phone = landlines(3_100_000, 7)
 
 
 @pytest.fixture
 def client_record(make_ctx: Callable[..., FormContext]) -> Client:
     outcome = clients.create(
-        make_ctx(), clients.ClientInput(fullname="Иванова Анна Сергеевна", phone_number=_phone(next(_PHONES)))
+        make_ctx(), clients.ClientInput(fullname="Иванова Анна Сергеевна", phone_number=_phone())
     )
     assert outcome.ok, outcome.message
     assert outcome.result is not None
     return outcome.result
-
-
-def _free_premise(conn: duckdb.DuckDBPyConnection, sandbox: RunningSandbox) -> dict:
-    """A premise free both in the cache and in the sandbox right now."""
-    truth = records(sandbox, "premises")
-    for building in conn.execute("SELECT id FROM buildings ORDER BY id").fetchall():
-        for row in lookups.free_premises(conn, building[0]):
-            wire = truth.get(row["id"])
-            if wire and not wire["is_booked"] and not wire["is_sold"]:
-                return row
-    pytest.fail("no free premise in the sandbox")
 
 
 def _premise_in_sandbox(sandbox: RunningSandbox, premise_id: int) -> dict:
@@ -92,7 +77,7 @@ def test_book_then_cancel_updates_brusnika_and_cache(
     forms_sandbox: RunningSandbox,
     client_record: Client,
 ) -> None:
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     ctx = make_ctx()
     booked = bookings.create(ctx, _booking_input(premise, client_record))
     assert booked.ok, booked.message
@@ -136,7 +121,7 @@ def test_double_submit_creates_exactly_one_booking(
     forms_sandbox: RunningSandbox,
     client_record: Client,
 ) -> None:
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
     first = bookings.create(make_ctx(), _booking_input(premise, client_record))
     second = bookings.create(make_ctx(), _booking_input(premise, client_record))
@@ -156,7 +141,7 @@ def test_lost_answer_is_retried_with_the_same_key(
     losing_client: Callable[..., BrusnikaClient],
 ) -> None:
     """Brusnika booked, but its answer never arrived: the check by repeat finds the one booking."""
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
     outcome = bookings.create(
         make_ctx(client=losing_client(1, "after")), _booking_input(premise, client_record)
@@ -176,7 +161,7 @@ def test_no_answer_then_refusal_is_the_refusal(
 ) -> None:
     """The request never reached Brusnika and meanwhile someone else booked the premise: the
     transport's repeat (same key) is refused, which proves our attempt created nothing."""
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
     other = make_ctx()
     taken = bookings.create(other, _booking_input(premise, client_record))
@@ -201,7 +186,7 @@ def test_no_answer_at_all_does_not_claim_nothing_was_created(
     client_record: Client,
     losing_client: Callable[..., BrusnikaClient],
 ) -> None:
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = booking_count(forms_sandbox)
     # Both the attempt and its check go unanswered (after Brusnika did the work the first time).
     outcome = bookings.create(
@@ -241,7 +226,7 @@ def test_past_date_and_bad_time_refused_before_sending(
     make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, client_record: Client,
     forms_sandbox: RunningSandbox,
 ) -> None:  # fmt: skip
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     before = outbound_count(forms_sandbox, "bookings")
     values = _booking_input(premise, client_record)
     values.date = dt.date.today() - dt.timedelta(days=1)
@@ -260,7 +245,7 @@ def test_blocked_user_and_exhausted_limit_cannot_book(
     make_ctx: Callable[..., FormContext], conn: duckdb.DuckDBPyConnection, client_record: Client,
     forms_sandbox: RunningSandbox, store: Store,
 ) -> None:  # fmt: skip
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     blocked = Actor.from_row(directory_user(store, status="blocked"))
     outcome = bookings.create(make_ctx(actor=blocked), _booking_input(premise, client_record))
     assert not outcome.ok
@@ -311,7 +296,7 @@ def test_visit_with_slot_books_it_and_cancel_releases_it(
 
 
 def test_client_refused_fixing_is_explained(make_ctx: Callable[..., FormContext], store: Store) -> None:
-    phone = _phone(next(_PHONES))
+    phone = _phone()
     first = clients.create(make_ctx(), clients.ClientInput(fullname="Петров Пётр", phone_number=phone))
     assert first.ok, first.message
     assert first.result is not None
@@ -394,7 +379,7 @@ def test_audit_holds_every_action_without_the_token(
     client_record: Client,
     agent: Actor,
 ) -> None:
-    premise = _free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox)
     ctx = make_ctx()
     booked = bookings.create(ctx, _booking_input(premise, client_record))
     assert booked.ok

@@ -13,29 +13,22 @@ import pytest
 from kontur.auth import directory
 from kontur.auth.actor import Actor
 from kontur.auth.scopes import ReadScope
-from kontur.forms import clients, history, lookups, visits
+from kontur.forms import history, lookups, visits
 from kontur.forms.context import FormContext
 from kontur.forms.submit import Outcome
 from kontur.models import Client, Visit
 from kontur.sandbox.server import RunningSandbox
 from kontur.store.db import Store
+from tests.support.form_records import client_through_forms, landlines
 
 from .helpers import outbound_count
 
-_PHONES = iter(range(7_440_000, 7_450_000, 3))
-
-
-def _phone() -> str:
-    # +7812 744…: landline numbers no other test and no generated client uses.
-    n = next(_PHONES)
-    return f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
+# +7812 744…: landline numbers no other test and no generated client uses.
+_phone = landlines(7_440_000, 3)
 
 
 def _new_client(ctx: FormContext, name: str) -> Client:
-    made = clients.create(ctx, clients.ClientInput(fullname=name, phone_number=_phone()))
-    assert made.ok, made.message
-    assert made.result is not None
-    return made.result
+    return client_through_forms(ctx, name, _phone())
 
 
 def test_visit_without_a_slot_is_checked_then_made(

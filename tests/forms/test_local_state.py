@@ -8,17 +8,15 @@ safe"; the key of a submission lives in the store, so a repeat from another proc
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable, Iterator
 
 import duckdb
-import httpx
 import pytest
 
 from kontur.auth.actor import Actor
 from kontur.client import BrusnikaClient
 from kontur.config import Settings
-from kontur.forms import bookings, clients, lookups
+from kontur.forms import bookings, clients
 from kontur.forms.context import FormContext
 from kontur.forms.submit import STORE_DOWN, UNKNOWN, UNREADABLE
 from kontur.models import Client
@@ -27,28 +25,16 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.form_records import landlines
+from tests.support.sandbox_records import free_premise_in_cache
+from tests.support.transport import CountingTransport
 
 from .helpers import outbound_count, records
 
 pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indirect=True)
 
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
-_PHONES = itertools.count(4_100_000, 13)
-
-
-class CountingTransport(httpx.BaseTransport):
-    """Real HTTP to the sandbox, counting every attempt that went out (retries included)."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.sent: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(f"{request.method} {request.url.path}")
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
+_phone = landlines(4_100_000, 13)
 
 
 @pytest.fixture
@@ -80,22 +66,11 @@ def faults(forms_sandbox: RunningSandbox) -> Iterator[Callable[..., None]]:
 
 @pytest.fixture
 def client_record(make_ctx: Callable[..., FormContext]) -> Client:
-    n = next(_PHONES)
-    phone = f"8 (812) {n // 10000 % 1000:03d}-{n // 100 % 100:02d}-{n % 100:02d}"
+    phone = _phone()
     made = clients.create(make_ctx(), clients.ClientInput(fullname="Кузнецова Дарья", phone_number=phone))
     assert made.ok, made.message
     assert made.result is not None
     return made.result
-
-
-def free_premise(conn: duckdb.DuckDBPyConnection, sandbox: RunningSandbox) -> dict:
-    truth = records(sandbox, "premises")
-    for (building,) in conn.execute("SELECT id FROM buildings ORDER BY id DESC").fetchall():
-        for row in lookups.free_premises(conn, building):
-            wire = truth.get(row["id"])
-            if wire and not wire["is_booked"] and not wire["is_sold"]:
-                return row
-    pytest.fail("no free premise left in the sandbox")
 
 
 def booking_input(premise: dict, client: Client, time: str = "11:30") -> bookings.BookingInput:
@@ -129,7 +104,7 @@ def test_replayed_booking_keeps_the_quota(
     client_record: Client,
     agent: Actor,
 ) -> None:
-    premise = free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox, newest_building_first=True)
     before_local, before_brusnika = local_quota(store, agent.id), brusnika_quota(forms_sandbox, agent.id)
     first = bookings.create(make_ctx(), booking_input(premise, client_record))
     assert first.ok, first.message
@@ -156,7 +131,7 @@ def test_failed_local_write_is_not_announced_and_the_same_submission_repairs_it(
     client_record: Client,
     agent: Actor,
 ) -> None:
-    premise = free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox, newest_building_first=True)
     before_count = outbound_count(forms_sandbox, "bookings")
     before_local = local_quota(store, agent.id)
     # The store's bookings table cannot be written (here: it is gone); Brusnika itself is fine.
@@ -203,7 +178,7 @@ def test_the_key_lives_in_the_store_so_another_process_replays(
 ) -> None:
     """No answer on one replica (or before a crash); the same submission from a new process (a new
     store engine on the same database, a new client) reuses the claimed key: one booking, one quota."""
-    premise = free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox, newest_building_first=True)
     before = outbound_count(forms_sandbox, "bookings")
     before_local = local_quota(store, agent.id)
     faults(server_error=1.0)
@@ -240,7 +215,7 @@ def test_store_down_sends_nothing(
     client_record: Client,
 ) -> None:
     """Without its store Kontur cannot keep the submission's key: it sends nothing, and says so."""
-    premise = free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox, newest_building_first=True)
     before = outbound_count(forms_sandbox, "bookings")
     schema.submissions.drop(store.engine)
     try:
@@ -261,7 +236,7 @@ def test_contract_breaking_2xx_is_accepted_but_unread(
     client_record: Client,
     faults: Callable[..., None],
 ) -> None:
-    premise = free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox, newest_building_first=True)
     before = outbound_count(forms_sandbox, "bookings")
     faults(broken_answer=1.0)
     outcome = bookings.create(make_ctx(), booking_input(premise, client_record, "13:20"))
@@ -308,7 +283,7 @@ def test_503_forever_returns_within_the_interactive_budget(
         retry_max_attempts=30,  # the patient policy would keep trying; the budget must end it
     )
     transport = CountingTransport()
-    premise = free_premise(conn, forms_sandbox)
+    premise = free_premise_in_cache(conn, forms_sandbox, newest_building_first=True)
     before = outbound_count(forms_sandbox, "bookings")
     faults(server_error=1.0)
     with BrusnikaClient.interactive(settings, transport=transport) as quick:

@@ -18,8 +18,9 @@ from kontur.auth.session import ACTOR_STATE_KEY, DEV_PICKER_BANNER
 from kontur.config import Settings
 from kontur.sandbox.server import RunningSandbox
 from tests.support import ops_store
+from tests.support.sandbox_records import free_premises
 
-from .helpers import free_premises, outbound_count, records
+from .helpers import outbound_count, records
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
@@ -97,7 +98,7 @@ def _create_client(at: AppTest, fullname: str, phone: str) -> None:
 
 
 def _free_in_sandbox(sandbox: RunningSandbox) -> set[int]:
-    return free_premises(sandbox)
+    return {p["id"] for p in free_premises(sandbox)}
 
 
 def _submit(at: AppTest, label: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from kontur.auth import directory
@@ -18,21 +17,9 @@ from kontur.forms.context import FormContext
 from kontur.sandbox.server import RunningSandbox
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.transport import CountingTransport
 
 pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indirect=True)
-
-
-class CountingTransport(httpx.BaseTransport):
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.sent: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(f"{request.method} {request.url.path}")
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 def in_brusnika(sandbox: RunningSandbox, user_id: int) -> dict:
@@ -69,14 +56,6 @@ def people(store: Store) -> dict[str, dict]:
                 "admin": next(u for u in rows if u["role"] == "ADMIN"),
             }
     pytest.fail("no head of agency with two active agents in the sandbox data")
-
-
-@pytest.fixture
-def counted(forms_sandbox: RunningSandbox) -> tuple[BrusnikaClient, CountingTransport]:
-    transport = CountingTransport()
-    return BrusnikaClient(
-        base_url=forms_sandbox.api_url, token=forms_sandbox.token, transport=transport
-    ), transport
 
 
 def change(row: dict, **update: object) -> users.UserChange:

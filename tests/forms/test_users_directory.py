@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import duckdb
-import httpx
 import pytest
 
 from kontur.auth.actor import Actor
@@ -21,31 +20,11 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.store import schema
 from kontur.store.db import Store
 from tests.support import ops_store
+from tests.support.transport import CountingTransport
 
 from .conftest import directory_user
 
 pytestmark = pytest.mark.parametrize("store_backend", ops_store.BACKENDS, indirect=True)
-
-
-class CountingTransport(httpx.BaseTransport):
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.sent: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(f"{request.method} {request.url.path}")
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-@pytest.fixture
-def counted(forms_sandbox: RunningSandbox) -> tuple[BrusnikaClient, CountingTransport]:
-    transport = CountingTransport()
-    return BrusnikaClient(
-        base_url=forms_sandbox.api_url, token=forms_sandbox.token, transport=transport
-    ), transport
 
 
 def in_brusnika(sandbox: RunningSandbox, user_id: int) -> dict | None:

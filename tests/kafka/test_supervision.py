@@ -19,12 +19,13 @@ from kontur.kafka.options import ConsumeOptions
 from kontur.models import ENTITIES
 from kontur.retry import RetryPolicy
 from kontur.sandbox.admin import SandboxAdmin
-from kontur.sandbox.server import start_sandbox
 from kontur.schema import TABLES
 from tests.pages.helpers import APP, configure, no_exceptions
+from tests.support.kafka_broker import Broker
+from tests.support.sandboxes import SandboxFactory
 from tests.support.waiting import eventually
 
-from .conftest import Broker, duplicate_ids
+from .conftest import duplicate_ids
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +49,10 @@ def _matches(cache: Cache, admin: SandboxAdmin) -> bool:
 
 
 def test_a_killed_broker_comes_back_and_the_consumer_resumes_by_itself(
-    own_broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandboxes: SandboxFactory
 ) -> None:
-    sandbox = start_sandbox(scale=0.01, seed=31, extra_args=["--kafka", own_broker.bootstrap])
     path = tmp_path / "supervised.duckdb"
-    try:
+    with sandboxes(scale=0.01, seed=31, kafka=own_broker.bootstrap) as sandbox:
         admin = sandbox.admin()
         settings = Settings(kafka_bootstrap_servers=own_broker.bootstrap, kafka_group_id="t-supervised")
         with Cache(path) as cache:
@@ -114,5 +114,3 @@ def test_a_killed_broker_comes_back_and_the_consumer_resumes_by_itself(
         table = next(d.value for d in at.dataframe if "Попытка" in d.value.columns)
         assert len(table) == len(restarts)
         assert "брокер Kafka недоступен" in set(table["Причина"])
-    finally:
-        sandbox.stop()

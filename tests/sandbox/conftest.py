@@ -3,36 +3,38 @@ real DuckDB files, and a real Kafka-protocol broker for the publisher."""
 
 from __future__ import annotations
 
-import os
-import socket
-import stat
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import httpx
-import noida_db
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from kontur.cache import Cache
 from kontur.config import Settings
-from kontur.processes import free_port, stop_process_group
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.sync import SyncResult, run_sync
-from tests.support.waiting import eventually
+from tests.support.kafka_broker import Broker
+from tests.support.sandboxes import SandboxFactory
 
 SCALE = 0.02
 
 
 @pytest.fixture(scope="module")
-def own_sandbox() -> Iterator[RunningSandbox]:
+def own_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
     """A sandbox of this module alone: its tests mutate data and switch faults, which the shared
     session sandbox must not see."""
-    with start_sandbox(scale=SCALE, seed=11) as running:
-        yield running
+    return module_sandboxes(scale=SCALE, seed=11)
+
+
+@pytest.fixture
+def clean(own_sandbox: RunningSandbox) -> Iterator[Any]:
+    """The private sandbox's admin client, with no faults switched on before and after the test."""
+    admin = own_sandbox.admin()
+    admin.clear_faults()
+    yield admin
+    admin.clear_faults()
 
 
 @pytest.fixture
@@ -95,33 +97,9 @@ def cache_query(cache_file: Path, sql: str, params: list[Any] | None = None) -> 
 
 @pytest.fixture(scope="module")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Kafka-protocol broker (noida-db's binary) for the publisher's tests, stopped by PID.
-    (The same start as tests/kafka's session broker; both belong in tests/support once it grows a
-    Kafka helper.)"""
-    binary = Path(noida_db.__file__).with_name("noida-db")
-    if not os.access(binary, os.X_OK):
-        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("sandbox-kafka")
-    log = (data_dir.parent / "sandbox-noida.log").open("wb")
-    proc = subprocess.Popen(
-        [str(binary), "start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", str(port),
-         "--data-dir", str(data_dir)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    bootstrap = f"127.0.0.1:{port}"
+    """A Kafka-protocol broker for the publisher's tests (tests/support/kafka_broker.py)."""
+    broker = Broker(tmp_path_factory.mktemp("sandbox-kafka"))
     try:
-        def listening() -> bool:
-            if proc.poll() is not None:
-                raise RuntimeError(f"noida-db exited with {proc.returncode}; see {log.name}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return True
-            except OSError:
-                return False
-
-        eventually(listening, what="noida-db listening")
-        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30)
-        yield bootstrap
+        yield broker.start().bootstrap
     finally:
-        stop_process_group(proc)
-        log.close()
+        broker.stop()

@@ -10,10 +10,7 @@ import pytest
 
 from kontur.models import Client
 from kontur.sandbox.data import client_phone
-
-
-def _agents(own_sandbox) -> list[dict]:
-    return [u for u in own_sandbox.admin().users() if u["role"] == "AGENT" and u["status"] == "active"]
+from tests.support.sandbox_records import active_users
 
 
 def _iso(moment: datetime) -> str:
@@ -28,7 +25,7 @@ def _search(api, **params) -> list[dict]:
 
 def test_created_client_is_found_by_phone_and_name_with_its_fixing(own_sandbox, api):
     admin = own_sandbox.admin()
-    agent = _agents(own_sandbox)[0]
+    agent = active_users(own_sandbox)[0]
     expires = datetime.now(UTC) + timedelta(days=2)
     client = admin.create_client(
         agent_id=agent["id"],
@@ -52,7 +49,7 @@ def test_created_client_is_found_by_phone_and_name_with_its_fixing(own_sandbox, 
 
 def test_fixing_and_expiry_changes_are_what_search_returns(own_sandbox, api):
     admin = own_sandbox.admin()
-    agent = _agents(own_sandbox)[1]
+    agent = active_users(own_sandbox)[1]
     client = admin.create_client(
         agent_id=agent["id"],
         fixing_type="слабое закрепление",
@@ -81,7 +78,7 @@ def test_fixing_and_expiry_changes_are_what_search_returns(own_sandbox, api):
 
 def test_admin_clients_count_in_brusnikas_fixing_decision(own_sandbox, api):
     admin = own_sandbox.admin()
-    first, second = _agents(own_sandbox)[2:4]
+    first, second = active_users(own_sandbox)[2:4]
     holder = admin.create_client(
         agent_id=first["id"],
         fixing_type="сильное закрепление",
@@ -103,7 +100,7 @@ def test_admin_clients_count_in_brusnikas_fixing_decision(own_sandbox, api):
 
 def test_bad_admin_client_requests_are_refused(own_sandbox):
     admin = own_sandbox.admin()
-    agent = _agents(own_sandbox)[0]
+    agent = active_users(own_sandbox)[0]
     for call, status in (
         (lambda: admin.create_client(agent_id=10**8, fixing_type="проверка лида"), 404),
         (lambda: admin.create_client(agent_id=agent["id"], fixing_type="навсегда"), 422),

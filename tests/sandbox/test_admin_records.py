@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from kontur.models import feed_item_adapter
+from tests.support.sandbox_records import free_premise
 
 from .conftest import cache_query, sync_into
 
@@ -33,15 +34,8 @@ def _refused(call: Any, status: int = 422) -> dict[str, Any]:
     return refused.value.response.json()["error"]
 
 
-def _free(admin: Any, kind: str = "apartment", skip: int = 0) -> dict[str, Any]:
-    free = [
-        p for p in admin.records("premises") if p["type"] == kind and not p["is_booked"] and not p["is_sold"]
-    ]
-    return free[skip]
-
-
 def test_patched_premise_is_served_with_a_new_updated_at_and_moves_building_totals(admin):
-    premise = _free(admin)
+    premise = free_premise(admin, kind="apartment")
     building = admin.record("buildings", premise["building_id"])
     photos = ["/media/premises/1.svg", "/media/premises/1/floor.svg", "https://cdn.example/v.jpg"]
     patched = admin.patch_record(
@@ -64,7 +58,7 @@ def test_patched_premise_is_served_with_a_new_updated_at_and_moves_building_tota
 
 
 def test_building_totals_set_by_patch_stay_brusnikas_own(admin):
-    premise = _free(admin, skip=3)
+    premise = free_premise(admin, kind="apartment", skip=3)
     building_id = premise["building_id"]
     patched = admin.patch_record("buildings", building_id, total_apartment="999", total_storage="0")
     assert (patched["total_apartment"], patched["total_storage"]) == ("999", "0")
@@ -73,7 +67,7 @@ def test_building_totals_set_by_patch_stay_brusnikas_own(admin):
 
 
 def test_a_patch_that_breaks_the_contract_changes_nothing(admin):
-    premise = _free(admin, skip=5)
+    premise = free_premise(admin, kind="apartment", skip=5)
     for changes, field in (
         ({"type": "castle"}, "type"),
         ({"size": -1}, "size"),
@@ -117,7 +111,7 @@ def test_time_slot_patch_and_small_record_text(admin):
 
 def test_delete_serves_a_tombstone_and_the_record_stays_withdrawn(admin, own_sandbox, api, fetch_all):
     since = admin.stats()["last_updated_at"]["buildings"]
-    premise = _free(admin, skip=8)
+    premise = free_premise(admin, kind="apartment", skip=8)
     building_id = premise["building_id"]
     tombstone = admin.delete_record("buildings", building_id)
     assert set(tombstone) == {"id", "updated_at", "deleted"}
@@ -135,13 +129,11 @@ def test_delete_serves_a_tombstone_and_the_record_stays_withdrawn(admin, own_san
     assert lead["id"] not in {r["id"] for r in admin.records("leads")}
 
 
-def test_patches_and_deletes_reach_an_incremental_sync(tmp_path: Path):
-    from kontur.sandbox.server import start_sandbox
-
-    with start_sandbox(scale=0.01, seed=77) as running, running.admin() as admin:
+def test_patches_and_deletes_reach_an_incremental_sync(tmp_path: Path, sandboxes):
+    with sandboxes(scale=0.01, seed=77) as running, running.admin() as admin:
         cache_file = tmp_path / "patched.duckdb"
         assert sync_into(cache_file, running).ok
-        premise = _free(admin)
+        premise = free_premise(admin, kind="apartment")
         admin.patch_record("premises", premise["id"], photos=[], feature=[], price=2**33)
         slot = admin.records("time-slots")[1]
         admin.delete_record("time-slots", slot["id"])

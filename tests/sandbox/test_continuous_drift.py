@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from kontur.models import ENTITIES
-from kontur.sandbox.server import start_sandbox
 from tests.support.waiting import eventually
 
 from .conftest import cache_query, sync_into
@@ -72,9 +71,9 @@ def test_bad_rates_are_refused(own_sandbox):
     assert admin.drift_status()["per_second"] == 0
 
 
-def test_drift_per_second_flag_feeds_incremental_syncs(tmp_path: Path):
+def test_drift_per_second_flag_feeds_incremental_syncs(tmp_path: Path, sandboxes):
     started = datetime.now(UTC)
-    with start_sandbox(scale=0.01, seed=91, extra_args=("--drift-per-second", "25")) as running:
+    with sandboxes(scale=0.01, seed=91, extra_args=("--drift-per-second", "25")) as running:
         admin = running.admin()
         assert admin.stats()["modes"]["drift_per_second"] == 25
         cache_file = tmp_path / "drifting.duckdb"

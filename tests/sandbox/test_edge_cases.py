@@ -4,7 +4,6 @@ and loaded by a full sync into a real DuckDB file with zero rejects."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from urllib.parse import urljoin
@@ -14,7 +13,8 @@ import pytest
 
 from kontur.models import ENTITIES, feed_item_adapter
 from kontur.sandbox import hostile
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
+from tests.support.sandboxes import SandboxFactory
 
 from .conftest import cache_query, sync_into
 
@@ -23,9 +23,8 @@ TODAY = "2026-11-20"
 
 
 @pytest.fixture(scope="module")
-def edge_sandbox() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.01, seed=SEED, extra_args=("--edge-cases", "--today", TODAY)) as running:
-        yield running
+def edge_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.01, seed=SEED, edge_cases=True, today=TODAY)
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +100,8 @@ def test_each_named_record_is_the_edge_case_it_names(edge_sandbox, edge):
             adapter.validate_python(record)
 
 
-def test_the_rest_of_the_world_is_the_generated_one(edge_sandbox, edge):
-    with start_sandbox(scale=0.01, seed=SEED, extra_args=("--today", TODAY)) as plain:
+def test_the_rest_of_the_world_is_the_generated_one(edge_sandbox, edge, sandboxes):
+    with sandboxes(scale=0.01, seed=SEED, today=TODAY) as plain:
         with pytest.raises(httpx.HTTPStatusError) as refused:
             plain.admin().edge_cases()
         assert refused.value.response.status_code == 404
@@ -172,9 +171,8 @@ def test_edge_world_full_syncs_with_zero_rejects(edge_sandbox, edge, tmp_path: P
     ) == [(1,)]
 
 
-def test_edge_records_keep_what_they_are_in_a_hostile_world():
-    args = ("--edge-cases", "--hostile", "--today", TODAY)
-    with start_sandbox(scale=0.005, seed=SEED, extra_args=args) as both:
+def test_edge_records_keep_what_they_are_in_a_hostile_world(sandboxes):
+    with sandboxes(scale=0.005, seed=SEED, edge_cases=True, hostile=True, today=TODAY) as both:
         admin = both.admin()
         edge = admin.edge_cases()
         blank = admin.record("projects", edge["blank_urls_project"])

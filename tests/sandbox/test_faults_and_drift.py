@@ -10,14 +10,6 @@ import pytest
 from kontur.models import feed_item_adapter
 
 
-@pytest.fixture
-def clean(own_sandbox):
-    admin = own_sandbox.admin()
-    admin.clear_faults()
-    yield admin
-    admin.clear_faults()
-
-
 def test_429_carries_retry_after_and_the_error_body(clean, api, error_of):
     clean.set_faults(rate_limit=1.0, retry_after=3)
     response = api.get("/cities")

@@ -5,7 +5,6 @@ DuckDB files, and real Chromium for the probe other suites rely on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,28 +15,27 @@ import pytest
 from kontur.models import ENTITIES, feed_item_adapter
 from kontur.sandbox import hostile, names
 from kontur.sandbox.data import client_phone
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.schema import TABLES
+from tests.support.sandboxes import SandboxFactory
 
 from .conftest import cache_query, sync_into
 
 SEED = 31
-TODAY = ("--today", "2026-11-20")
+TODAY_DATE = "2026-11-20"
 SMALL = ("cities", "projects", "buildings", "sections")
 URLS = {"projects": ("photo", "link")}
 
 
 @pytest.fixture(scope="module")
-def hostile_sandbox() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.01, seed=SEED, extra_args=("--hostile", *TODAY)) as running:
-        yield running
+def hostile_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.01, seed=SEED, hostile=True, today=TODAY_DATE)
 
 
 @pytest.fixture(scope="module")
-def plain_twin() -> Iterator[RunningSandbox]:
+def plain_twin(module_sandboxes: SandboxFactory) -> RunningSandbox:
     """The same seed and day without hostile mode: what every record looks like underneath."""
-    with start_sandbox(scale=0.01, seed=SEED, extra_args=TODAY) as running:
-        yield running
+    return module_sandboxes(scale=0.01, seed=SEED, today=TODAY_DATE)
 
 
 def _payloads_in(value: str) -> set[str]:
@@ -114,8 +112,8 @@ def test_urls_become_javascript_data_and_foreign_hosts(hostile_sandbox):
     assert any(hostile.is_hostile(p["number"]) for p in premises)
 
 
-def test_the_same_seed_gives_the_same_hostile_world(hostile_sandbox):
-    with start_sandbox(scale=0.01, seed=SEED, extra_args=("--hostile", *TODAY)) as again:
+def test_the_same_seed_gives_the_same_hostile_world(hostile_sandbox, sandboxes):
+    with sandboxes(scale=0.01, seed=SEED, hostile=True, today=TODAY_DATE) as again:
         for entity in ENTITIES:
             assert again.admin().records(entity) == hostile_sandbox.admin().records(entity), entity
         assert again.admin().users() == hostile_sandbox.admin().users()
@@ -171,8 +169,8 @@ def _last_updated(admin: Any) -> dict[str, datetime]:
     return {e: datetime.fromisoformat(ts) for e, ts in admin.stats()["last_updated_at"].items()}
 
 
-def test_switching_hostile_mode_at_run_time_reaches_incremental_syncs(tmp_path: Path):
-    with start_sandbox(scale=0.01, seed=SEED + 1) as running:
+def test_switching_hostile_mode_at_run_time_reaches_incremental_syncs(tmp_path: Path, sandboxes):
+    with sandboxes(scale=0.01, seed=SEED + 1) as running:
         admin = running.admin()
         cache_file = tmp_path / "switch.duckdb"
         assert sync_into(cache_file, running).ok

@@ -4,7 +4,6 @@ and deletes are published. Against a real Kafka-protocol broker (noida-db)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -13,16 +12,16 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from kontur.sandbox import hostile
 from kontur.sandbox.kafka_publish import TOPICS
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
+from tests.support.sandboxes import SandboxFactory
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture(scope="module")
-def publishing(kafka_broker: str) -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=0.005, seed=17, extra_args=("--kafka", kafka_broker)) as running:
-        yield running
+def publishing(kafka_broker: str, module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(scale=0.005, seed=17, kafka=kafka_broker)
 
 
 def latest(bootstrap: str, entity: str) -> dict[int, tuple[Any, list[tuple[str, bytes]]]]:

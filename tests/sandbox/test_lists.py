@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kontur.models import ENTITIES, feed_item_adapter
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 
 
 @pytest.fixture
@@ -89,14 +89,14 @@ def test_unknown_route_has_the_error_body(api, error_of):
     assert error_of(response)["code"] == "not_found"
 
 
-def test_same_seed_and_scale_give_the_same_data():
+def test_same_seed_and_scale_give_the_same_data(sandboxes):
     args = ("--today", "2026-03-02")
-    with start_sandbox(scale=0.01, seed=5, extra_args=args) as first:
-        with start_sandbox(scale=0.01, seed=5, extra_args=args) as second:
+    with sandboxes(scale=0.01, seed=5, extra_args=args) as first:
+        with sandboxes(scale=0.01, seed=5, extra_args=args) as second:
             for entity in ENTITIES:
                 assert first.admin().records(entity) == second.admin().records(entity), entity
             assert first.admin().users() == second.admin().users()
-        with start_sandbox(scale=0.01, seed=6, extra_args=args) as other:
+        with sandboxes(scale=0.01, seed=6, extra_args=args) as other:
             assert other.admin().records("premises") != first.admin().records("premises")
 
 

@@ -10,19 +10,10 @@ import httpx
 import pytest
 
 from kontur.models import ENTITIES, feed_item_adapter
-from kontur.sandbox.server import start_sandbox
 
 from .conftest import cache_query, sync_into
 
 KINDS = ("id", "updated_at", "field", "missing")
-
-
-@pytest.fixture
-def clean(own_sandbox):
-    admin = own_sandbox.admin()
-    admin.clear_faults()
-    yield admin
-    admin.clear_faults()
 
 
 def test_chosen_records_are_broken_in_the_chosen_way_until_cleared(clean, api, fetch_all):
@@ -91,8 +82,8 @@ def test_invalid_maps_are_refused_and_change_nothing(clean):
     assert faults["server_error"] == 0.0, "a refused update changes nothing"
 
 
-def test_a_sync_rejects_exactly_the_chosen_records_and_loads_them_once_cleared(tmp_path: Path):
-    with start_sandbox(scale=0.01, seed=63) as running, running.admin() as admin:
+def test_a_sync_rejects_exactly_the_chosen_records_and_loads_them_once_cleared(tmp_path: Path, sandboxes):
+    with sandboxes(scale=0.01, seed=63) as running, running.admin() as admin:
         cache_file = tmp_path / "malformed.duckdb"
         premises = admin.records("premises")
         chosen = {p["id"]: kind for p, kind in zip(premises[20:24], KINDS, strict=True)}

@@ -8,7 +8,8 @@ from urllib.parse import urljoin
 
 import httpx
 
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
+from tests.support.sandboxes import SandboxFactory
 
 
 def _get(sandbox: RunningSandbox, url: str) -> httpx.Response:
@@ -66,8 +67,8 @@ def test_unknown_pictures_are_404_and_media_is_not_in_the_api_document(sandbox: 
     assert not [p for p in paths if p.startswith("/media")]
 
 
-def test_pictures_are_the_same_in_another_process(sandbox: RunningSandbox) -> None:
-    with start_sandbox(scale=0.005, seed=20261126) as other:
+def test_pictures_are_the_same_in_another_process(sandbox: RunningSandbox, sandboxes: SandboxFactory) -> None:
+    with sandboxes(scale=0.005, seed=20261126) as other:
         premise = other.admin().records("premises")[0]
         mine = {p["id"]: p for p in sandbox.admin().records("premises")}
         first = _get(other, premise["photos"][0])

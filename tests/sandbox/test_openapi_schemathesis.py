@@ -3,21 +3,19 @@ OpenAPI document (status codes, headers, bodies), on every operation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
+from tests.support.sandboxes import SandboxFactory
 
 
 @pytest.fixture(scope="module")
-def fuzzed_sandbox() -> Iterator[RunningSandbox]:
+def fuzzed_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
     # Its own instance: the fuzzer books premises and creates clients at random.
-    with start_sandbox(scale=0.01, seed=3) as running:
-        yield running
+    return module_sandboxes(scale=0.01, seed=3)
 
 
 @pytest.fixture(scope="module")

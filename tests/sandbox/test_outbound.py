@@ -8,19 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from stdnum.ru import inn as stdnum_inn
 
+from tests.support.sandbox_records import active_agent, active_users, free_premise
+
 
 def _agent(own_sandbox, *, with_limit: bool = True) -> dict:
-    users = own_sandbox.admin().users()
-    agents = [u for u in users if u["role"] == "AGENT" and u["status"] == "active"
-              and (u["remaining_user_creation_limit"] > 1) == with_limit
-              and (with_limit or u["remaining_user_creation_limit"] == 0)]
-    return agents[0]
-
-
-def _free_premise(own_sandbox, skip: int = 0) -> dict:
-    free = [p for p in own_sandbox.admin().records("premises")
-            if not p["is_booked"] and not p["is_sold"] and p["type"] == "apartment"]
-    return free[skip]
+    """An active agent who may still book, or (with_limit=False) one with no bookings left."""
+    if with_limit:
+        return active_agent(own_sandbox, bookings_left=2)
+    return next(u for u in active_users(own_sandbox) if u["remaining_user_creation_limit"] == 0)
 
 
 def _client_id(api, agent_id: int) -> int:
@@ -43,7 +38,7 @@ def _premise(own_sandbox, premise_id: int) -> dict:
 def test_booking_books_the_premise_and_cancel_frees_it(own_sandbox, api, error_of):
     agent = _agent(own_sandbox)
     client_id = _client_id(api, agent["id"])
-    premise = _free_premise(own_sandbox)
+    premise = free_premise(own_sandbox, kind="apartment")
     building_before = next(b for b in own_sandbox.admin().records("buildings")
                            if b["id"] == premise["building_id"])
     since = own_sandbox.admin().stats()["last_updated_at"]["premises"]
@@ -90,7 +85,7 @@ def test_booking_limit_reached(own_sandbox, api, error_of):
     agent = _agent(own_sandbox, with_limit=False)
     assert agent["remaining_user_creation_limit"] == 0
     client_id = _client_id(api, agent["id"])
-    premise = _free_premise(own_sandbox, skip=3)
+    premise = free_premise(own_sandbox, kind="apartment", skip=3)
     response = api.post("/bookings", json=_booking(premise["id"], client_id, agent["id"]))
     assert response.status_code == 409
     assert error_of(response)["code"] == "booking_limit_reached"
@@ -276,7 +271,7 @@ def test_idempotency_key_replays_the_first_answer(own_sandbox, api, error_of):
 def test_idempotent_booking_books_once(own_sandbox, api):
     agent = _agent(own_sandbox)
     client_id = _client_id(api, agent["id"])
-    premise = _free_premise(own_sandbox, skip=7)
+    premise = free_premise(own_sandbox, kind="apartment", skip=7)
     key = f"book-{uuid.uuid4()}"
     answers = [api.post("/bookings", json=_booking(premise["id"], client_id, agent["id"]),
                         headers={"Idempotency-Key": key}) for _ in range(3)]

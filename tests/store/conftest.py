@@ -10,18 +10,9 @@ from pathlib import Path
 import pytest
 
 from kontur.store.db import Store
-from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.postgres import PostgresServer
 
 BACKENDS = ("sqlite", "postgresql")
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    server = start_postgres()  # raises, never skips, when PostgreSQL is missing
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=BACKENDS)

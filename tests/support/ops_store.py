@@ -25,6 +25,13 @@ BACKENDS = ("sqlite", "postgresql")
 SEEDED_BY = "tests: the sandbox's directory"
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's one real PostgreSQL server, shared by every folder (a plugin fixture: this module
+    is in tests/conftest.py's `pytest_plugins`). Raises, never skips, when PostgreSQL is missing."""
+    yield from postgres_fixture()
+
+
 def postgres_fixture() -> Iterator[PostgresServer]:
     """Body of a session fixture: one real PostgreSQL server (raises, never skips, when missing)."""
     server = start_postgres()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,9 @@ from kontur.cache import Cache
 from kontur.client import BrusnikaClient
 from kontur.models import ENTITIES, INBOUND_MODELS
 from kontur.retry import RetryPolicy
-from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sandbox.server import RunningSandbox
 from kontur.schema import COLUMNS, TABLES
+from tests.support.sandboxes import SandboxFactory
 
 # Retries as in production, but with millisecond backoff so a test under faults stays quick.
 FAST_RETRY = RetryPolicy(max_attempts=6, backoff_base=0.01, backoff_cap=0.05, max_retry_after=5)
@@ -24,11 +24,10 @@ PRIVATE_SEED = 4242
 
 
 @pytest.fixture(scope="module")
-def private_sandbox() -> Iterator[RunningSandbox]:
+def private_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
     """A sandbox of our own, so drift and faults never disturb the shared session sandbox.
     Small: every test here reads all of it several times."""
-    with start_sandbox(scale=0.01, seed=PRIVATE_SEED) as running:
-        yield running
+    return module_sandboxes(scale=0.01, seed=PRIVATE_SEED)
 
 
 @pytest.fixture

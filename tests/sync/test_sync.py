@@ -7,10 +7,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import Counter
 from pathlib import Path
 
-import httpx
 import orjson
 
 from kontur.cache import Cache
@@ -18,6 +16,7 @@ from kontur.client import BrusnikaClient
 from kontur.models import ENTITIES
 from kontur.sandbox.server import RunningSandbox
 from kontur.sync import EntityProgress, run_sync
+from tests.support.transport import CountingTransport
 from tests.support.waiting import eventually
 
 from .conftest import (
@@ -175,19 +174,6 @@ def test_server_failure_mid_sync_leaves_the_previous_cache_intact(
         admin.clear_faults()
         assert run_sync(cache, client).ok
         assert_cache_equals_sandbox(cache, fresh_sandbox)
-
-
-class CountingTransport(httpx.HTTPTransport):
-    """The real HTTP transport, counting the statuses it receives (under the client's retries)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.statuses: Counter[int] = Counter()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        self.statuses[response.status_code] += 1
-        return response
 
 
 def test_sync_under_5pct_503_and_429_ends_like_a_clean_one(

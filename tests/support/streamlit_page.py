@@ -1,0 +1,25 @@
+"""Driving a Streamlit page in headless Chromium (Playwright): waiting for a script run to end,
+picking a selectbox option by typing."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+
+def settle(page: Page, timeout_ms: float) -> None:
+    """The script run is over (Streamlit's running indicator gone)."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout_ms)
+
+
+def choose(page: Page, label: str, text: str, *, timeout_ms: float, exact: bool = False) -> None:
+    """Pick the option containing `text` in the selectbox `label` (typed, so a long list's option
+    exists in the DOM), then wait for the rerun it starts."""
+    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=exact)
+    expect(box).to_be_visible(timeout=timeout_ms)
+    box.click()
+    page.keyboard.type(text)
+    page.get_by_role("option").filter(has_text=text).first.click()
+    expect(box).to_have_value(re.compile(re.escape(text)), timeout=timeout_ms)
+    settle(page, timeout_ms)
