@@ -30,8 +30,11 @@ WAIT_MS = 60_000  # generous: two shared cores
 FORM_PAGES = ("bookings", "visits", "clients", "agencies", "users", "history")
 EVERY_PAGE = ("availability", "chessboard", "leads", *FORM_PAGES, "sync_health")
 TITLES = (
+    "Сегодня",
+    "Подборки",
     "Наличие",
     "Шахматка",
+    "Проект",
     "Сделки",
     "Бронирования",
     "Показы",

@@ -51,11 +51,15 @@ def test_the_card_of_every_edge_premise(
     expect(card.get_by_role("heading", level=4)).to_contain_text(f"№ {premise['number']} ·")
     plans = card.locator("img[src*='/media/premises/']")
     if premise["photos"]:
-        expect(plans).to_have_count(1, timeout=WAIT_MS)
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=plans.element_handle())
+        # the gallery shows every photo of the premise (issue 14), each loaded
+        expect(plans).to_have_count(len(premise["photos"]), timeout=WAIT_MS)
+        for i in range(len(premise["photos"])):
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=plans.nth(i).element_handle()
+            )
     else:
         expect(plans).to_have_count(0)
-        expect(card.get_by_text("Планировки нет.")).to_be_visible()
+        expect(card.get_by_text("Фотографий нет.")).to_be_visible()
     if name == "empty_photos_premise":
         page.screenshot(path=artifacts_dir / "edge-empty-photos-card.png", full_page=True, timeout=WAIT_MS)
 
@@ -76,7 +80,9 @@ def test_every_analytics_page_on_the_edge_building(
     page.keyboard.type(building["address"])
     page.get_by_role("option", name=building["address"], exact=True).click()
     no_exception(page)
-    expect(page.get_by_test_id("stMetric").filter(has_text="Всего помещений")).to_be_visible()
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Наличие").click()  # «Сегодня» lands first
+    expect(page.get_by_test_id("stMetric").filter(has_text="Всего помещений")).to_be_visible(timeout=WAIT_MS)
+    no_exception(page)
 
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Шахматка").click()
     cells = page.locator(".kc-cell[data-premise-id]")
