@@ -160,9 +160,17 @@ def open_users(page: Page) -> None:
 
 
 def pick_first(page: Page, label: str) -> None:
+    """Pick the first option of `label` once its list is open, and wait until the box shows it (the
+    previous pick's rerun redraws the boxes below it: a click before that lands on a stale list)."""
+    settle(page)
     box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True)
     box.click()
-    page.get_by_role("option").first.click()
+    expect(box).to_have_attribute("aria-expanded", "true", timeout=WAIT_MS)
+    first = page.get_by_role("option").first
+    text = first.inner_text().strip()
+    first.click()
+    # the value spaces its parts as the option's text does not: compare the first word
+    expect(box).to_have_value(re.compile("^" + re.escape(text.split()[0])), timeout=WAIT_MS)
     settle(page)
 
 
