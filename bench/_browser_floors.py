@@ -38,6 +38,8 @@ class Call:
     fn: Callable[..., Any]
     args: tuple[Any, ...] = ()
     cached: bool = True  # through ui.read (st.cache_data); False: a form lookup, run every time
+    store: bool = False  # reads Kontur's operational store first (the store, then the cache cursor)
+    on_cache: bool = True  # with `store`: also takes the cache cursor after the store
 
     @property
     def name(self) -> str:
@@ -56,6 +58,7 @@ def sidebar(s: Filters) -> list[Call]:
         Call(scope.cities),
         Call(scope.projects, (s.city_id,)),
         Call(scope.buildings, (s.project_id, s.city_id)),
+        Call(sh.freshness),  # the sidebar's freshness line
     ]
 
 
@@ -117,16 +120,18 @@ def sync_page(s: Filters) -> list[Call]:
 
 def bookings_page(s: Filters, v: Variant) -> list[Call]:
     looked = [
-        Call(lookups.users),
         Call(lookups.premise, (v.premise_id,)),
         Call(lookups.cities),
         Call(lookups.projects, (v.city_id,)),
         Call(lookups.buildings, (v.project_id,)),
         Call(lookups.free_premises, (v.building2_id,)),
-        Call(lookups.local_clients, ("",)),
-        Call(lookups.bookings_here),
     ]
-    return [*sidebar(s), *(Call(c.fn, c.args, cached=False) for c in looked)]
+    # the directory, the clients and the bookings made here live in the operational store
+    stored = [
+        Call(lookups.local_clients, (EVERYONE, ""), cached=False, store=True, on_cache=False),
+        Call(lookups.bookings_here, (EVERYONE,), cached=False, store=True),
+    ]
+    return [*sidebar(s), *(Call(c.fn, c.args, cached=False) for c in looked), *stored]
 
 
 def reads(v: Variant) -> dict[str, list[Call]]:
@@ -139,7 +144,8 @@ def reads(v: Variant) -> dict[str, list[Call]]:
     typed = PremiseFilters(scope=building, types=("apartment",))
     priced = PremiseFilters(scope=building, types=("apartment",), price=v.price)
     return {
-        "load": availability_page(everywhere, PremiseFilters()),
+        "load": sidebar(everywhere),  # «Сегодня», the landing page (its reads are the store's)
+        "av.first": availability_page(everywhere, PremiseFilters()),
         "av.city": availability_page(city, PremiseFilters(scope=city)),
         "av.project": availability_page(project, PremiseFilters(scope=project)),
         "av.building": availability_page(building, PremiseFilters(scope=building)),
@@ -244,7 +250,7 @@ def variants(cur: Any, n: int) -> list[Variant]:
 
 
 def measure(
-    cur: Any, plan: dict[str, list[Call]], runs: int = 3
+    cur: Any, plan: dict[str, list[Call]], runs: int = 3, store: Any = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """(step → data floor ms, call name+args → median ms): each distinct call timed `runs` times
     after one warm-up run (its first touch of the columns), as bench/pages.py does."""
@@ -253,11 +259,12 @@ def measure(
         for call in calls:
             if call.key in timed:
                 continue
-            call.fn(cur, *call.args)
+            head = (store, cur) if call.store and call.on_cache else (store,) if call.store else (cur,)
+            call.fn(*head, *call.args)
             samples = []
             for _ in range(runs):
                 start = time.perf_counter()
-                call.fn(cur, *call.args)
+                call.fn(*head, *call.args)
                 samples.append((time.perf_counter() - start) * 1000)
             timed[call.key] = statistics.median(samples)
     per_step = {step: sum(timed[c.key] for c in calls) for step, calls in plan.items()}
