@@ -83,6 +83,9 @@ def app_env(sandbox: Any, cache: Path, *, sync_interval: float = 0) -> dict[str,
         "KONTUR_SYNC_INTERVAL": f"{sync_interval:g}",
         # Against a configured API without [auth]: the development picker (see the docstring).
         "KONTUR_INSECURE_DEV_PICKER": "1",
+        # No tile server on this closed network: the map without tiles (as the offline e2e test), else
+        # every failed tile fetch is a «Map error.» on the page and the browser's time goes into retries.
+        "KONTUR_MAP_STYLE": "white-bg",
         # Kontur's own records (issue 13): the store beside this run's cache copy, which holds the
         # users directory the fill seeded (never the repository's data/).
         "KONTUR_DATABASE_URL": f"sqlite:///{ops_file(cache)}",
