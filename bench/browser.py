@@ -153,7 +153,9 @@ async def single_phase(
             def on_app(step: Step, timing: Timing, r: int = r) -> None:
                 nonlocal offset
                 out.app.setdefault(step.key, []).append(timing)
-                calls, offset = traced_lines(trace, offset)
+                lines, offset = traced_lines(trace, offset)
+                calls = [c for c in lines if not c.get("run")]
+                out.python_ms.setdefault(step.key, []).append(sum(c["ms"] for c in lines if c.get("run")))
                 out.traced_ms.setdefault(step.key, []).append(sum(c["ms"] for c in calls))
                 out.traced_n.setdefault(step.key, []).append(len(calls))
                 if step.comparable:
@@ -167,6 +169,7 @@ async def single_phase(
                     out.errors.append(f"walk {r + 1}: {step.key}: {timing.error}")
                 print(
                     f"  {step.title:<52} {report.s(timing.idle_ms):>6} s"
+                    f"  (server runs {out.python_ms[step.key][-1]:.0f} ms)"
                     + ("" if timing.ok else f"  {timing.error}"),
                     flush=True,
                 )
