@@ -14,10 +14,9 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
-from kontur.cache import Cache
-from kontur.forms import users as form_users
 from kontur.processes import free_port, stop_process_group
 from kontur.sandbox.server import RunningSandbox
+from tests.support import ops_store
 from tests.support.features import REPO, fill
 
 WAIT_MS = 90_000
@@ -30,9 +29,9 @@ def features_app(
     """A cache filled from `sandbox` (users directory seeded), a store file, and app.py serving them:
     yields (url, cache path, store url)."""
     cache_path = fill(sandbox, workdir / "kontur.duckdb")
-    with Cache(cache_path) as cache:
-        form_users.seed(cache.cursor(), sandbox.admin().users(), lock=cache.write_lock)
     store_url = f"sqlite:///{workdir / 'ops.sqlite'}"
+    # the directory lives in the operational store since issue 13 (the cache's users table is gone)
+    ops_store.seed_url(store_url, sandbox.admin().users())
     env = {
         **os.environ,
         "BRUSNIKA_API_URL": sandbox.api_url,
