@@ -106,9 +106,16 @@ def empty() -> None:
 
 
 BOOKINGS = st.Page(bookings, title="Бронирования", url_path="bookings")
+
+
+def today() -> None:
+    st.title("Сегодня")
+
+
 PAGES = {
+    "Работа": [st.Page(today, title="Сегодня", url_path="today", default=True)],
     "Аналитика": [
-        st.Page(availability, title="Наличие", url_path="availability", default=True),
+        st.Page(availability, title="Наличие", url_path="availability"),
         st.Page(chessboard, title="Шахматка", url_path="chessboard"),
         st.Page(leads, title="Сделки", url_path="leads"),
     ],

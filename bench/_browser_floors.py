@@ -38,6 +38,8 @@ class Call:
     fn: Callable[..., Any]
     args: tuple[Any, ...] = ()
     cached: bool = True  # through ui.read (st.cache_data); False: a form lookup, run every time
+    store: bool = False  # reads Kontur's operational store first (the store, then the cache cursor)
+    on_cache: bool = True  # with `store`: also takes the cache cursor after the store
 
     @property
     def name(self) -> str:
@@ -56,6 +58,7 @@ def sidebar(s: Filters) -> list[Call]:
         Call(scope.cities),
         Call(scope.projects, (s.city_id,)),
         Call(scope.buildings, (s.project_id, s.city_id)),
+        Call(sh.freshness),  # the sidebar's freshness line
     ]
 
 
@@ -67,6 +70,7 @@ def availability_page(s: Filters, f: PremiseFilters) -> list[Call]:
         Call(availability.status_by_type, (f,)),
         *(Call(availability.breakdown, (f, level)) for level in ("city", "project", "building")),
         Call(availability.city_map, (f,)),
+        Call(availability.project_map, (f,)),
         *(Call(availability.distribution, (f, metric)) for metric in ("price", "price_per_m2")),
         Call(availability.premises_list, (f,)),
     ]
@@ -77,6 +81,7 @@ def chessboard_page(s: Filters, building_id: int) -> list[Call]:
         *sidebar(s),
         Call(scope.premises_count),
         Call(scope.buildings, (s.project_id, s.city_id)),
+        Call(chessboard.building, (building_id,)),
         Call(chessboard.sections, (building_id,)),
         Call(chessboard.cells, (building_id, PremiseFilters())),
     ]
@@ -111,21 +116,20 @@ def sync_page(s: Filters) -> list[Call]:
         Call(sh.runs),
         Call(sh.rejected_count),
         Call(sh.kafka_lag),
+        Call(sh.consumer_restarts),
         Call(sh.rejected),
     ]
 
 
 def bookings_page(s: Filters, v: Variant) -> list[Call]:
     looked = [
-        Call(lookups.users),
         Call(lookups.premise, (v.premise_id,)),
         Call(lookups.cities),
         Call(lookups.projects, (v.city_id,)),
         Call(lookups.buildings, (v.project_id,)),
         Call(lookups.free_premises, (v.building2_id,)),
-        Call(lookups.local_clients, ("",)),
-        Call(lookups.bookings_here),
     ]
+    # (the clients and the bookings made here come from the operational store: not in this run)
     return [*sidebar(s), *(Call(c.fn, c.args, cached=False) for c in looked)]
 
 
@@ -139,7 +143,9 @@ def reads(v: Variant) -> dict[str, list[Call]]:
     typed = PremiseFilters(scope=building, types=("apartment",))
     priced = PremiseFilters(scope=building, types=("apartment",), price=v.price)
     return {
-        "load": availability_page(everywhere, PremiseFilters()),
+        # «Сегодня», the landing page (its own reads are the store's)
+        "load": [*sidebar(everywhere), Call(scope.premises_count)],
+        "av.first": availability_page(everywhere, PremiseFilters()),
         "av.city": availability_page(city, PremiseFilters(scope=city)),
         "av.project": availability_page(project, PremiseFilters(scope=project)),
         "av.building": availability_page(building, PremiseFilters(scope=building)),
@@ -173,7 +179,9 @@ def misses(walks: list[Variant], steps: Iterable[Step]) -> list[dict[str, list[C
         plan: dict[str, list[Call]] = {}
         for step in steps:
             if step.key == "sh.sync":
-                seen = {c.key for c in sync_page(Filters(v.city_id, v.project_id, v.building2_id))}
+                # the sync page's own reads after the sync; the sidebar's are made afresh by the next page
+                here = Filters(v.city_id, v.project_id, v.building2_id)
+                seen = {c.key for c in sync_page(here)} - {c.key for c in sidebar(here)}
                 plan[step.key] = []
                 continue
             run = []
@@ -244,7 +252,7 @@ def variants(cur: Any, n: int) -> list[Variant]:
 
 
 def measure(
-    cur: Any, plan: dict[str, list[Call]], runs: int = 3
+    cur: Any, plan: dict[str, list[Call]], runs: int = 3, store: Any = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """(step → data floor ms, call name+args → median ms): each distinct call timed `runs` times
     after one warm-up run (its first touch of the columns), as bench/pages.py does."""
@@ -253,11 +261,12 @@ def measure(
         for call in calls:
             if call.key in timed:
                 continue
-            call.fn(cur, *call.args)
+            head = (store, cur) if call.store and call.on_cache else (store,) if call.store else (cur,)
+            call.fn(*head, *call.args)
             samples = []
             for _ in range(runs):
                 start = time.perf_counter()
-                call.fn(cur, *call.args)
+                call.fn(*head, *call.args)
                 samples.append((time.perf_counter() - start) * 1000)
             timed[call.key] = statistics.median(samples)
     per_step = {step: sum(timed[c.key] for c in calls) for step, calls in plan.items()}

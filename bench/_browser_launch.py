@@ -63,6 +63,24 @@ def install(path: Path) -> None:
 
         return traced
 
+    # Each script run's own time in the server (the script thread, start to end, fragment runs
+    # too): beside the probe's «script run(s)», which the browser sees only as its messages arrive.
+    from streamlit.runtime.scriptrunner import script_runner
+
+    run_script = script_runner.ScriptRunner._run_script
+
+    def timed_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return run_script(self, *args, **kwargs)
+        finally:
+            line = {"t": time.time(), "run": True, "ms": round((time.perf_counter() - start) * 1000, 3)}
+            with lock:
+                out.write(json.dumps(line) + "\n")
+                out.flush()
+
+    script_runner.ScriptRunner._run_script = timed_run  # type: ignore[method-assign]
+
     for module_name in MODULES:
         module = importlib.import_module(module_name)
         short = module_name.rsplit(".", 1)[1]

@@ -45,6 +45,7 @@ class Single:
     data_floor: dict[str, list[float]] = field(default_factory=dict)
     traced_ms: dict[str, list[float]] = field(default_factory=dict)
     traced_n: dict[str, list[int]] = field(default_factory=dict)
+    python_ms: dict[str, list[float]] = field(default_factory=dict)  # the server's script runs, summed
     mismatches: dict[str, set[str]] = field(default_factory=dict)
     sync_ms: list[float] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
@@ -97,19 +98,22 @@ def steps_table(single: Single, load: dict[str, list[Timing]] | None, sessions: 
 
 def diagnostics_table(single: Single) -> list[str]:
     lines = [
-        "| step | app ran queries: n / ms (trace) | table's data floor ms | script run(s) ms | floor app's "
+        "| step | app ran queries: n / ms (trace) | table's data floor ms | server's script runs ms "
+        "| script run(s) ms (browser) | floor app's "
         "run ms | input → request ms | settled p50 s | «no stStatusWidget after 0.15 s» p50 s "
         "| probe's own ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for step in STEPS:
         app = [t for t in single.app.get(step.key, []) if t.ok]
+        python = mss(med(single.python_ms.get(step.key, [])))
         floor = [t for t in single.floor.get(step.key, []) if t.ok]
         n = med(single.traced_n.get(step.key, []))
         traced = med(single.traced_ms.get(step.key, []))
         lines.append(
             f"| {step.title} | {'—' if n is None else f'{n:.0f}'} / {mss(traced)} | "
-            f"{mss(med(single.data_floor.get(step.key, [])))} | {mss(med(t.server_ms for t in app))} | "
+            f"{mss(med(single.data_floor.get(step.key, [])))} | {python} | "
+            f"{mss(med(t.server_ms for t in app))} | "
             f"{mss(med(t.server_ms for t in floor))} | "
             f"{mss(med(t.send_ms for t in app))} | {s(med(t.settled_ms for t in app))} | "
             f"{s(med(t.naive_ms for t in app))} | {mss(med(t.extra.get('probe_ms') for t in app))} |"

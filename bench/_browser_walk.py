@@ -50,7 +50,8 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("load", "Наличие", "open the app (first load, all cities)"),
+    Step("load", "Сегодня", "open the app (first load, the landing page)"),
+    Step("av.first", "Наличие", "open (all cities)"),
     Step("av.city", "Наличие", "sidebar city"),
     Step("av.project", "Наличие", "sidebar project"),
     Step("av.building", "Наличие", "sidebar building"),
@@ -69,6 +70,7 @@ STEPS: tuple[Step, ...] = (
     Step("av.open", "Наличие", "open again (new data version)"),
 )
 HEADINGS = {
+    "Сегодня": "Сегодня",
     "Наличие": "Наличие помещений",
     "Шахматка": "Шахматка",
     "Сделки": "Сделки",
@@ -226,7 +228,7 @@ async def check(page: Page, step: Step) -> str | None:
         if await page.get_by_test_id("stException").count():
             text = await page.get_by_test_id("stException").first.inner_text()
             return "exception on the page: " + text.splitlines()[0][:200]
-        if step.key in ("load", "av.open", "cb.open", "ld.open", "sh.open"):
+        if step.key in ("load", "av.first", "av.open", "cb.open", "ld.open", "sh.open"):
             await expect(page.get_by_role("heading", name=HEADINGS[step.page]).first).to_be_visible()
         elif step.key == "av.card":
             await expect(page.locator(".st-key-av_card")).to_be_visible()
@@ -253,6 +255,7 @@ def actions(page: Page, url: str, v: Variant) -> dict[str, Callable[[], Awaitabl
 
     return {
         "load": load,
+        "av.first": lambda: nav(page, "Наличие"),
         "av.city": lambda: pick(page, "stSelectbox", "Город", v.city, sidebar=True),
         "av.project": lambda: pick(page, "stSelectbox", "Проект", v.project, sidebar=True),
         "av.building": lambda: pick(page, "stSelectbox", "Здание", v.building, sidebar=True),

@@ -53,12 +53,22 @@ if str(REPO) not in sys.path:
 import _browser_floors as floors  # noqa: E402
 import _browser_load as load  # noqa: E402
 import _browser_report as report  # noqa: E402
-from _browser_procs import OUT, SEED, Sampler, floor_cache, peak_rss_hwm, prepare_cache, start_streamlit  # noqa: E402
+from _browser_procs import (  # noqa: E402
+    OUT,
+    SEED,
+    Sampler,
+    floor_cache,
+    ops_file,
+    peak_rss_hwm,
+    prepare_cache,
+    start_streamlit,
+)
 from _browser_walk import CHROMIUM_ARGS, STEPS, VIEWPORT, Step, Timing, Variant, probe_script, walk  # noqa: E402
 from playwright.async_api import Browser, async_playwright  # noqa: E402
 
 from kontur.cache import Cache  # noqa: E402
 from kontur.processes import stop_process_group  # noqa: E402
+from kontur.store.db import Store  # noqa: E402
 
 LATEST = REPO / "bench" / "RESULTS-browser.latest.md"
 
@@ -73,8 +83,12 @@ def app_env(sandbox: Any, cache: Path, *, sync_interval: float = 0) -> dict[str,
         "KONTUR_SYNC_INTERVAL": f"{sync_interval:g}",
         # Against a configured API without [auth]: the development picker (see the docstring).
         "KONTUR_INSECURE_DEV_PICKER": "1",
-        # Kontur's own records, once they live outside the cache (issue 13): not the repository's data/.
-        "KONTUR_DATABASE_URL": f"sqlite:///{OUT / 'browser-ops.sqlite'}",
+        # No tile server on this closed network: the map without tiles (as the offline e2e test), else
+        # every failed tile fetch is a «Map error.» on the page and the browser's time goes into retries.
+        "KONTUR_MAP_STYLE": "white-bg",
+        # Kontur's own records (issue 13): the store beside this run's cache copy, which holds the
+        # users directory the fill seeded (never the repository's data/).
+        "KONTUR_DATABASE_URL": f"sqlite:///{ops_file(cache)}",
     }
 
 
@@ -139,7 +153,9 @@ async def single_phase(
             def on_app(step: Step, timing: Timing, r: int = r) -> None:
                 nonlocal offset
                 out.app.setdefault(step.key, []).append(timing)
-                calls, offset = traced_lines(trace, offset)
+                lines, offset = traced_lines(trace, offset)
+                calls = [c for c in lines if not c.get("run")]
+                out.python_ms.setdefault(step.key, []).append(sum(c["ms"] for c in lines if c.get("run")))
                 out.traced_ms.setdefault(step.key, []).append(sum(c["ms"] for c in calls))
                 out.traced_n.setdefault(step.key, []).append(len(calls))
                 if step.comparable:
@@ -153,6 +169,7 @@ async def single_phase(
                     out.errors.append(f"walk {r + 1}: {step.key}: {timing.error}")
                 print(
                     f"  {step.title:<52} {report.s(timing.idle_ms):>6} s"
+                    f"  (server runs {out.python_ms[step.key][-1]:.0f} ms)"
                     + ("" if timing.ok else f"  {timing.error}"),
                     flush=True,
                 )
@@ -278,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             walks = floors.variants(cur, max(args.repeats, args.sessions, 1))
             plans = floors.misses(walks[: args.repeats], STEPS)
             print("data floor: every step's queries on the cache…", flush=True)
-            measured = [floors.measure(cur, plan) for plan in plans]
+            with Store.open(f"sqlite:///{ops_file(work)}") as store:
+                measured = [floors.measure(cur, plan, store=store) for plan in plans]
             cur.close()
         data_floor = [per_step for per_step, _ in measured]
         calls_ms: dict[str, float] = {}

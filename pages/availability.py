@@ -145,44 +145,52 @@ with right:
 
 # --- distributions --------------------------------------------------------------------------
 for col, metric in zip(st.columns(2), charts.HISTOGRAMS, strict=True):
-    hist = ui.read(availability.distribution, f, metric)
-    col.plotly_chart(charts.distribution(hist, metric), width="stretch", key=f"av_hist_{metric}")
+    col.plotly_chart(ui.view(charts.distribution_of, f, metric), width="stretch", key=f"av_hist_{metric}")
 
-# --- the matching premises ------------------------------------------------------------------
-listing = ui.read(availability.premises_list, f)
-st.subheader("Подходящие помещения")
-if total > len(listing):
-    st.caption(
-        f"Показаны {ui.fmt_int(len(listing))} самых доступных по цене из {ui.fmt_int(total)}. "
-        "Выберите строку — откроется карточка помещения."
+# --- the matching premises and the card: a fragment, so a row's card reruns only this part ------
+
+
+@st.fragment
+@auth_session.gated  # a fragment run skips app.py's gate: the gate again first
+def premises_and_card() -> None:
+    listing = ui.read(availability.premises_list, f)
+    st.subheader("Подходящие помещения")
+    if total > len(listing):
+        st.caption(
+            f"Показаны {ui.fmt_int(len(listing))} самых доступных по цене из {ui.fmt_int(total)}. "
+            "Выберите строку — откроется карточка помещения."
+        )
+    else:
+        st.caption("Выберите строку — откроется карточка помещения.")
+    shown = ui.view(tables.premises_of, f)
+    event = st.dataframe(
+        shown,
+        hide_index=True,
+        column_config=tables.PREMISES_CONFIG,
+        height=420,
+        row_height=56,  # room for the floor-plan thumbnail
+        on_select="rerun",
+        selection_mode="single-row",
+        key="av_table",
     )
-else:
-    st.caption("Выберите строку — откроется карточка помещения.")
-shown = tables.premises(listing)
-event = st.dataframe(
-    shown,
-    hide_index=True,
-    column_config=tables.PREMISES_CONFIG,
-    height=420,
-    row_height=56,  # room for the floor-plan thumbnail
-    on_select="rerun",
-    selection_mode="single-row",
-    key="av_table",
-)
-tables.download_csv(shown, "nalichie.csv", key="av_csv")
+    tables.download_csv(shown, "nalichie.csv", key="av_csv")
 
-# --- the premise card: the selected row's, else the one a link names (`?premise=ID`) -------------
-picked = event.selection.rows if event is not None else []
-card_id = int(listing["id"].iloc[picked[0]]) if picked and picked[0] < len(listing) else linked_premise_id()
-row = None
-if card_id is not None:
-    # the card's own read: every photo, the project and building (the list carries the first photo only)
-    # a named tuple, not a Series: `row.size` must be the premise's area, not Series.size
-    row = next(ui.read(availability.premise, card_id).itertuples(index=False), None)
-    if row is None:
-        st.info(f"Помещения № {card_id} нет в кэше.", icon=":material/search_off:")
-if row is not None:
-    bookable = (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists()
-    if premise_card(row, bookable=bookable, key="av_card"):
-        st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(row.id)
-        st.switch_page(BOOKINGS_PAGE)
+    # the premise card: the selected row's, else the one a link names (`?premise=ID`)
+    picked = event.selection.rows if event is not None else []
+    in_list = picked and picked[0] < len(listing)
+    card_id = int(listing["id"].iloc[picked[0]]) if in_list else linked_premise_id()
+    row = None
+    if card_id is not None:
+        # the card's own read: every photo, the project and building (the list: the first photo only);
+        # a named tuple, not a Series: `row.size` must be the premise's area, not Series.size
+        row = next(ui.read(availability.premise, card_id).itertuples(index=False), None)
+        if row is None:
+            st.info(f"Помещения № {card_id} нет в кэше.", icon=":material/search_off:")
+    if row is not None:
+        bookable = (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists()
+        if premise_card(row, bookable=bookable, key="av_card"):
+            st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(row.id)
+            st.switch_page(BOOKINGS_PAGE)
+
+
+premises_and_card()

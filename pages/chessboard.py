@@ -63,7 +63,6 @@ features = c3.multiselect(
 board.building_header(ui.read(chessboard.building, building_id))
 
 f = PremiseFilters(types=tuple(types), rooms=tuple(rooms), features=tuple(features))
-sections = ui.read(chessboard.sections, building_id)
 cells = ui.read(chessboard.cells, building_id, f)
 if cells.empty:
     st.info("В этом здании нет помещений.", icon=":material/domain_disabled:")
@@ -80,35 +79,42 @@ if f != PremiseFilters():
         f"Под фильтры подходит {ui.fmt_int(matching)} из {ui.fmt_int(len(cells))}; остальные приглушены."
     )
 
-# named tuples, not Series: `row.size` must be the premise's area, not Series.size
-free = {int(r.id): r for r in cells[(cells["status"] == "free") & cells["matches"]].itertuples(index=False)}
-choice = st.selectbox(
-    "Свободное помещение",
-    list(free),
-    index=None,
-    format_func=lambda i: ui.premise_caption(free[i]),
-    placeholder="Выберите свободное помещение, чтобы забронировать",
-    key=f"cb_choice_{building_id}",
-)
 
-st.html(board.legend())
-mine = selection_view.in_my_selections(cells["id"].astype(int).tolist())
-shown = choice if choice is not None else board.highlighted(cells)
-st.html(board.render(sections, cells, selected_id=shown, in_selection=mine))
+@st.fragment
+@auth_session.gated  # a fragment run skips app.py's gate: the gate again first
+def choice_board_and_card() -> None:
+    # Picking a premise reruns only this part: the board is cached, the choice only outlines a cell.
+    free, captions = ui.view(board.free_premises_of, building_id, f)
+    choice = st.selectbox(
+        "Свободное помещение",
+        list(free),
+        index=None,
+        format_func=captions.get,
+        placeholder="Выберите свободное помещение, чтобы забронировать",
+        key=f"cb_choice_{building_id}",
+    )
 
-if choice is not None:
-    row = free[choice]
-    with st.container(border=True, key="cb_cell"):
-        st.markdown(
-            f"**{md(ui.premise_caption(row), limit=None)}**  \n"
-            f"За м²: {md(ui.fmt_rub(row.price_per_m2))} · "
-            f"Особенности: {md(list_labels(Feature, row.feature) or '—', limit=None)}"
-        )
-        book, keep = st.columns(2)
-        if book.button("Забронировать", type="primary", icon=":material/event_available:", key="cb_book"):
-            st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(choice)
-            if (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists():
-                st.switch_page(BOOKINGS_PAGE)
-            st.info("Помещение запомнено: форма бронирования откроет его, как только страница появится.")
-        with keep:
-            selection_view.add_to_selection(int(choice), key=f"cb_sel_{int(choice)}")
+    st.html(board.legend())
+    mine = selection_view.in_my_selections(cells["id"].astype(int).tolist())
+    shown = choice if choice is not None else board.highlighted(cells)
+    st.html(board.board_html(building_id, f, shown, mine))
+
+    if choice is not None:
+        row = free[choice]
+        with st.container(border=True, key="cb_cell"):
+            st.markdown(
+                f"**{md(captions[choice], limit=None)}**  \n"
+                f"За м²: {md(ui.fmt_rub(row.price_per_m2))} · "
+                f"Особенности: {md(list_labels(Feature, row.feature) or '—', limit=None)}"
+            )
+            book, keep = st.columns(2)
+            if book.button("Забронировать", type="primary", icon=":material/event_available:", key="cb_book"):
+                st.session_state[ui.PRESELECTED_PREMISE_KEY] = int(choice)
+                if (Path(__file__).resolve().parent.parent / BOOKINGS_PAGE).exists():
+                    st.switch_page(BOOKINGS_PAGE)
+                st.info("Помещение запомнено: форма бронирования откроет его, как только страница появится.")
+            with keep:
+                selection_view.add_to_selection(int(choice), key=f"cb_sel_{int(choice)}")
+
+
+choice_board_and_card()

@@ -51,6 +51,11 @@ def users(tx: Connection, scope: ReadScope | None = None) -> list[dict[str, Any]
     return [row(s.user) for s in store_users.list_users(tx, ids=ids)]
 
 
+def version(tx: Connection) -> tuple[Any, ...]:
+    """What changes whenever the directory does (any replica): keys caches of the whole list."""
+    return store_users.fingerprint(tx)
+
+
 def user(tx: Connection, user_id: int) -> dict[str, Any] | None:
     found = store_users.get_user(tx, user_id)
     return None if found is None else row(found.user)

@@ -180,7 +180,7 @@ def _remember_pick() -> None:
 
 def _picker(tx: Connection, mode: Access) -> Actor | None:
     """The sidebar choice of who acts, marked so nobody mistakes it for a sign-in."""
-    rows = {int(row["id"]): row for row in directory.users(tx)}
+    rows, labels = _picker_options(str(tx.engine.url), directory.version(tx), tx)
     if not rows:
         st.sidebar.warning("Справочник пользователей пуст: действовать не от кого.")
         return None
@@ -199,11 +199,23 @@ def _picker(tx: Connection, mode: Access) -> Actor | None:
         st.selectbox(
             "Действую от имени",
             list(rows),
-            format_func=lambda uid: _pick_label(rows[uid]),
+            format_func=labels.get,
             key=_PICKER_WIDGET,
             on_change=_remember_pick,
         )
-    return Actor.from_row(rows[current])
+    # who acts is read afresh (a list cached a moment ago must not decide who someone is)
+    fresh = directory.user(tx, current)
+    return Actor.from_row(fresh if fresh is not None else rows[current])
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _picker_options(
+    store: str, version: tuple[Any, ...], _tx: Connection
+) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
+    # The whole directory (31,504 people at scale 10) read, validated and labelled once per directory
+    # version instead of on every run (it was seconds per click); shared read-only by the sessions.
+    rows = {int(row["id"]): row for row in directory.users(_tx)}
+    return rows, {uid: _pick_label(row) for uid, row in rows.items()}
 
 
 def _pick_label(row: Mapping[str, Any]) -> str:

@@ -130,6 +130,13 @@ def list_users(
     return [s for s in found if s is not None]
 
 
+def fingerprint(conn: Connection) -> tuple[object, ...]:
+    """(count, latest `updated_at`, highest id): changes with every write to the directory (each sets
+    `updated_at`), from any replica. One cheap aggregate, for caching what is built from the list."""
+    latest = sa.select(sa.func.count(), sa.func.max(users.c.updated_at), sa.func.max(users.c.id))
+    return tuple(conn.execute(latest).one())
+
+
 def next_id(conn: Connection) -> int:
     """One more than the highest id in the directory (1 when empty): the id the Users page suggests
     for a new person. Only a suggestion: creating checks the id is still free."""

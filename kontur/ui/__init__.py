@@ -31,7 +31,7 @@ from .media import media_url, media_urls
 from .notices import no_access, no_results, stop_if_cache_empty
 from .premise_card import PRESELECTED_PREMISE_KEY
 from .process import _runtime, runtime, settings
-from .reads import read, read_scoped
+from .reads import read, read_scoped, view
 from .sidebar import ALL, SCOPE_KEYS, current_scope, sidebar_scope
 
 __all__ = [
@@ -61,4 +61,5 @@ __all__ = [
     "settings",
     "sidebar_scope",
     "stop_if_cache_empty",
+    "view",
 ]

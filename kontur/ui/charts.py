@@ -14,8 +14,10 @@ import plotly.graph_objects as go
 
 from kontur import labels
 from kontur.models import LeadStage
+from kontur.queries import PremiseFilters, availability
 
 from .fmt import fmt_pct
+from .reads import read
 from .safe import plain
 
 STATUS_COLORS: dict[str, str] = {"free": "#2e9e5b", "booked": "#f0a030", "sold": "#b8bec6"}
@@ -36,6 +38,12 @@ HISTOGRAMS: dict[str, tuple[str, str, float]] = {
     "price": ("Распределение цены", "млн ₽", 1e6),
     "price_per_m2": ("Цена за м²", "тыс. ₽ за м²", 1e3),
 }
+
+
+def distribution_of(f: PremiseFilters, metric: str) -> go.Figure:
+    """`distribution` of `availability.distribution(f, metric)`: through `ui.view`, built once per
+    data version (a figure takes longer to build than its query)."""
+    return distribution(read(availability.distribution, f, metric), metric)
 
 
 def distribution(hist: pd.DataFrame, metric: str) -> go.Figure:

@@ -18,9 +18,11 @@ import streamlit as st
 
 from kontur import labels
 from kontur.models import PremiseType
+from kontur.queries import PremiseFilters, chessboard
 
-from .fmt import fmt_area, fmt_rub, fmt_whole, rooms_text
+from .fmt import fmt_area, fmt_rub, fmt_whole, premise_caption, rooms_text
 from .project_card import fmt_date, open_project_button
+from .reads import read, view
 from .safe import md, plain
 
 # Cell geometry, in px; the CSS below uses the same numbers.
@@ -118,17 +120,59 @@ def render(
 ) -> str:
     """The board's HTML. `cells` as from `queries.chessboard.cells` (ordered by section, floor desc);
     premises in `in_selection` (the reader's own selections) carry a dot and `data-in-selection`."""
+    return select(_board(sections, cells, in_selection), selected_id)
+
+
+def select(board: str, selected_id: int | None) -> str:
+    """`board` (from `_board`) with the premise `selected_id` outlined: its class attribute ends right
+    before its `data-premise-id`, so the outline is one replacement, not a new board."""
+    if selected_id is None:
+        return board
+    ident = f"' data-premise-id='{int(selected_id)}'"
+    return board.replace(ident, " kc-selected" + ident, 1)
+
+
+def board_of(building_id: int, f: PremiseFilters, in_selection: tuple[int, ...]) -> str:
+    """The board of a building under `f`, nothing selected: through `ui.view`, built once per data
+    version, filters and the reader's selected premises (a 1,000-premise board is the page's
+    costliest part)."""
+    return _board(
+        read(chessboard.sections, building_id), read(chessboard.cells, building_id, f), in_selection
+    )
+
+
+def free_premises_of(building_id: int, f: PremiseFilters) -> tuple[dict[int, Any], dict[int, str]]:
+    """The free premises under `f` (id → named tuple: `row.size` is the area, not Series.size) and
+    their captions: the board's choice, through `ui.view` (a caption per free premise each run adds up)."""
+    cells = read(chessboard.cells, building_id, f)
+    free = {
+        int(r.id): r for r in cells[(cells["status"] == "free") & cells["matches"]].itertuples(index=False)
+    }
+    return free, {i: premise_caption(r) for i, r in free.items()}
+
+
+def board_html(
+    building_id: int, f: PremiseFilters, selected_id: int | None, in_selection: Collection[int]
+) -> str:
+    """`render` of the building's board under `f`, the cached board with the selection outlined."""
+    marked = tuple(sorted({int(i) for i in in_selection}))
+    return select(view(board_of, int(building_id), f, marked), selected_id)
+
+
+def _board(sections: pd.DataFrame, cells: pd.DataFrame, in_selection: Collection[int] = ()) -> str:
     marked = {int(i) for i in in_selection}
     names = _section_names(sections)
     section_of = cells["section_id"].map(lambda s: int(s) if pd.notna(s) else NO_SECTION)
     # sections the cache does not hold (yet) come after the known ones, premises without one last
     order = [*names, *sorted(set(section_of) - set(names) - {NO_SECTION}), NO_SECTION]
+    by_section = {int(k): part for k, part in cells.groupby(section_of.to_numpy(), sort=False)}
     parts = [CSS, "<div class='kc-board'>"]
     for section_id in order:
-        part = cells[section_of == section_id]
-        if part.empty:
+        part = by_section.get(section_id)
+        if part is None or part.empty:
             continue
-        floors = sorted({int(x) for x in part["floor"]}, reverse=True)
+        by_floor = {int(k): rows for k, rows in part.groupby("floor", sort=False)}
+        floors = sorted(by_floor, reverse=True)
         per_floor = part.groupby("floor").size()
         # Width of the section = its widest residential floor; a long underground parking row wraps
         # under itself instead of pushing the next section off screen.
@@ -138,7 +182,7 @@ def render(
         title = names.get(section_id, "Без секции" if section_id == NO_SECTION else "Секция")
         parts.append(f"<div class='kc-section'><div class='kc-sec-title'>{_text(title)}</div>")
         for floor in floors:
-            row_cells = part[part["floor"] == floor]
+            row_cells = by_floor[floor]
             parts.append(
                 f"<div class='kc-row'><div class='kc-floor'>{int(floor)}</div>"
                 f"<div class='kc-cells' style='width:{int(row_px)}px'>"
@@ -148,8 +192,6 @@ def render(
                 classes = f"kc-cell kc-{status}"
                 if not bool(row.matches):
                     classes += " kc-dim"
-                if selected_id is not None and int(row.id) == selected_id:
-                    classes += " kc-selected"
                 chosen = int(row.id) in marked
                 if chosen:
                     classes += " kc-insel"

@@ -115,7 +115,7 @@ def agent_picker(action: Action) -> Acting:
     and checked again by the form function when a form is sent."""
     actor = acting()
     with store().read() as tx:
-        choices = {a.id: a for a in behalf.agent_choices(tx, actor, action)}
+        choices = _agent_choices(str(tx.engine.url), directory.version(tx), actor, str(action), tx)
     if actor is None or len(choices) <= 1:
         st.session_state[AGENT_STATE_KEY] = None
         return Acting(actor, actor)
@@ -134,6 +134,15 @@ def agent_picker(action: Action) -> Acting:
     )
     with store().read() as tx:
         return behalf.resolve(tx, actor, None if current == actor.id else current, action)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _agent_choices(
+    store: str, version: tuple[Any, ...], actor: Actor | None, action: str, _tx: Any
+) -> dict[int, Actor]:
+    # A manager's choice is every active agent (~30,000 at scale 10): read and validated once per
+    # directory version and person, not on every run of a form page (shared read-only).
+    return {a.id: a for a in behalf.agent_choices(_tx, actor, action)}
 
 
 def _agent_label(agent: Actor, actor: Actor) -> str:

@@ -173,17 +173,34 @@ def scope_to(kind: str, item_id: int, projects: pd.DataFrame) -> None:
     st.session_state[building_key] = None
 
 
+def _map(settings: Settings, f: PremiseFilters) -> tuple[pd.DataFrame, go.Figure] | None:
+    cities = ui.read(availability.city_map, f)
+    if cities.empty:
+        return None
+    projects = spread(ui.read(availability.project_map, f))
+    return projects, figure(cities, projects, settings, f)
+
+
+def map_of(f: PremiseFilters, tiles_url: str | None, style: str) -> tuple[pd.DataFrame, go.Figure] | None:
+    """(the projects, the figure) of the map under `f`: through `ui.view`, built once per data
+    version and map settings (the tiles are the only settings the figure holds)."""
+    settings = ui.settings()
+    if (settings.map_tiles_url, settings.map_style) != (tiles_url, style):
+        settings = settings.model_copy(update={"map_tiles_url": tiles_url, "map_style": style})
+    return _map(settings, f)
+
+
 def stock_map(settings: Settings, f: PremiseFilters | None = None, *, key: str = "stock_map") -> None:
     """The map of the scope (every city when none is chosen), free stock under the page's filters `f`;
     a click on a city or project scopes the dashboard to it."""
     f = f or PremiseFilters(scope=ui.current_scope())
-    cities = ui.read(availability.city_map, f)
-    if cities.empty:
+    drawn = ui.view(map_of, f, settings.map_tiles_url, settings.map_style)
+    if drawn is None:
         st.caption("Нет городов с координатами.")
         return
-    projects = spread(ui.read(availability.project_map, f))
+    projects, fig = drawn
     event = st.plotly_chart(
-        figure(cities, projects, settings, f),
+        fig,
         key=key,
         on_select="rerun",
         selection_mode=("points",),

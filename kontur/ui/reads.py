@@ -53,3 +53,18 @@ def read_scoped(fn: Callable[..., T], scope: ReadScope, *args: Any) -> T:
     return _cached_scoped_read(
         str(rt.settings.cache_path), rt.data_version, fn.__module__, fn.__qualname__, scope.key(), args
     )
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _cached_view(cache_path: str, version: int, module: str, name: str, args: tuple[Any, ...]) -> Any:
+    fn = getattr(importlib.import_module(module), name)
+    return fn(*args)
+
+
+def view(fn: Callable[..., T], *args: Any) -> T:
+    """What a page shows built from cached reads (a table with labels and checked URLs, a figure),
+    made once per data version and arguments and shared by every session of the process, as is
+    (no copy): callers only draw it, never modify it. `fn` takes only hashable arguments and reads
+    through `read` (never `read_scoped`: the result is not per person)."""
+    rt = runtime()
+    return _cached_view(str(rt.settings.cache_path), rt.data_version, fn.__module__, fn.__qualname__, args)

@@ -14,9 +14,11 @@ import streamlit as st
 
 from kontur import labels
 from kontur.models import Feature, LeadStage, PremiseType, PurchaseOption
+from kontur.queries import PremiseFilters, availability
 
 from .fmt import fmt_num, fmt_pct, fmt_rub, list_labels, number_text, rooms_text
 from .media import media_urls
+from .reads import read
 from .safe import csv_safe, plain
 
 # Longest text shown in a table cell (a 10 kB partner name stays readable as the start of itself).
@@ -38,9 +40,10 @@ def csv_bytes(frame: pd.DataFrame | dict[str, Any]) -> bytes:
 
 
 def download_csv(frame: pd.DataFrame | dict[str, Any], file_name: str, key: str) -> None:
+    # Deferred: the CSV is made when the person clicks, not on every rerun of the page.
     st.download_button(
         "Скачать CSV",
-        csv_bytes(frame),
+        lambda: csv_bytes(frame),
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",
@@ -78,6 +81,11 @@ def premises(listing: pd.DataFrame) -> pd.DataFrame:
             "Ссылка": media_urls(listing["link"]),
         }
     )
+
+
+def premises_of(f: PremiseFilters) -> pd.DataFrame:
+    """The shown table of `premises_list(f)`: through `ui.view`, built once per data version."""
+    return premises(read(availability.premises_list, f))
 
 
 PREMISES_CONFIG: dict[str, Any] = {

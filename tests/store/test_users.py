@@ -178,3 +178,25 @@ def test_next_id_is_one_past_the_highest(store: Store) -> None:
         users.upsert_users(tx, [user(7), user(41)], by="test")
     with store.read() as tx:
         assert users.next_id(tx) == 42
+
+
+def test_fingerprint_moves_with_every_change_and_only_then(store: Store) -> None:
+    """What the development picker's cached list is keyed by (kontur.auth.session._picker_options)."""
+    later = T0 + dt.timedelta(minutes=1)
+    with store.write() as tx:
+        users.upsert_users(tx, [user(1), user(2)], by="first", at=T0)
+    with store.read() as tx:
+        first = users.fingerprint(tx)
+    with store.write() as tx:
+        users.upsert_users(tx, [user(1), user(2)], by="same again", at=later)  # nothing differs
+    with store.read() as tx:
+        assert users.fingerprint(tx) == first
+    with store.write() as tx:
+        users.upsert_users(tx, [user(2, status=UserStatus.BLOCKED)], by="block", at=later)
+    with store.read() as tx:
+        blocked = users.fingerprint(tx)
+    assert blocked != first
+    with store.write() as tx:
+        users.upsert_users(tx, [user(3)], by="add", at=later)
+    with store.read() as tx:
+        assert users.fingerprint(tx) not in (first, blocked)
