@@ -8,6 +8,7 @@ dashboard:
 test:
 	scripts/install.sh dev
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports --no-cache
 	.venv/bin/python -m pytest
 

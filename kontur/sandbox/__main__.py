@@ -26,29 +26,62 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--scale", type=float, default=0.1, help="1 = Brusnika today (100k premises)")
     p.add_argument("--token", default=None, help="else $SANDBOX_TOKEN, else generated")
-    p.add_argument("--today", type=dt.date.fromisoformat, default=None,
-                   help="base date of the generated data (YYYY-MM-DD, default today in UTC)")
+    p.add_argument(
+        "--today",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="base date of the generated data (YYYY-MM-DD, default today in UTC)",
+    )
     modes = p.add_argument_group("data modes")
-    modes.add_argument("--hostile", action="store_true",
-                       help="hostile free text and URLs (markup, scripts, formulas, 10 kB, RTL, emoji)")
-    modes.add_argument("--edge-cases", dest="edge_cases", action="store_true",
-                       help="add the records the contract allows but the generator never makes")
-    modes.add_argument("--drift-per-second", dest="drift_per_second", type=float, default=0.0,
-                       help="apply N realistic changes per second, stamped with the wall clock")
+    modes.add_argument(
+        "--hostile",
+        action="store_true",
+        help="hostile free text and URLs (markup, scripts, formulas, 10 kB, RTL, emoji)",
+    )
+    modes.add_argument(
+        "--edge-cases",
+        dest="edge_cases",
+        action="store_true",
+        help="add the records the contract allows but the generator never makes",
+    )
+    modes.add_argument(
+        "--drift-per-second",
+        dest="drift_per_second",
+        type=float,
+        default=0.0,
+        help="apply N realistic changes per second, stamped with the wall clock",
+    )
     faults = p.add_argument_group("faults (on /api/v1 only)")
-    faults.add_argument("--fault-5xx", dest="server_error", type=float, default=0.0,
-                        help="share of answers that are 500/503")
-    faults.add_argument("--fault-429", dest="rate_limit", type=float, default=0.0,
-                        help="share of answers that are 429")
-    faults.add_argument("--retry-after", dest="retry_after", type=int, default=1,
-                        help="Retry-After seconds of a 429")
+    faults.add_argument(
+        "--fault-5xx", dest="server_error", type=float, default=0.0, help="share of answers that are 500/503"
+    )
+    faults.add_argument(
+        "--fault-429", dest="rate_limit", type=float, default=0.0, help="share of answers that are 429"
+    )
+    faults.add_argument(
+        "--retry-after", dest="retry_after", type=int, default=1, help="Retry-After seconds of a 429"
+    )
     faults.add_argument("--latency-ms", dest="latency_ms", type=int, default=0)
-    faults.add_argument("--fault-drop", dest="drop", type=float, default=0.0,
-                        help="share of connections dropped without an answer")
-    faults.add_argument("--fault-malformed", dest="malformed", type=float, default=0.0,
-                        help="share of list records rendered malformed")
-    p.add_argument("--kafka", metavar="BOOTSTRAP", default=None,
-                   help="also publish the snapshot and every change to these Kafka bootstrap servers")
+    faults.add_argument(
+        "--fault-drop",
+        dest="drop",
+        type=float,
+        default=0.0,
+        help="share of connections dropped without an answer",
+    )
+    faults.add_argument(
+        "--fault-malformed",
+        dest="malformed",
+        type=float,
+        default=0.0,
+        help="share of list records rendered malformed",
+    )
+    p.add_argument(
+        "--kafka",
+        metavar="BOOTSTRAP",
+        default=None,
+        help="also publish the snapshot and every change to these Kafka bootstrap servers",
+    )
     return p
 
 
@@ -81,9 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         print("--drift-per-second must be >= 0", file=sys.stderr)
         return 2
     token = resolve_token(args.token)
-    faults = Faults(server_error=args.server_error, rate_limit=args.rate_limit,
-                    retry_after=args.retry_after, latency_ms=args.latency_ms, drop=args.drop,
-                    malformed=args.malformed, hostile=args.hostile)
+    faults = Faults(
+        server_error=args.server_error,
+        rate_limit=args.rate_limit,
+        retry_after=args.retry_after,
+        latency_ms=args.latency_ms,
+        drop=args.drop,
+        malformed=args.malformed,
+        hostile=args.hostile,
+    )
     today = args.today or dt.datetime.now(dt.UTC).date()
     store = Store(args.seed, args.scale, today, edge_cases=args.edge_cases, hostile=args.hostile)
     state = SandboxState(store=store, token=token, faults=faults)
@@ -100,8 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(512)
-    config = uvicorn.Config(app, http="httptools", loop="uvloop", log_level="warning",
-                            access_log=False, lifespan="off", timeout_keep_alive=30)
+    config = uvicorn.Config(
+        app,
+        http="httptools",
+        loop="uvloop",
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+    )
     server = uvicorn.Server(config)
 
     async def serve() -> None:

@@ -10,8 +10,9 @@ import httpx
 class SandboxAdmin:
     def __init__(self, root_url: str, token: str, *, timeout: float = 300) -> None:
         self.root_url = root_url
-        self._http = httpx.Client(base_url=root_url + "/admin", timeout=timeout,
-                                  headers={"Authorization": f"Bearer {token}"})
+        self._http = httpx.Client(
+            base_url=root_url + "/admin", timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
 
     def __repr__(self) -> str:  # never show the token
         return f"SandboxAdmin({self.root_url!r})"
@@ -38,8 +39,9 @@ class SandboxAdmin:
         malformed_ids={"premises": {12: "id", 13: "updated_at", 14: "field", 15: "missing"}} (exactly
         these records served broken, replacing the previous map); hostile=True/False."""
         if "malformed_ids" in faults:
-            faults["malformed_ids"] = {e: {str(i): k for i, k in ids.items()}
-                                       for e, ids in faults["malformed_ids"].items()}
+            faults["malformed_ids"] = {
+                e: {str(i): k for i, k in ids.items()} for e, ids in faults["malformed_ids"].items()
+            }
         return self._call("POST", "/faults", json=faults)
 
     def clear_faults(self) -> dict[str, Any]:
@@ -82,13 +84,18 @@ class SandboxAdmin:
     def agencies(self) -> list[dict[str, Any]]:
         return self._call("GET", "/agencies")
 
-    def create_client(self, *, agent_id: int, fixing_type: str, expiration_date: str | None = None,
-                      **fields: Any) -> dict[str, Any]:
+    def create_client(
+        self, *, agent_id: int, fixing_type: str, expiration_date: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """A sandbox client with Brusnika's fixing decided by the caller. Optional fields: fullname,
         phone_number (default a fresh +770… number), comment, actived_date, fixing_type_updated_at.
         Timestamps are RFC 3339 strings. Found afterwards by /clients/search."""
-        body = {"agent_id": agent_id, "fixing_type": fixing_type, "expiration_date": expiration_date,
-                **fields}
+        body = {
+            "agent_id": agent_id,
+            "fixing_type": fixing_type,
+            "expiration_date": expiration_date,
+            **fields,
+        }
         return self._call("POST", "/clients", json=body)
 
     def update_client(self, client_id: int, **fields: Any) -> dict[str, Any]:

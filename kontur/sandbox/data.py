@@ -24,8 +24,10 @@ DAY_US = 86_400_000_000
 EPOCH = dt.date(1970, 1, 1)
 
 PREMISE_TYPES: tuple[str, ...] = tuple(t.value for t in PremiseType)
-T_APARTMENT, T_STOREROOM, T_PARKING, T_COMMERCIAL = (PREMISE_TYPES.index(t.value) for t in (
-    PremiseType.APARTMENT, PremiseType.STOREROOM, PremiseType.PARKING, PremiseType.COMMERCIAL))
+T_APARTMENT, T_STOREROOM, T_PARKING, T_COMMERCIAL = (
+    PREMISE_TYPES.index(t.value)
+    for t in (PremiseType.APARTMENT, PremiseType.STOREROOM, PremiseType.PARKING, PremiseType.COMMERCIAL)
+)
 
 # Premise status codes kept in the store's `status` column.
 FREE, BOOKED, SOLD = 0, 1, 2
@@ -33,9 +35,18 @@ FREE, BOOKED, SOLD = 0, 1, 2
 # Lead stages in the store's `stage` column, with the share of leads at each (a funnel: many early,
 # few won, some lost at every step) and the state each stage implies.
 STAGES: tuple[LeadStage, ...] = (
-    LeadStage.LEAD_CHECK, LeadStage.OPENED, LeadStage.PURCHASE_INTEREST, LeadStage.PRESENTATION,
-    LeadStage.BOOKING, LeadStage.CONTRACT_REQUEST, LeadStage.CONTRACT_REGISTERED, LeadStage.WON,
-    LeadStage.BOOKING_CANCELLED, LeadStage.BOOKING_FELL_THROUGH, LeadStage.PAUSED, LeadStage.LOST,
+    LeadStage.LEAD_CHECK,
+    LeadStage.OPENED,
+    LeadStage.PURCHASE_INTEREST,
+    LeadStage.PRESENTATION,
+    LeadStage.BOOKING,
+    LeadStage.CONTRACT_REQUEST,
+    LeadStage.CONTRACT_REGISTERED,
+    LeadStage.WON,
+    LeadStage.BOOKING_CANCELLED,
+    LeadStage.BOOKING_FELL_THROUGH,
+    LeadStage.PAUSED,
+    LeadStage.LOST,
 )
 STAGE_SHARES = (0.12, 0.17, 0.15, 0.12, 0.06, 0.03, 0.02, 0.07, 0.04, 0.03, 0.06, 0.13)
 FUNNEL_LEN = 8  # STAGES[:8] is the funnel in order; the rest are outcomes beside it
@@ -45,7 +56,11 @@ STATES: tuple[LeadState, ...] = (LeadState.ACTIVE, LeadState.PAUSED, LeadState.L
 STAGE_STATE = np.array([0, 0, 0, 0, 0, 0, 0, 3, 2, 2, 1, 2], dtype=np.uint8)
 
 FIXING_TYPES: tuple[FixingType, ...] = (
-    FixingType.LEAD_CHECK, FixingType.REFUSED, FixingType.WEAK, FixingType.STRONG)
+    FixingType.LEAD_CHECK,
+    FixingType.REFUSED,
+    FixingType.WEAK,
+    FixingType.STRONG,
+)
 FX_LEAD_CHECK, FX_REFUSED, FX_WEAK, FX_STRONG = range(4)
 
 # Phones of generated clients are a bijection of their id, so a phone search needs no index.
@@ -273,24 +288,27 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
         end = today + dt.timedelta(days=rng.randrange(-200, 1400))
         brief = rng.choice(names.PROJECT_BRIEFS)
         slug = f"project-{p + 1}"
-        projects.append({
-            "id": p + 1,
-            "city_id": city + 1,
-            "name": name,
-            "brief_description": f"{brief}, {cities[city]['name']}",
-            "detailed_description": (
-                f"«{name}» — {brief.lower()}. Дворы без машин, подземный паркинг, коммерция на "
-                f"первых этажах и благоустроенные общественные пространства. Город {cities[city]['name']}."
-            ),
-            "description": f"Жилой квартал «{name}» от Брусники в городе {cities[city]['name']}.",
-            "end_date": end.isoformat(),
-            "photo": f"/media/projects/{p + 1}.svg",  # served by the sandbox: media.py
-            "link": f"https://brusnika.example/projects/{slug}/",
-            "_ts": past_us(700, 30),
-            "_factor": rng.uniform(0.9, 1.18),
-            "_sold": rng.uniform(0.15, 0.65),
-            "_city": city,
-        })
+        projects.append(
+            {
+                "id": p + 1,
+                "city_id": city + 1,
+                "name": name,
+                "brief_description": f"{brief}, {cities[city]['name']}",
+                "detailed_description": (
+                    f"«{name}» — {brief.lower()}. Дворы без машин, подземный паркинг, коммерция на "
+                    "первых этажах и благоустроенные общественные пространства. "
+                    f"Город {cities[city]['name']}."
+                ),
+                "description": f"Жилой квартал «{name}» от Брусники в городе {cities[city]['name']}.",
+                "end_date": end.isoformat(),
+                "photo": f"/media/projects/{p + 1}.svg",  # served by the sandbox: media.py
+                "link": f"https://brusnika.example/projects/{slug}/",
+                "_ts": past_us(700, 30),
+                "_factor": rng.uniform(0.9, 1.18),
+                "_sold": rng.uniform(0.15, 0.65),
+                "_city": city,
+            }
+        )
 
     # Buildings, sections and premises, laid out floor by floor until the premise target is reached
     # (every project gets at least one building).
@@ -299,35 +317,76 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
     sections: list[dict[str, Any]] = []
     feature_sets, feature_index = _interner()
     purchase_sets, purchase_index = _interner()
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "project_id", "building_id", "section_id", "number", "type", "rooms", "size", "price",
-        "floor", "features", "purchase", "status")}
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "project_id",
+            "building_id",
+            "section_id",
+            "number",
+            "type",
+            "rooms",
+            "size",
+            "price",
+            "floor",
+            "features",
+            "purchase",
+            "status",
+        )
+    }
     no_features = _intern(feature_sets, feature_index, ())
     apartment_purchase = [
         _intern(purchase_sets, purchase_index, tuple(o.value for o in opts))
         for opts in (
             (PurchaseOption.MORTGAGE, PurchaseOption.FULL_PAYMENT),
             (PurchaseOption.MORTGAGE, PurchaseOption.INSTALLMENT, PurchaseOption.FULL_PAYMENT),
-            (PurchaseOption.MORTGAGE, PurchaseOption.INSTALLMENT, PurchaseOption.BILL,
-             PurchaseOption.FULL_PAYMENT),
+            (
+                PurchaseOption.MORTGAGE,
+                PurchaseOption.INSTALLMENT,
+                PurchaseOption.BILL,
+                PurchaseOption.FULL_PAYMENT,
+            ),
         )
     ]
-    other_purchase = _intern(purchase_sets, purchase_index, (
-        PurchaseOption.INSTALLMENT.value, PurchaseOption.FULL_PAYMENT.value))
+    other_purchase = _intern(
+        purchase_sets, purchase_index, (PurchaseOption.INSTALLMENT.value, PurchaseOption.FULL_PAYMENT.value)
+    )
     commercial_features = [
-        _intern(feature_sets, feature_index, v) for v in (
-            (F.SEPARATE_ENTRANCE.value,), (F.SEPARATE_ENTRANCE.value, F.FLOOR_TO_CEILING.value))]
+        _intern(feature_sets, feature_index, v)
+        for v in ((F.SEPARATE_ENTRANCE.value,), (F.SEPARATE_ENTRANCE.value, F.FLOOR_TO_CEILING.value))
+    ]
     ground_parking = _intern(feature_sets, feature_index, (F.GROUND_PARKING.value,))
 
-    def add(project: dict[str, Any], building_id: int, section_id: int, number: str, ptype: int,
-            rooms: int, size: float, price: int, floor: int, features: int, purchase: int) -> None:
+    def add(
+        project: dict[str, Any],
+        building_id: int,
+        section_id: int,
+        number: str,
+        ptype: int,
+        rooms: int,
+        size: float,
+        price: int,
+        floor: int,
+        features: int,
+        purchase: int,
+    ) -> None:
         sold_share = project["_sold"] * (0.5 if ptype in (T_PARKING, T_STOREROOM) else 1.0)
         roll = rng.random()
         status = SOLD if roll < sold_share else BOOKED if roll < sold_share + 0.06 else FREE
-        for key, value in (("project_id", project["id"]), ("building_id", building_id),
-                           ("section_id", section_id), ("number", number), ("type", ptype),
-                           ("rooms", rooms), ("size", size), ("price", price), ("floor", floor),
-                           ("features", features), ("purchase", purchase), ("status", status)):
+        for key, value in (
+            ("project_id", project["id"]),
+            ("building_id", building_id),
+            ("section_id", section_id),
+            ("number", number),
+            ("type", ptype),
+            ("rooms", rooms),
+            ("size", size),
+            ("price", price),
+            ("floor", floor),
+            ("features", features),
+            ("purchase", purchase),
+            ("status", status),
+        ):
             cols[key].append(value)
 
     b = 0
@@ -341,36 +400,54 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
         floors = rng.randint(9, 25)
         commercial_ground = rng.random() < 0.5
         house = rng.randint(1, 180)
-        buildings.append({
-            "id": building_id,
-            "project_id": project["id"],
-            "address": f"г. {cities[city]['name']}, {rng.choice(names.STREETS)}, д. {house}",
-            "number_of_floors": floors,
-            "brief_description": f"Дом {building_id} квартала «{project['name']}», {floors} этажей",
-            "detailed_description": (
-                f"Монолитно-кирпичный дом на {n_sections} подъезд(а), {floors} этажей, "
-                f"{'коммерческие помещения на первом этаже, ' if commercial_ground else ''}"
-                "закрытый двор, лифты Otis."
-            ),
-            "_ts": past_us(600, 10),
-        })
+        buildings.append(
+            {
+                "id": building_id,
+                "project_id": project["id"],
+                "address": f"г. {cities[city]['name']}, {rng.choice(names.STREETS)}, д. {house}",
+                "number_of_floors": floors,
+                "brief_description": f"Дом {building_id} квартала «{project['name']}», {floors} этажей",
+                "detailed_description": (
+                    f"Монолитно-кирпичный дом на {n_sections} подъезд(а), {floors} этажей, "
+                    f"{'коммерческие помещения на первом этаже, ' if commercial_ground else ''}"
+                    "закрытый двор, лифты Otis."
+                ),
+                "_ts": past_us(600, 10),
+            }
+        )
         apt_number = 0
         first_section_id = len(sections) + 1
         for s in range(1, n_sections + 1):
             section_id = len(sections) + 1
             sec_floors = floors if s == 1 or rng.random() < 0.7 else max(9, floors - rng.randint(1, 4))
             per_floor = rng.randint(3, 6)
-            sections.append({
-                "id": section_id, "building_id": building_id, "number": s, "name": f"Подъезд {s}",
-                "number_of_floors": sec_floors, "premises_per_floor": per_floor,
-                "_ts": past_us(600, 10),
-            })
+            sections.append(
+                {
+                    "id": section_id,
+                    "building_id": building_id,
+                    "number": s,
+                    "name": f"Подъезд {s}",
+                    "number_of_floors": sec_floors,
+                    "premises_per_floor": per_floor,
+                    "_ts": past_us(600, 10),
+                }
+            )
             if commercial_ground:
                 for c in range(rng.randint(1, 3)):
                     size = round(rng.uniform(45, 190), 1)
-                    add(project, building_id, section_id, f"Н{s}.{c + 1}", T_COMMERCIAL, 0, size,
-                        round(size * per_m2 * 1.3, -3), 1,
-                        commercial_features[rng.random() < 0.5], other_purchase)
+                    add(
+                        project,
+                        building_id,
+                        section_id,
+                        f"Н{s}.{c + 1}",
+                        T_COMMERCIAL,
+                        0,
+                        size,
+                        round(size * per_m2 * 1.3, -3),
+                        1,
+                        commercial_features[rng.random() < 0.5],
+                        other_purchase,
+                    )
             # One layout per floor position, repeated up the section (as real floor plans are).
             layout = [rng.choices(range(5), ROOM_WEIGHTS)[0] for _ in range(per_floor)]
             for floor in range(2 if commercial_ground else 1, sec_floors + 1):
@@ -380,22 +457,52 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
                     low, high = ROOM_SIZES[rooms]
                     size = round(rng.uniform(low, high), 1)
                     price = size * per_m2 * (1 + 0.009 * (floor - 1)) * rng.uniform(0.97, 1.05)
-                    feats = _intern(feature_sets, feature_index,
-                                    _apartment_features(rng, rooms, top))
-                    add(project, building_id, section_id, str(apt_number), T_APARTMENT, rooms, size,
-                        int(round(price, -3)), floor, feats, rng.choice(apartment_purchase))
+                    feats = _intern(feature_sets, feature_index, _apartment_features(rng, rooms, top))
+                    add(
+                        project,
+                        building_id,
+                        section_id,
+                        str(apt_number),
+                        T_APARTMENT,
+                        rooms,
+                        size,
+                        int(round(price, -3)),
+                        floor,
+                        feats,
+                        rng.choice(apartment_purchase),
+                    )
         if rng.random() < 0.6:
             for n in range(1, rng.randint(20, 80) + 1):
                 ground = rng.random() < 0.15
-                add(project, building_id, first_section_id, f"П{n}", T_PARKING, 0,
+                add(
+                    project,
+                    building_id,
+                    first_section_id,
+                    f"П{n}",
+                    T_PARKING,
+                    0,
                     round(rng.uniform(13.3, 18.0), 1),
                     int(round(city_price[city] * rng.uniform(7.5, 12.0), -3)),
-                    1 if ground else -1, ground_parking if ground else no_features, other_purchase)
+                    1 if ground else -1,
+                    ground_parking if ground else no_features,
+                    other_purchase,
+                )
         if rng.random() < 0.5:
             for n in range(1, rng.randint(10, 40) + 1):
                 size = round(rng.uniform(2.8, 8.5), 1)
-                add(project, building_id, first_section_id, f"К{n}", T_STOREROOM, 0, size,
-                    int(round(size * city_price[city] * 0.55, -3)), -1, no_features, other_purchase)
+                add(
+                    project,
+                    building_id,
+                    first_section_id,
+                    f"К{n}",
+                    T_STOREROOM,
+                    0,
+                    size,
+                    int(round(size * city_price[city] * 0.55, -3)),
+                    -1,
+                    no_features,
+                    other_purchase,
+                )
 
     n_premises = len(cols["number"])
     premises = Premises(
@@ -418,14 +525,26 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
 
     users, agencies, agent_ids, manager_ids = _directory(rng, scale, len(cities), today)
     clients, n_clients = _clients(nrng, scale, agent_ids, now_us)
-    leads = _leads(nrng, scale, premises, projects, clients, n_clients, manager_ids, now_us,
-                   today_day)
+    leads = _leads(nrng, scale, premises, projects, clients, n_clients, manager_ids, now_us, today_day)
     slots = _slots(rng, nrng, scale, projects, today_day, now_us)
     return World(
-        seed=seed, scale=scale, now_us=now_us, cities=cities, projects=projects,
-        buildings=buildings, sections=sections, premises=premises, leads=leads, slots=slots,
-        clients=clients, users=users, agencies=agencies, city_price=city_price,
-        feature_sets=feature_sets, purchase_sets=purchase_sets, agent_ids=agent_ids,
+        seed=seed,
+        scale=scale,
+        now_us=now_us,
+        cities=cities,
+        projects=projects,
+        buildings=buildings,
+        sections=sections,
+        premises=premises,
+        leads=leads,
+        slots=slots,
+        clients=clients,
+        users=users,
+        agencies=agencies,
+        city_price=city_price,
+        feature_sets=feature_sets,
+        purchase_sets=purchase_sets,
+        agent_ids=agent_ids,
         manager_ids=manager_ids,
     )
 
@@ -433,12 +552,15 @@ def generate(seed: int, scale: float, today: dt.date) -> World:
 def _person(rng: random.Random) -> tuple[str, str]:
     female = rng.random() < 0.55
     surname = rng.choice(names.SURNAMES_M)
-    return (names.female_surname(surname) if female else surname,
-            rng.choice(names.NAMES_F if female else names.NAMES_M))
+    return (
+        names.female_surname(surname) if female else surname,
+        rng.choice(names.NAMES_F if female else names.NAMES_M),
+    )
 
 
-def _directory(rng: random.Random, scale: float, n_cities: int, today: dt.date
-               ) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]], np.ndarray, np.ndarray]:
+def _directory(
+    rng: random.Random, scale: float, n_cities: int, today: dt.date
+) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]], np.ndarray, np.ndarray]:
     """Agencies, then the user directory: agents in agencies, Brusnika's managers, a few admins."""
     n_agencies = max(6, round(250 * scale))
     agencies: dict[int, dict[str, Any]] = {}
@@ -447,10 +569,15 @@ def _directory(rng: random.Random, scale: float, n_cities: int, today: dt.date
         word = names.AGENCY_WORDS[(a - 1) % len(names.AGENCY_WORDS)]
         title = word if a <= len(names.AGENCY_WORDS) else f"{word} {a}"
         agencies[a] = {
-            "id": a, "title": title, "city_id": rng.randint(1, n_cities),
-            "legalName": f"ООО «{title}»", "inn": make_inn(rng, company=rng.random() < 0.85),
-            "phone": f"+7343{rng.randrange(10**7):07d}", "email": f"office{a}@agency{a}.example",
-            "ownerFullName": f"{owner_last} {owner_first}", "ownerPhone": f"+79{rng.randrange(10**9):09d}",
+            "id": a,
+            "title": title,
+            "city_id": rng.randint(1, n_cities),
+            "legalName": f"ООО «{title}»",
+            "inn": make_inn(rng, company=rng.random() < 0.85),
+            "phone": f"+7343{rng.randrange(10**7):07d}",
+            "email": f"office{a}@agency{a}.example",
+            "ownerFullName": f"{owner_last} {owner_first}",
+            "ownerPhone": f"+79{rng.randrange(10**9):09d}",
         }
     n_agents = max(30, round(3000 * scale))
     n_managers = max(6, round(150 * scale))
@@ -462,24 +589,33 @@ def _directory(rng: random.Random, scale: float, n_cities: int, today: dt.date
         last, first = _person(rng)
         if uid <= n_agents:
             agency = rng.randint(1, n_agencies)
-            role = (UserRole.HEAD_OF_AGENCY if agency not in heads else
-                    rng.choices((UserRole.AGENT, UserRole.NEW_MEMBER), (0.88, 0.12))[0])
+            role = (
+                UserRole.HEAD_OF_AGENCY
+                if agency not in heads
+                else rng.choices((UserRole.AGENT, UserRole.NEW_MEMBER), (0.88, 0.12))[0]
+            )
             heads.add(agency)
             city = agencies[agency]["city_id"]
             agent_ids.append(uid)
         elif uid <= n_agents + n_managers:
             agency, city = None, rng.randint(1, n_cities)
-            role = rng.choices((UserRole.MANAGER, UserRole.OZK_MANAGER, UserRole.AFFILIATE_MANAGER),
-                               (0.8, 0.1, 0.1))[0]
+            role = rng.choices(
+                (UserRole.MANAGER, UserRole.OZK_MANAGER, UserRole.AFFILIATE_MANAGER), (0.8, 0.1, 0.1)
+            )[0]
             manager_ids.append(uid)
         else:
             agency, city, role = None, 1, UserRole.ADMIN
         blocked = uid <= n_agents and (uid % 25 == 7 or rng.random() < 0.01)
         users[uid] = {
-            "id": uid, "lastName": last, "firstName": first,
-            "phone": f"+79{rng.randrange(10**9):09d}", "email": f"user{uid}@kontur.example",
-            "status": "blocked" if blocked else "active", "role": role.value,
-            "temporary_role": UserRole.MANAGER.value if role == UserRole.AGENT and rng.random() < 0.02
+            "id": uid,
+            "lastName": last,
+            "firstName": first,
+            "phone": f"+79{rng.randrange(10**9):09d}",
+            "email": f"user{uid}@kontur.example",
+            "status": "blocked" if blocked else "active",
+            "role": role.value,
+            "temporary_role": UserRole.MANAGER.value
+            if role == UserRole.AGENT and rng.random() < 0.02
             else None,
             "city_id": city,
             "birthDate": (today - dt.timedelta(days=rng.randint(22 * 365, 60 * 365))).isoformat(),
@@ -492,8 +628,9 @@ def _directory(rng: random.Random, scale: float, n_cities: int, today: dt.date
     return users, agencies, np.array(agent_ids, np.int64), np.array(manager_ids, np.int64)
 
 
-def _clients(nrng: np.random.Generator, scale: float, agent_ids: np.ndarray, now_us: int
-             ) -> tuple[Clients, int]:
+def _clients(
+    nrng: np.random.Generator, scale: float, agent_ids: np.ndarray, now_us: int
+) -> tuple[Clients, int]:
     n = max(100, round(350_000 * scale))
     fixing = nrng.choice(4, n, p=(0.2, 0.1, 0.35, 0.35)).astype(np.uint8)
     # Skewed to recent months, so a fair share of fixings is still in force today.
@@ -515,9 +652,17 @@ def _clients(nrng: np.random.Generator, scale: float, agent_ids: np.ndarray, now
     return clients, n
 
 
-def _leads(nrng: np.random.Generator, scale: float, premises: Premises,
-           projects: list[dict[str, Any]], clients: Clients, n_clients: int,
-           manager_ids: np.ndarray, now_us: int, today_day: int) -> Leads:
+def _leads(
+    nrng: np.random.Generator,
+    scale: float,
+    premises: Premises,
+    projects: list[dict[str, Any]],
+    clients: Clients,
+    n_clients: int,
+    manager_ids: np.ndarray,
+    now_us: int,
+    today_day: int,
+) -> Leads:
     n = max(200, round(500_000 * scale))
     stage = nrng.choice(len(STAGES), n, p=STAGE_SHARES).astype(np.uint8)
     client_index = nrng.integers(0, n_clients, n)
@@ -530,18 +675,25 @@ def _leads(nrng: np.random.Generator, scale: float, premises: Premises,
     premise_index = np.where(
         np.isin(stage, (S_CONTRACT_REQUEST, S_CONTRACT_REGISTERED, S_WON)) & (len(sold) > 0),
         sold[nrng.integers(0, max(1, len(sold)), n)] if len(sold) else any_premise,
-        np.where((stage == S_BOOKING) & (len(booked) > 0),
-                 booked[nrng.integers(0, max(1, len(booked)), n)] if len(booked) else any_premise,
-                 any_premise))
+        np.where(
+            (stage == S_BOOKING) & (len(booked) > 0),
+            booked[nrng.integers(0, max(1, len(booked)), n)] if len(booked) else any_premise,
+            any_premise,
+        ),
+    )
     has_premise = (stage >= S_BOOKING) | (nrng.random(n) < np.where(stage >= 2, 0.5, 0.05))
     has_premise &= stage != S_PAUSED
     premise_id = np.where(has_premise, premise_index + 1, 0)
     project_of_premise = premises.project_id[premise_index]
-    project_id = np.where(has_premise, project_of_premise,
-                          nrng.integers(1, len(projects) + 1, n)).astype(np.int32)
+    project_id = np.where(has_premise, project_of_premise, nrng.integers(1, len(projects) + 1, n)).astype(
+        np.int32
+    )
     price = premises.price[premise_index].astype(np.float64)
-    fee = np.where(has_premise, np.round(price * nrng.uniform(0.02, 0.04, n), 2),
-                   np.round(nrng.uniform(80_000, 250_000, n), 2))
+    fee = np.where(
+        has_premise,
+        np.round(price * nrng.uniform(0.02, 0.04, n), 2),
+        np.round(nrng.uniform(80_000, 250_000, n), 2),
+    )
     start_day = today_day - nrng.integers(1, 730, n)
     start_us = start_day.astype(np.int64) * DAY_US
     # The further along the funnel, the longer since the lead started moving.
@@ -549,20 +701,31 @@ def _leads(nrng: np.random.Generator, scale: float, premises: Premises,
     status_us = start_us + (spread * nrng.uniform(0.05, 0.98, n)).astype(np.int64)
     status_us = np.minimum(status_us, now_us - DAY_US // 24)
     updated = np.minimum(status_us + nrng.integers(0, 3 * DAY_US, n), now_us - DAY_US // 48)
-    manager_id = np.where(nrng.random(n) < 0.85,
-                          manager_ids[nrng.integers(0, len(manager_ids), n)], 0)
+    manager_id = np.where(nrng.random(n) < 0.85, manager_ids[nrng.integers(0, len(manager_ids), n)], 0)
     nps = np.where(stage == S_WON, nrng.random(n) < 0.7, nrng.random(n) < 0.08)
     return Leads(
-        client_id=(client_index + 1).astype(np.int64), project_id=project_id,
-        premise_id=premise_id.astype(np.int64), stage=stage, nps=nps, fee=fee,
-        start_day=start_day.astype(np.int32), status_updated_at=status_us.astype(np.int64),
-        agent_id=clients.agent_id[client_index], manager_id=manager_id.astype(np.int64),
+        client_id=(client_index + 1).astype(np.int64),
+        project_id=project_id,
+        premise_id=premise_id.astype(np.int64),
+        stage=stage,
+        nps=nps,
+        fee=fee,
+        start_day=start_day.astype(np.int32),
+        status_updated_at=status_us.astype(np.int64),
+        agent_id=clients.agent_id[client_index],
+        manager_id=manager_id.astype(np.int64),
         updated_at=updated.astype(np.int64),
     )
 
 
-def _slots(rng: random.Random, nrng: np.random.Generator, scale: float,
-           projects: list[dict[str, Any]], today_day: int, now_us: int) -> Slots:
+def _slots(
+    rng: random.Random,
+    nrng: np.random.Generator,
+    scale: float,
+    projects: list[dict[str, Any]],
+    today_day: int,
+    now_us: int,
+) -> Slots:
     """Showing slots for each project over the next four weeks, within working hours."""
     target = max(len(projects) * 20, round(20_000 * scale))
     days = [d for d in range(today_day + 1, today_day + 29) if (d + 3) % 7 < 6]  # Mon–Sat
@@ -579,7 +742,10 @@ def _slots(rng: random.Random, nrng: np.random.Generator, scale: float,
                 cols["duration"].append(duration)
     n = len(cols["day"])
     return Slots(
-        project_id=np.array(cols["project_id"], np.int32), day=np.array(cols["day"], np.int32),
-        minute=np.array(cols["minute"], np.int16), duration=np.array(cols["duration"], np.int16),
-        booked=nrng.random(n) < 0.3, updated_at=now_us - nrng.integers(DAY_US // 24, 30 * DAY_US, n),
+        project_id=np.array(cols["project_id"], np.int32),
+        day=np.array(cols["day"], np.int32),
+        minute=np.array(cols["minute"], np.int16),
+        duration=np.array(cols["duration"], np.int16),
+        booked=nrng.random(n) < 0.3,
+        updated_at=now_us - nrng.integers(DAY_US // 24, 30 * DAY_US, n),
     )

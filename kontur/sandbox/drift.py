@@ -34,8 +34,9 @@ _default_seeds = itertools.count(1)
 _TRIES = 30  # random picks before a change kind gives up (e.g. no free premise left)
 
 
-def apply(store: Store, changes: int, seed: int | None = None,
-          rng: random.Random | None = None) -> dict[str, int]:
+def apply(
+    store: Store, changes: int, seed: int | None = None, rng: random.Random | None = None
+) -> dict[str, int]:
     """Apply `changes` changes; returns how many feed entries each list gained."""
     if rng is None:
         rng = random.Random(seed if seed is not None else next(_default_seeds) * 7919 + store.seed)

@@ -19,9 +19,15 @@ API_PREFIX = "/api/v1"
 MALFORM_KINDS = ("id", "updated_at", "field", "missing")
 # The field `malformed_ids` kind "field" gives a wrong type: a string where the contract wants a number
 # (for a city, a latitude that is not decimal degrees).
-WRONG_TYPE_FIELD = {"cities": "lat", "projects": "city_id", "buildings": "number_of_floors",
-                    "sections": "building_id", "premises": "price", "leads": "client_id",
-                    "time-slots": "duration_minutes"}
+WRONG_TYPE_FIELD = {
+    "cities": "lat",
+    "projects": "city_id",
+    "buildings": "number_of_floors",
+    "sections": "building_id",
+    "premises": "price",
+    "leads": "client_id",
+    "time-slots": "duration_minutes",
+}
 _SHARES = ("server_error", "rate_limit", "drop", "malformed", "broken_answer")
 
 
@@ -75,8 +81,9 @@ class Faults:
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["malformed_ids"] = {e: {str(i): k for i, k in ids.items()}
-                                for e, ids in self.malformed_ids.items()}
+        out["malformed_ids"] = {
+            e: {str(i): k for i, k in ids.items()} for e, ids in self.malformed_ids.items()
+        }
         return out
 
 
@@ -221,7 +228,15 @@ def _drop(receive: Any) -> bool:
 
 
 async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -184,8 +184,10 @@ def floor_svg(per_floor: int, position: int, floor: int, number: str) -> str:
     per_floor = max(1, min(per_floor, 8))
     x0, y0, w, h = 12.0, 14.0, W - 24.0, H - 50.0
     cell = w / per_floor
-    out = [f'<rect x="{x0}" y="{y0 + h * 0.62:.1f}" width="{w}" height="{h * 0.38:.1f}" fill="#efeee9" '
-           'stroke="#2b3440" stroke-width="1"/>']
+    out = [
+        f'<rect x="{x0}" y="{y0 + h * 0.62:.1f}" width="{w}" height="{h * 0.38:.1f}" fill="#efeee9" '
+        'stroke="#2b3440" stroke-width="1"/>'
+    ]
     for k in range(per_floor):
         fill = "#f2c230" if k == position % per_floor else "#f6f1e7"
         out.append(_room(x0 + k * cell, y0, cell, h * 0.62, "", None, fill))
@@ -198,13 +200,16 @@ def view_svg(premise_id: int, floor: int) -> str:
     """A view from the window: the higher the floor, the lower the horizon and the more sky."""
     rng = random.Random(premise_id)
     horizon = H - 34 - min(max(floor, 1), 25) * 3.2
-    out = [f'<rect width="{W}" height="{H}" fill="#bfe0f5"/>',
-           f'<rect y="{horizon:.1f}" width="{W}" height="{H - horizon:.1f}" fill="#8fb48a"/>']
+    out = [
+        f'<rect width="{W}" height="{H}" fill="#bfe0f5"/>',
+        f'<rect y="{horizon:.1f}" width="{W}" height="{H - horizon:.1f}" fill="#8fb48a"/>',
+    ]
     x = 0.0
     while x < W:
         tw, th = rng.uniform(14, 30), rng.uniform(8, 40)
-        out.append(f'<rect x="{x:.1f}" y="{horizon - th:.1f}" width="{tw:.1f}" height="{th:.1f}" '
-                   'fill="#9aa7b4"/>')
+        out.append(
+            f'<rect x="{x:.1f}" y="{horizon - th:.1f}" width="{tw:.1f}" height="{th:.1f}" fill="#9aa7b4"/>'
+        )
         x += tw + rng.uniform(2, 10)
     caption = f"Вид из окна · {floor} этаж"
     return _svg([*out, _caption(caption)], caption)

@@ -67,8 +67,10 @@ class Outbound:
             return
         self.hostile = on
         seed = self.store.seed
-        for entity, generated, current in (("users", self.store.world.users, self.users),
-                                           ("agencies", self.store.world.agencies, self.agencies)):
+        for entity, generated, current in (
+            ("users", self.store.world.users, self.users),
+            ("agencies", self.store.world.agencies, self.agencies),
+        ):
             names = (*hostile.TEXT_FIELDS.get(entity, ()), *hostile.URL_FIELDS.get(entity, ()))
             for key, base in generated.items():
                 record = current.get(key)
@@ -81,9 +83,13 @@ class Outbound:
                         record[name] = new.get(name)
 
     def stats(self) -> dict[str, int]:
-        return {"users": len(self.users), "agencies": len(self.agencies),
-                "clients": self.n_seeded_clients + len(self.clients),
-                "bookings": len(self.bookings), "visits": len(self.visits)}
+        return {
+            "users": len(self.users),
+            "agencies": len(self.agencies),
+            "clients": self.n_seeded_clients + len(self.clients),
+            "bookings": len(self.bookings),
+            "visits": len(self.visits),
+        }
 
     # -- idempotency -----------------------------------------------------------------------------
     def remembered(self, key: str, fingerprint: bytes) -> tuple[int, bytes] | None:
@@ -92,9 +98,12 @@ class Outbound:
         if entry is None or entry[1] < time.time():
             return None
         if entry[0] != fingerprint:
-            raise ApiError(422, "idempotency_key_reused",
-                           "this Idempotency-Key was already used with another request",
-                           [{"field": "Idempotency-Key", "message": "reused with another body"}])
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used with another request",
+                [{"field": "Idempotency-Key", "message": "reused with another body"}],
+            )
         return entry[2], entry[3]
 
     def remember(self, key: str, fingerprint: bytes, status: int, body: bytes) -> None:
@@ -129,8 +138,12 @@ class Outbound:
             raise _not_found("city", agency.city_id)
         existing = self.inn_index.get(agency.inn)
         if existing is not None:
-            raise ApiError(409, "agency_exists", "an agency with this INN is already registered",
-                           {"existing_id": existing})
+            raise ApiError(
+                409,
+                "agency_exists",
+                "an agency with this INN is already registered",
+                {"existing_id": existing},
+            )
         agency_id = max(self.agencies, default=0) + 1
         wire = {"id": agency_id, **agency.to_wire()}
         self.agencies[agency_id] = wire
@@ -139,8 +152,12 @@ class Outbound:
 
     def search_agencies(self, inn: str | None, title: str | None) -> list[dict[str, Any]]:
         if not inn and not title:
-            raise ApiError(400, "bad_request", "give inn or title",
-                           [{"field": "inn", "message": "inn or title is required"}])
+            raise ApiError(
+                400,
+                "bad_request",
+                "give inn or title",
+                [{"field": "inn", "message": "inn or title is required"}],
+            )
         if inn:
             found = self.inn_index.get(inn)
             hits = [self.agencies[found]] if found is not None else []
@@ -162,8 +179,11 @@ class Outbound:
 
         client_id = index + 1
         wire = {
-            "id": client_id, "fullname": self.store.world.client_fullname(index),
-            "phone_number": client_phone(client_id), "comment": "", "agent_id": int(c.agent_id[index]),
+            "id": client_id,
+            "fullname": self.store.world.client_fullname(index),
+            "phone_number": client_phone(client_id),
+            "comment": "",
+            "agent_id": int(c.agent_id[index]),
             "actived_date": ts(int(c.actived[index])),
             "fixing_type_updated_at": ts(int(c.fixing_updated_at[index])),
             "expiration_date": ts(int(c.expiration[index])),
@@ -197,29 +217,43 @@ class Outbound:
         for holder in self._holders(request.phone_number):
             held = True
             expires = holder["expiration_date"]
-            if (holder["agent_id"] != request.agent_id
-                    and holder["fixing_type"] != FIXING_TYPES[FX_REFUSED].value
-                    and expires is not None and _ts_us(expires) > now):
+            if (
+                holder["agent_id"] != request.agent_id
+                and holder["fixing_type"] != FIXING_TYPES[FX_REFUSED].value
+                and expires is not None
+                and _ts_us(expires) > now
+            ):
                 blocked = True
                 break
         client_id = self.n_seeded_clients + len(self.clients) + 1
         wire = {"id": client_id, **request.to_wire()}
         if blocked:
-            wire.update(actived_date=None, fixing_type_updated_at=now_s, expiration_date=None,
-                        fixing_type=FIXING_TYPES[FX_REFUSED].value)
+            wire.update(
+                actived_date=None,
+                fixing_type_updated_at=now_s,
+                expiration_date=None,
+                fixing_type=FIXING_TYPES[FX_REFUSED].value,
+            )
         else:
             fixing = FX_LEAD_CHECK if held else FX_WEAK
-            wire.update(actived_date=now_s, fixing_type_updated_at=now_s,
-                        expiration_date=render.ts_string(now + FIXING_DAYS * DAY_US),
-                        fixing_type=FIXING_TYPES[fixing].value)
+            wire.update(
+                actived_date=now_s,
+                fixing_type_updated_at=now_s,
+                expiration_date=render.ts_string(now + FIXING_DAYS * DAY_US),
+                fixing_type=FIXING_TYPES[fixing].value,
+            )
         self.clients[client_id] = wire
         self.phone_index.setdefault(request.phone_number, []).append(client_id)
         return wire
 
     def search_clients(self, phone: str | None, fullname: str | None) -> list[dict[str, Any]]:
         if not phone and not fullname:
-            raise ApiError(400, "bad_request", "give phone_number or fullname",
-                           [{"field": "phone_number", "message": "phone_number or fullname is required"}])
+            raise ApiError(
+                400,
+                "bad_request",
+                "give phone_number or fullname",
+                [{"field": "phone_number", "message": "phone_number or fullname is required"}],
+            )
         if phone:
             hits = self._holders(phone)
             if fullname:
@@ -243,8 +277,9 @@ class Outbound:
         c = self.store.world.clients
         ns, nn, np_ = len(names.SURNAMES_M), len(names.NAMES_M), len(names.PATRONYMIC_ROOTS)
         if self._name_keys is None:
-            self._name_keys = (((c.female.astype(np.int64) * ns + c.surname) * nn + c.name) * np_
-                               + c.patronymic)
+            self._name_keys = (
+                (c.female.astype(np.int64) * ns + c.surname) * nn + c.name
+            ) * np_ + c.patronymic
         matching = []
         for female in (0, 1):
             for s, surname in enumerate(names.SURNAMES_M):
@@ -268,11 +303,16 @@ class Outbound:
             raise _not_found("client", request.client_id)
         agent = self._agent(request.agent_id)
         if status != FREE:
-            raise ApiError(409, "premise_unavailable", "the premise is already booked or sold",
-                           {"premise_id": request.premise_id})
+            raise ApiError(
+                409,
+                "premise_unavailable",
+                "the premise is already booked or sold",
+                {"premise_id": request.premise_id},
+            )
         if agent.get("remaining_user_creation_limit", 0) <= 0:
-            raise ApiError(409, "booking_limit_reached", "the agent has no bookings left",
-                           {"agent_id": request.agent_id})
+            raise ApiError(
+                409, "booking_limit_reached", "the agent has no bookings left", {"agent_id": request.agent_id}
+            )
         agent["remaining_user_creation_limit"] -= 1
         self.store.set_premise_status(index, BOOKED)
         booking_id = len(self.bookings) + 1
@@ -285,8 +325,9 @@ class Outbound:
         if booking is None:
             raise _not_found("booking", booking_id)
         if booking["status"] != "open":
-            raise ApiError(409, "booking_not_open", f"the booking is {booking['status']}",
-                           {"status": booking["status"]})
+            raise ApiError(
+                409, "booking_not_open", f"the booking is {booking['status']}", {"status": booking["status"]}
+            )
         booking["status"] = "fail"
         index = booking["premise_id"] - 1
         if self.store.premise_status(index) == BOOKED:
@@ -316,8 +357,13 @@ class Outbound:
             self._take_slot(request.time_slot_id, request.project_id)
         now = render.ts_string(self.store.tick())
         visit_id = len(self.visits) + 1
-        wire = {"id": visit_id, **request.to_wire(), "request_date": now, "request_time": now,
-                "status": "open"}
+        wire = {
+            "id": visit_id,
+            **request.to_wire(),
+            "request_date": now,
+            "request_time": now,
+            "status": "open",
+        }
         self.visits[visit_id] = wire
         return wire
 
@@ -326,8 +372,9 @@ class Outbound:
         if visit is None:
             raise _not_found("visit", visit_id)
         if visit["status"] != "open":
-            raise ApiError(409, "visit_not_open", f"the visit is {visit['status']}",
-                           {"status": visit["status"]})
+            raise ApiError(
+                409, "visit_not_open", f"the visit is {visit['status']}", {"status": visit["status"]}
+            )
         visit["status"] = "fail"
         slot_id = visit.get("time_slot_id")
         if slot_id is not None and self.store.slot_booked(slot_id - 1):

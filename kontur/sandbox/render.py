@@ -17,8 +17,11 @@ _STATE_OF_STAGE = [STATES[int(x)].value for x in STAGE_STATE]
 CHUNK = 8_192  # rows rendered at a time: bounds orjson's transient buffers (see compact)
 
 # A premise's photos, served by the sandbox (media.py): the plan, the floor plan, the view.
-PREMISE_PHOTO_PATHS = ("/media/premises/{id}.svg", "/media/premises/{id}/floor.svg",
-                       "/media/premises/{id}/view.svg")
+PREMISE_PHOTO_PATHS = (
+    "/media/premises/{id}.svg",
+    "/media/premises/{id}/floor.svg",
+    "/media/premises/{id}/view.svg",
+)
 
 
 def premise_photos(world: World, index: int, count: int) -> list[str]:
@@ -29,8 +32,12 @@ def premise_photos(world: World, index: int, count: int) -> list[str]:
         return list(override)
     pid = index + 1
     photos = [path.format(id=pid) for path in PREMISE_PHOTO_PATHS[:count]]
-    if (world.hostile and photos and index not in world.exact_premises
-            and hostile.record_is_hostile(world.seed, "premises", pid)):
+    if (
+        world.hostile
+        and photos
+        and index not in world.exact_premises
+        and hostile.record_is_hostile(world.seed, "premises", pid)
+    ):
         photos = [hostile.url(world.seed, "premises", pid, f"photos.{n}", u) for n, u in enumerate(photos)]
         photos.append(hostile.url(world.seed, "premises", pid, "photos.extra", photos[0]))
     return photos
@@ -38,8 +45,11 @@ def premise_photos(world: World, index: int, count: int) -> list[str]:
 
 def premise_number(world: World, index: int) -> str:
     number = world.premises.number[index]
-    if (world.hostile and index not in world.exact_premises
-            and hostile.record_is_hostile(world.seed, "premises", index + 1)):
+    if (
+        world.hostile
+        and index not in world.exact_premises
+        and hostile.record_is_hostile(world.seed, "premises", index + 1)
+    ):
         return hostile.short_text(world.seed, "premises", index + 1, "number", number)
     return number
 
@@ -83,28 +93,59 @@ def premise_rows(world: World, idx: np.ndarray, ts: np.ndarray) -> Iterator[byte
     for start in range(0, len(idx), CHUNK):
         i = idx[start : start + CHUNK]
         rows = zip(
-            (i + 1).tolist(), ts_strings(ts[start : start + CHUNK]), p.project_id[i].tolist(),
-            p.building_id[i].tolist(), p.section_id[i].tolist(), i.tolist(), p.type[i].tolist(),
-            p.rooms[i].tolist(), p.size[i].tolist(), p.price[i].tolist(), p.floor[i].tolist(),
-            p.features[i].tolist(), p.purchase[i].tolist(), p.status[i].tolist(),
-            p.photos[i].tolist(), strict=True)
+            (i + 1).tolist(),
+            ts_strings(ts[start : start + CHUNK]),
+            p.project_id[i].tolist(),
+            p.building_id[i].tolist(),
+            p.section_id[i].tolist(),
+            i.tolist(),
+            p.type[i].tolist(),
+            p.rooms[i].tolist(),
+            p.size[i].tolist(),
+            p.price[i].tolist(),
+            p.floor[i].tolist(),
+            p.features[i].tolist(),
+            p.purchase[i].tolist(),
+            p.status[i].tolist(),
+            p.photos[i].tolist(),
+            strict=True,
+        )
         out = []
         # The common case (no overrides, not hostile) needs no per-row lookups.
         plain_rows = not world.hostile and not world.photo_overrides
         for pid, uts, proj, bld, sec, k, typ, rooms, size, price, floor, fe, pu, status, n in rows:
             if plain_rows:
                 number = p.number[k]
-                photos = ([f"/media/premises/{pid}.svg"] if n == 1
-                          else [path.format(id=pid) for path in PREMISE_PHOTO_PATHS[:n]])
+                photos = (
+                    [f"/media/premises/{pid}.svg"]
+                    if n == 1
+                    else [path.format(id=pid) for path in PREMISE_PHOTO_PATHS[:n]]
+                )
             else:
                 number, photos = premise_number(world, k), premise_photos(world, k, n)
-            out.append(orjson.dumps({
-                "id": pid, "updated_at": uts, "deleted": False, "project_id": proj,
-                "building_id": bld, "section_id": sec, "number": number,
-                "type": PREMISE_TYPES[typ], "rooms": rooms, "size": size, "price": price,
-                "floor": floor, "feature": feats[fe], "photos": photos,
-                "is_booked": status == BOOKED, "purchase_option": purch[pu], "is_sold": status == SOLD,
-            }))
+            out.append(
+                orjson.dumps(
+                    {
+                        "id": pid,
+                        "updated_at": uts,
+                        "deleted": False,
+                        "project_id": proj,
+                        "building_id": bld,
+                        "section_id": sec,
+                        "number": number,
+                        "type": PREMISE_TYPES[typ],
+                        "rooms": rooms,
+                        "size": size,
+                        "price": price,
+                        "floor": floor,
+                        "feature": feats[fe],
+                        "photos": photos,
+                        "is_booked": status == BOOKED,
+                        "purchase_option": purch[pu],
+                        "is_sold": status == SOLD,
+                    }
+                )
+            )
         yield from compact(out)
 
 
@@ -113,20 +154,42 @@ def lead_rows(world: World, idx: np.ndarray, ts: np.ndarray) -> Iterator[bytes]:
     for start in range(0, len(idx), CHUNK):
         i = idx[start : start + CHUNK]
         rows = zip(
-            (i + 1).tolist(), ts_strings(ts[start : start + CHUNK]), ld.client_id[i].tolist(),
-            ld.project_id[i].tolist(), ld.premise_id[i].tolist(), ld.stage[i].tolist(),
-            ld.nps[i].tolist(), ld.fee[i].tolist(), day_strings(ld.start_day[i]),
-            ts_strings(ld.status_updated_at[i]), ld.agent_id[i].tolist(), ld.manager_id[i].tolist(),
-            strict=True)
+            (i + 1).tolist(),
+            ts_strings(ts[start : start + CHUNK]),
+            ld.client_id[i].tolist(),
+            ld.project_id[i].tolist(),
+            ld.premise_id[i].tolist(),
+            ld.stage[i].tolist(),
+            ld.nps[i].tolist(),
+            ld.fee[i].tolist(),
+            day_strings(ld.start_day[i]),
+            ts_strings(ld.status_updated_at[i]),
+            ld.agent_id[i].tolist(),
+            ld.manager_id[i].tolist(),
+            strict=True,
+        )
         out = []
         for lid, uts, client, proj, prem, stage, nps, fee, start_day, sus, agent, mgr in rows:
-            out.append(orjson.dumps({
-                "id": lid, "updated_at": uts, "deleted": False, "client_id": client,
-                "project_id": proj, "premise_id": prem or None, "state": _STATE_OF_STAGE[stage],
-                "current_status": _STAGE_VALUES[stage], "sign_nps_passed": nps, "fee": fee,
-                "start_date": start_day, "status_updated_at": sus, "agent_id": agent,
-                "manager_id": mgr or None,
-            }))
+            out.append(
+                orjson.dumps(
+                    {
+                        "id": lid,
+                        "updated_at": uts,
+                        "deleted": False,
+                        "client_id": client,
+                        "project_id": proj,
+                        "premise_id": prem or None,
+                        "state": _STATE_OF_STAGE[stage],
+                        "current_status": _STAGE_VALUES[stage],
+                        "sign_nps_passed": nps,
+                        "fee": fee,
+                        "start_date": start_day,
+                        "status_updated_at": sus,
+                        "agent_id": agent,
+                        "manager_id": mgr or None,
+                    }
+                )
+            )
         yield from compact(out)
 
 
@@ -134,16 +197,32 @@ def slot_rows(world: World, idx: np.ndarray, ts: np.ndarray) -> Iterator[bytes]:
     s = world.slots
     for start in range(0, len(idx), CHUNK):
         i = idx[start : start + CHUNK]
-        rows = zip((i + 1).tolist(), ts_strings(ts[start : start + CHUNK]), s.project_id[i].tolist(),
-                   day_strings(s.day[i]), s.minute[i].tolist(), s.duration[i].tolist(),
-                   s.booked[i].tolist(), strict=True)
+        rows = zip(
+            (i + 1).tolist(),
+            ts_strings(ts[start : start + CHUNK]),
+            s.project_id[i].tolist(),
+            day_strings(s.day[i]),
+            s.minute[i].tolist(),
+            s.duration[i].tolist(),
+            s.booked[i].tolist(),
+            strict=True,
+        )
         out = []
         for sid, uts, proj, day, minute, duration, booked in rows:
-            out.append(orjson.dumps({
-                "id": sid, "updated_at": uts, "deleted": False, "project_id": proj, "date": day,
-                "time": f"{minute // 60:02d}:{minute % 60:02d}", "duration_minutes": duration,
-                "is_booked": booked,
-            }))
+            out.append(
+                orjson.dumps(
+                    {
+                        "id": sid,
+                        "updated_at": uts,
+                        "deleted": False,
+                        "project_id": proj,
+                        "date": day,
+                        "time": f"{minute // 60:02d}:{minute % 60:02d}",
+                        "duration_minutes": duration,
+                        "is_booked": booked,
+                    }
+                )
+            )
         yield from compact(out)
 
 

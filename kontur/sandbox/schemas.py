@@ -73,7 +73,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     for status in wanted:
         entry: dict[str, Any] = {"model": ErrorBody, "description": _DESCRIPTIONS[status]}
         if status == 429:
-            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"},
-                                                "description": "seconds to wait"}}
+            entry["headers"] = {
+                "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}
+            }
         out[status] = entry
     return out

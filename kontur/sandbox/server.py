@@ -56,15 +56,35 @@ class RunningSandbox:
         self.stop()
 
 
-def start_sandbox(*, scale: float = 0.02, seed: int = 7, token: str | None = None, port: int = 0,
-                  extra_args: Sequence[str] = (), timeout: float = 120) -> RunningSandbox:
+def start_sandbox(
+    *,
+    scale: float = 0.02,
+    seed: int = 7,
+    token: str | None = None,
+    port: int = 0,
+    extra_args: Sequence[str] = (),
+    timeout: float = 120,
+) -> RunningSandbox:
     """Run a sandbox on 127.0.0.1 and wait until it answers. `port=0` picks a free port."""
     token = token or secrets.token_urlsafe(24)
     env = {**os.environ, "SANDBOX_TOKEN": token, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "kontur.sandbox", "--host", "127.0.0.1", "--port", str(port),
-           "--seed", str(seed), "--scale", repr(float(scale)), *extra_args]
-    proc = subprocess.Popen(cmd, cwd=_REPO, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "kontur.sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--seed",
+        str(seed),
+        "--scale",
+        repr(float(scale)),
+        *extra_args,
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=_REPO, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     running = RunningSandbox("", "", token, proc)
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout

@@ -24,8 +24,12 @@ from .data import BOOKED, FREE, PREMISE_TYPES, SOLD, World, generate
 from .feed import BadCursor, CursorSigner, FeedLog, bulk_load
 
 ChangeHook = Callable[[str | None, int | None], None]
-_TOTAL_FIELDS = {"apartment": "total_apartment", "parking": "total_parking_space",
-                 "storeroom": "total_storage", "commercial": "total_commercial"}
+_TOTAL_FIELDS = {
+    "apartment": "total_apartment",
+    "parking": "total_parking_space",
+    "storeroom": "total_storage",
+    "commercial": "total_commercial",
+}
 _TYPE_TOTAL = [_TOTAL_FIELDS[t] for t in PREMISE_TYPES]
 
 
@@ -33,8 +37,9 @@ SMALL = ("cities", "projects", "buildings", "sections")  # kept as dicts in Worl
 
 
 class Store:
-    def __init__(self, seed: int, scale: float, today: dt.date, *, edge_cases: bool = False,
-                 hostile: bool = False) -> None:
+    def __init__(
+        self, seed: int, scale: float, today: dt.date, *, edge_cases: bool = False, hostile: bool = False
+    ) -> None:
         self.seed, self.scale, self.today = seed, scale, today
         self.edge_cases, self.hostile = edge_cases, hostile
         self.generation = 0
@@ -50,11 +55,17 @@ class Store:
         # Records --edge-cases added (at the end of each list): drift leaves them as they are.
         self.edge_ranges: dict[str, range] = {}
         if self.edge_cases:
-            sizes = {"premises": len(world.premises.price), "leads": len(world.leads.stage),
-                     "time-slots": len(world.slots.day)}
+            sizes = {
+                "premises": len(world.premises.price),
+                "leads": len(world.leads.stage),
+                "time-slots": len(world.slots.day),
+            }
             edge_cases.add(world, self.today)
-            ends = {"premises": len(world.premises.price), "leads": len(world.leads.stage),
-                    "time-slots": len(world.slots.day)}
+            ends = {
+                "premises": len(world.premises.price),
+                "leads": len(world.leads.stage),
+                "time-slots": len(world.slots.day),
+            }
             self.edge_ranges = {e: range(sizes[e], ends[e]) for e in sizes}
         world.hostile = self.hostile
         self.generation += 1
@@ -84,8 +95,11 @@ class Store:
             # Brusnika's free counts: derived from the premises, unless set through the admin API
             # (or by --edge-cases) to disagree with them.
             counts = self.free[record["id"]]
-            record = {**record, **{_TYPE_TOTAL[t]: str(int(counts[t])) for t in range(len(PREMISE_TYPES))},
-                      **record.get("_totals", {})}
+            record = {
+                **record,
+                **{_TYPE_TOTAL[t]: str(int(counts[t])) for t in range(len(PREMISE_TYPES))},
+                **record.get("_totals", {}),
+            }
         if self.hostile:
             record = hostile.rewrite(self.seed, entity, record)
         return render.plain(record, ts)
@@ -95,12 +109,12 @@ class Store:
         bodies = [self._small_body(entity, r, r["_ts"]) for r in ordered]
         bulk_load(self.feeds[entity], [r["id"] for r in ordered], [r["_ts"] for r in ordered], bodies)
 
-    def _load_columns(self, entity: str, updated_at: np.ndarray,
-                      rows: Callable[[World, np.ndarray, np.ndarray], Any]) -> None:
+    def _load_columns(
+        self, entity: str, updated_at: np.ndarray, rows: Callable[[World, np.ndarray, np.ndarray], Any]
+    ) -> None:
         index = np.lexsort((np.arange(len(updated_at)), updated_at))
         ts = updated_at[index]
-        bulk_load(self.feeds[entity], (index + 1).tolist(), ts.tolist(),
-                  list(rows(self.world, index, ts)))
+        bulk_load(self.feeds[entity], (index + 1).tolist(), ts.tolist(), list(rows(self.world, index, ts)))
 
     def is_edge(self, entity: str, index: int) -> bool:
         edge = self.edge_ranges.get(entity)
@@ -112,15 +126,15 @@ class Store:
         self._clock = max(time.time_ns() // 1000, self._clock + 1)
         return self._clock
 
-    def _append(self, entity: str, record_id: int, ts: int, body: bytes,
-                tombstone: bool = False) -> None:
+    def _append(self, entity: str, record_id: int, ts: int, body: bytes, tombstone: bool = False) -> None:
         position = self.feeds[entity].append(record_id, ts, body, tombstone=tombstone)
         for hook in self.hooks:
             hook(entity, position)
 
     # -- reads -----------------------------------------------------------------------------------
-    def page(self, entity: str, limit: int, cursor: str | None,
-             updated_since: int | None) -> tuple[list[bytes], list[int], str | None]:
+    def page(
+        self, entity: str, limit: int, cursor: str | None, updated_since: int | None
+    ) -> tuple[list[bytes], list[int], str | None]:
         """One list page: the items' JSON, their ids and the next cursor (None ends the feed)."""
         log = self.feeds[entity]
         index = ENTITIES.index(entity)
@@ -147,12 +161,15 @@ class Store:
 
     def stats(self) -> dict[str, Any]:
         return {
-            "seed": self.seed, "scale": self.scale, "today": self.today.isoformat(),
+            "seed": self.seed,
+            "scale": self.scale,
+            "today": self.today.isoformat(),
             "generation": self.generation,
             "live": {e: int(sum(f.live)) for e, f in self.feeds.items()},
             "log_entries": {e: len(f) for e, f in self.feeds.items()},
-            "last_updated_at": {e: render.ts_string(f.last_ts) if len(f) else None
-                                for e, f in self.feeds.items()},
+            "last_updated_at": {
+                e: render.ts_string(f.last_ts) if len(f) else None for e, f in self.feeds.items()
+            },
         }
 
     # -- premises --------------------------------------------------------------------------------

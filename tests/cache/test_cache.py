@@ -134,7 +134,7 @@ def test_a_cache_made_before_kafka_offsets_was_a_migration_gets_it_and_keeps_its
     con = duckdb.connect(str(path))
     con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.execute(
-        "INSERT INTO kafka_offsets (group_id, topic, \"partition\", next_offset, updated_at) "
+        'INSERT INTO kafka_offsets (group_id, topic, "partition", next_offset, updated_at) '
         "VALUES ('g', 'brusnika.leads', 0, 42, current_timestamp)"
     )
     con.close()

@@ -39,13 +39,15 @@ def clean(own_sandbox: RunningSandbox) -> Iterator[Any]:
 
 @pytest.fixture
 def api(own_sandbox: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=own_sandbox.api_url, timeout=30,
-                      headers={"Authorization": f"Bearer {own_sandbox.token}"}) as client:
+    with httpx.Client(
+        base_url=own_sandbox.api_url, timeout=30, headers={"Authorization": f"Bearer {own_sandbox.token}"}
+    ) as client:
         yield client
 
 
-def _fetch_all(client: httpx.Client, entity: str, limit: int = 1000,
-              **params: Any) -> tuple[list[dict[str, Any]], int]:
+def _fetch_all(
+    client: httpx.Client, entity: str, limit: int = 1000, **params: Any
+) -> tuple[list[dict[str, Any]], int]:
     """Every item of a feed, following cursors; also returns how many pages it took."""
     items: list[dict[str, Any]] = []
     cursor = None

@@ -33,8 +33,10 @@ def test_server_errors_are_500_or_503(clean, api, error_of, own_sandbox):
 def test_dropped_connections(clean, own_sandbox):
     clean.set_faults(drop=1.0)
     headers = {"Authorization": f"Bearer {own_sandbox.token}"}
-    with httpx.Client(base_url=own_sandbox.api_url, headers=headers) as client, \
-            pytest.raises(httpx.RemoteProtocolError):
+    with (
+        httpx.Client(base_url=own_sandbox.api_url, headers=headers) as client,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
         client.get("/cities")
     clean.clear_faults()
 

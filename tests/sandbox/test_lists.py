@@ -14,8 +14,9 @@ from kontur.sandbox.server import RunningSandbox
 
 @pytest.fixture
 def shared(sandbox: RunningSandbox):
-    with httpx.Client(base_url=sandbox.api_url, timeout=30,
-                      headers={"Authorization": f"Bearer {sandbox.token}"}) as client:
+    with httpx.Client(
+        base_url=sandbox.api_url, timeout=30, headers={"Authorization": f"Bearer {sandbox.token}"}
+    ) as client:
         yield client
 
 
@@ -52,11 +53,17 @@ def test_updated_since_returns_only_later_records(api, fetch_all):
     assert {i["id"] for i in later} == expected
 
 
-@pytest.mark.parametrize("params", [
-    {"limit": 0}, {"limit": 1001}, {"limit": "ten"}, {"updated_since": "yesterday"},
-    {"updated_since": "2026-01-01T00:00:00"},  # no offset
-    {"cursor": "not-a-cursor"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "ten"},
+        {"updated_since": "yesterday"},
+        {"updated_since": "2026-01-01T00:00:00"},  # no offset
+        {"cursor": "not-a-cursor"},
+    ],
+)
 def test_bad_list_parameters_answer_400(api, error_of, params):
     response = api.get("/premises", params=params)
     assert response.status_code == 400
@@ -115,13 +122,15 @@ def test_generated_world_looks_like_brusnika(sandbox):
     types = Counter(p["type"] for p in premises)
     assert set(types) == {"apartment", "parking", "storeroom", "commercial"}
     assert types["apartment"] > sum(types.values()) / 2
-    assert all(p["floor"] < 0 or "sign_ground_parking" in p["feature"]
-               for p in premises if p["type"] == "parking")
+    assert all(
+        p["floor"] < 0 or "sign_ground_parking" in p["feature"] for p in premises if p["type"] == "parking"
+    )
     assert all(p["rooms"] == 0 for p in premises if p["type"] != "apartment")
     # Free counts per building are what the premises say.
     for b in buildings:
-        free = [p for p in premises if p["building_id"] == b["id"]
-                and not p["is_booked"] and not p["is_sold"]]
+        free = [
+            p for p in premises if p["building_id"] == b["id"] and not p["is_booked"] and not p["is_sold"]
+        ]
         assert int(b["total_apartment"]) == sum(p["type"] == "apartment" for p in free)
         assert int(b["total_parking_space"]) == sum(p["type"] == "parking" for p in free)
     # Price per m² rises with the floor within a building.

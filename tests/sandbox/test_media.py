@@ -49,8 +49,10 @@ def test_a_share_of_premises_carries_a_floor_plan_and_a_view(sandbox: RunningSan
     assert all(len(p["photos"]) == 1 for p in premises if p["type"] in ("parking", "storeroom"))
     three = next(p for p in premises if len(p["photos"]) == 3 and p["type"] == "apartment")
     plan, floor, view = three["photos"]
-    assert (floor, view) == (f"/media/premises/{three['id']}/floor.svg",
-                             f"/media/premises/{three['id']}/view.svg")
+    assert (floor, view) == (
+        f"/media/premises/{three['id']}/floor.svg",
+        f"/media/premises/{three['id']}/view.svg",
+    )
     pictures = [_get(sandbox, url) for url in (plan, floor, view)]
     assert [r.status_code for r in pictures] == [200, 200, 200]
     assert all(r.headers["content-type"].startswith("image/svg+xml") for r in pictures)

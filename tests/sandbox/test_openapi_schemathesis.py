@@ -25,10 +25,21 @@ def api_schema(fuzzed_sandbox: RunningSandbox):
 
 def test_document_lists_every_operation(api_schema):
     paths = set(api_schema.raw_schema["paths"])
-    assert {"/api/v1/premises", "/api/v1/leads", "/api/v1/time-slots", "/api/v1/bookings",
-            "/api/v1/bookings/{booking_id}/cancel", "/api/v1/visits", "/api/v1/visits/{visit_id}/cancel",
-            "/api/v1/time-slots/{slot_id}/book", "/api/v1/agencies", "/api/v1/agencies/search",
-            "/api/v1/clients", "/api/v1/clients/search", "/api/v1/users/{user_id}"} <= paths
+    assert {
+        "/api/v1/premises",
+        "/api/v1/leads",
+        "/api/v1/time-slots",
+        "/api/v1/bookings",
+        "/api/v1/bookings/{booking_id}/cancel",
+        "/api/v1/visits",
+        "/api/v1/visits/{visit_id}/cancel",
+        "/api/v1/time-slots/{slot_id}/book",
+        "/api/v1/agencies",
+        "/api/v1/agencies/search",
+        "/api/v1/clients",
+        "/api/v1/clients/search",
+        "/api/v1/users/{user_id}",
+    } <= paths
     assert not any(p.startswith("/admin") for p in paths)
 
 
@@ -47,8 +58,13 @@ def test_api_conforms_to_its_schema(api_schema, fuzzed_sandbox):
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=15, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=15,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case) -> None:
             case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 

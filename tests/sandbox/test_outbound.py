@@ -20,15 +20,23 @@ def _agent(own_sandbox, *, with_limit: bool = True) -> dict:
 
 def _client_id(api, agent_id: int) -> int:
     phone = f"+7999{uuid.uuid4().int % 10**7:07d}"
-    response = api.post("/clients", json={"fullname": "Тестов Тест Тестович", "phone_number": phone,
-                                          "comment": "", "agent_id": agent_id})
+    response = api.post(
+        "/clients",
+        json={"fullname": "Тестов Тест Тестович", "phone_number": phone, "comment": "", "agent_id": agent_id},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
 
 def _booking(premise_id: int, client_id: int, agent_id: int) -> dict:
-    return {"premise_id": premise_id, "client_id": client_id, "agent_id": agent_id,
-            "date": "2026-03-05", "time": "12:30", "purchase_option": "mortage"}
+    return {
+        "premise_id": premise_id,
+        "client_id": client_id,
+        "agent_id": agent_id,
+        "date": "2026-03-05",
+        "time": "12:30",
+        "purchase_option": "mortage",
+    }
 
 
 def _premise(own_sandbox, premise_id: int) -> dict:
@@ -39,8 +47,9 @@ def test_booking_books_the_premise_and_cancel_frees_it(own_sandbox, api, error_o
     agent = _agent(own_sandbox)
     client_id = _client_id(api, agent["id"])
     premise = free_premise(own_sandbox, kind="apartment")
-    building_before = next(b for b in own_sandbox.admin().records("buildings")
-                           if b["id"] == premise["building_id"])
+    building_before = next(
+        b for b in own_sandbox.admin().records("buildings") if b["id"] == premise["building_id"]
+    )
     since = own_sandbox.admin().stats()["last_updated_at"]["premises"]
 
     response = api.post("/bookings", json=_booking(premise["id"], client_id, agent["id"]))
@@ -52,8 +61,7 @@ def test_booking_books_the_premise_and_cancel_frees_it(own_sandbox, api, error_o
     # The booked premise shows up in the incremental feed, and its building has one free less.
     feed = api.get("/premises", params={"updated_since": since, "limit": 1000}).json()["items"]
     assert any(i["id"] == premise["id"] and i["is_booked"] for i in feed)
-    building = next(b for b in own_sandbox.admin().records("buildings")
-                    if b["id"] == premise["building_id"])
+    building = next(b for b in own_sandbox.admin().records("buildings") if b["id"] == premise["building_id"])
     assert int(building["total_apartment"]) == int(building_before["total_apartment"]) - 1
     users = {u["id"]: u for u in own_sandbox.admin().users()}
     assert users[agent["id"]]["remaining_user_creation_limit"] == agent["remaining_user_creation_limit"] - 1
@@ -92,10 +100,14 @@ def test_booking_limit_reached(own_sandbox, api, error_of):
     assert _premise(own_sandbox, premise["id"])["is_booked"] is False
 
 
-@pytest.mark.parametrize(("path", "method"), [
-    ("/bookings/999999/cancel", "post"), ("/visits/999999/cancel", "post"),
-    ("/bookings/abc/cancel", "post"),
-])
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/bookings/999999/cancel", "post"),
+        ("/visits/999999/cancel", "post"),
+        ("/bookings/abc/cancel", "post"),
+    ],
+)
 def test_unknown_ids_answer_404(api, error_of, path, method):
     response = getattr(api, method)(path)
     assert response.status_code == 404
@@ -113,9 +125,17 @@ def test_unknown_premise_or_slot_in_body_answers_404(own_sandbox, api, error_of)
 
 
 def test_validation_errors_name_the_fields(api, error_of):
-    response = api.post("/bookings", json={"premise_id": "x", "client_id": 1, "agent_id": 1,
-                                           "date": "tomorrow", "time": "25:00",
-                                           "purchase_option": "cash"})
+    response = api.post(
+        "/bookings",
+        json={
+            "premise_id": "x",
+            "client_id": 1,
+            "agent_id": 1,
+            "date": "tomorrow",
+            "time": "25:00",
+            "purchase_option": "cash",
+        },
+    )
     assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "validation_error"
@@ -131,8 +151,14 @@ def test_visit_with_slot_books_it_and_cancel_releases_it(own_sandbox, api, error
     agent = _agent(own_sandbox)
     client_id = _client_id(api, agent["id"])
     slot = next(s for s in own_sandbox.admin().records("time-slots") if not s["is_booked"])
-    visit_body = {"project_id": slot["project_id"], "agent_id": agent["id"], "client_id": client_id,
-                  "date": slot["date"], "time": slot["time"], "time_slot_id": slot["id"]}
+    visit_body = {
+        "project_id": slot["project_id"],
+        "agent_id": agent["id"],
+        "client_id": client_id,
+        "date": slot["date"],
+        "time": slot["time"],
+        "time_slot_id": slot["id"],
+    }
     response = api.post("/visits", json=visit_body)
     assert response.status_code == 201, response.text
     visit = response.json()
@@ -146,8 +172,9 @@ def test_visit_with_slot_books_it_and_cancel_releases_it(own_sandbox, api, error
     taken = api.post("/visits", json=visit_body)
     assert taken.status_code == 409
     assert error_of(taken)["code"] == "slot_taken"
-    booked = api.post(f"/time-slots/{slot['id']}/book",
-                      json={"agent_id": agent["id"], "client_id": client_id})
+    booked = api.post(
+        f"/time-slots/{slot['id']}/book", json={"agent_id": agent["id"], "client_id": client_id}
+    )
     assert booked.status_code == 409
     assert error_of(booked)["code"] == "slot_taken"
 
@@ -160,8 +187,9 @@ def test_visit_with_slot_books_it_and_cancel_releases_it(own_sandbox, api, error
     assert error_of(again)["code"] == "visit_not_open"
 
     # The released slot can be booked directly now.
-    booked = api.post(f"/time-slots/{slot['id']}/book",
-                      json={"agent_id": agent["id"], "client_id": client_id})
+    booked = api.post(
+        f"/time-slots/{slot['id']}/book", json={"agent_id": agent["id"], "client_id": client_id}
+    )
     assert booked.status_code == 200
     assert booked.json()["is_booked"] is True
     assert booked.json()["id"] == slot["id"]
@@ -174,9 +202,16 @@ def _valid_inn(prefix: str) -> str:
 
 def test_agency_unique_by_inn_and_inn_checked(own_sandbox, api, error_of):
     inn = _valid_inn("667012345")
-    agency = {"title": "Уральский ключ", "city_id": 1, "legalName": "ООО «Уральский ключ»",
-              "inn": inn, "phone": "+73432000000", "email": "office@key.example",
-              "ownerFullName": "Ключевой Иван Петрович", "ownerPhone": "+79120000000"}
+    agency = {
+        "title": "Уральский ключ",
+        "city_id": 1,
+        "legalName": "ООО «Уральский ключ»",
+        "inn": inn,
+        "phone": "+73432000000",
+        "email": "office@key.example",
+        "ownerFullName": "Ключевой Иван Петрович",
+        "ownerPhone": "+79120000000",
+    }
     created = api.post("/agencies", json=agency)
     assert created.status_code == 201, created.text
     agency_id = created.json()["id"]
@@ -218,26 +253,51 @@ def test_generated_clients_are_searchable_and_fix_their_phones(own_sandbox, api)
     assert all("иванова" in c["fullname"].lower() for c in by_name)
     # Find a generated client whose fixing still holds, then try its phone with another agent.
     now = datetime.now(UTC)
-    holder = next((
-        c for c in by_name
-        if c["fixing_type"] in ("слабое закрепление", "сильное закрепление")
-        and c["expiration_date"] and datetime.fromisoformat(c["expiration_date"]) > now
-    ), None)
+    holder = next(
+        (
+            c
+            for c in by_name
+            if c["fixing_type"] in ("слабое закрепление", "сильное закрепление")
+            and c["expiration_date"]
+            and datetime.fromisoformat(c["expiration_date"]) > now
+        ),
+        None,
+    )
     assert holder is not None, "some generated Ивановы have a fixing in force"
     found = api.get("/clients/search", params={"phone_number": holder["phone_number"]}).json()["items"]
     assert found[0]["id"] == holder["id"]
-    other_agent = next(u["id"] for u in own_sandbox.admin().users()
-                       if u["role"] == "AGENT" and u["id"] != holder["agent_id"])
-    refused = api.post("/clients", json={"fullname": "Чужой Клиент", "phone_number": holder["phone_number"],
-                                         "comment": "", "agent_id": other_agent}).json()
+    other_agent = next(
+        u["id"] for u in own_sandbox.admin().users() if u["role"] == "AGENT" and u["id"] != holder["agent_id"]
+    )
+    refused = api.post(
+        "/clients",
+        json={
+            "fullname": "Чужой Клиент",
+            "phone_number": holder["phone_number"],
+            "comment": "",
+            "agent_id": other_agent,
+        },
+    ).json()
     assert refused["fixing_type"] == "отказ в закреплении"
 
 
 def test_put_user_upserts_the_directory(own_sandbox, api, error_of):
-    user = {"id": 900001, "lastName": "Новикова", "firstName": "Анна", "phone": "+79120001122",
-            "email": "anna@kontur.example", "status": "active", "role": "AGENT", "temporary_role": None,
-            "city_id": 1, "birthDate": "1990-01-02", "agency_id": 1, "workStartDate": "2024-01-01",
-            "avatar": None, "remaining_user_creation_limit": 3}
+    user = {
+        "id": 900001,
+        "lastName": "Новикова",
+        "firstName": "Анна",
+        "phone": "+79120001122",
+        "email": "anna@kontur.example",
+        "status": "active",
+        "role": "AGENT",
+        "temporary_role": None,
+        "city_id": 1,
+        "birthDate": "1990-01-02",
+        "agency_id": 1,
+        "workStartDate": "2024-01-01",
+        "avatar": None,
+        "remaining_user_creation_limit": 3,
+    }
     response = api.put("/users/900001", json=user)
     assert response.status_code == 200
     assert response.json()["lastName"] == "Новикова"
@@ -252,8 +312,12 @@ def test_put_user_upserts_the_directory(own_sandbox, api, error_of):
 def test_idempotency_key_replays_the_first_answer(own_sandbox, api, error_of):
     agent = _agent(own_sandbox)
     key = f"test-{uuid.uuid4()}"
-    body = {"fullname": "Повторов Пётр", "phone_number": f"+7997{uuid.uuid4().int % 10**7:07d}",
-            "comment": "", "agent_id": agent["id"]}
+    body = {
+        "fullname": "Повторов Пётр",
+        "phone_number": f"+7997{uuid.uuid4().int % 10**7:07d}",
+        "comment": "",
+        "agent_id": agent["id"],
+    }
     first = api.post("/clients", json=body, headers={"Idempotency-Key": key})
     second = api.post("/clients", json=body, headers={"Idempotency-Key": key})
     assert first.status_code == second.status_code == 201
@@ -273,8 +337,14 @@ def test_idempotent_booking_books_once(own_sandbox, api):
     client_id = _client_id(api, agent["id"])
     premise = free_premise(own_sandbox, kind="apartment", skip=7)
     key = f"book-{uuid.uuid4()}"
-    answers = [api.post("/bookings", json=_booking(premise["id"], client_id, agent["id"]),
-                        headers={"Idempotency-Key": key}) for _ in range(3)]
+    answers = [
+        api.post(
+            "/bookings",
+            json=_booking(premise["id"], client_id, agent["id"]),
+            headers={"Idempotency-Key": key},
+        )
+        for _ in range(3)
+    ]
     assert [a.status_code for a in answers] == [201, 201, 201]
     assert len({a.json()["id"] for a in answers}) == 1
     assert own_sandbox.admin().stats()["outbound"]["bookings"] >= 1
