@@ -12,7 +12,6 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -23,6 +22,7 @@ from kontur.config import MortgagePreset, Settings
 from kontur.models import PremiseType
 from kontur.mortgage import MortgageInputError, allows_mortgage, from_preset
 from kontur.queries.selection_live import GONE, SAME, SelectionSheet
+from kontur.ui import money
 from kontur.ui.safe import plain
 
 from . import fonts
@@ -36,11 +36,7 @@ TEXT_LIMIT = 160
 
 
 def rub(value: Any, *, kopecks: bool = False) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "—"
-    number = Decimal(str(value))
-    text = f"{number:,.2f}" if kopecks else f"{round(number):,}"
-    return text.replace(",", NBSP).replace(".", ",") + f"{NBSP}₽"
+    return money.rub(value, kopecks=kopecks, space=NBSP)
 
 
 def area(value: Any) -> str:

@@ -11,12 +11,13 @@ import pandas as pd
 NBSP = "\u202f"
 
 
-def rub(value: Any, *, kopecks: bool = False) -> str:
+def rub(value: Any, *, kopecks: bool = False, space: str = NBSP) -> str:
+    """`space` groups the digits and precedes ₽ (the PDF's font has no narrow no-break space)."""
     if value is None or (not isinstance(value, Decimal) and pd.isna(value)):
         return "—"
     number = Decimal(str(value))
     text = f"{number:,.2f}" if kopecks else f"{round(number):,}"
-    return text.replace(",", NBSP).replace(".", ",") + f"{NBSP}₽"
+    return text.replace(",", space).replace(".", ",") + f"{space}₽"
 
 
 def signed_rub(value: Any) -> str:
