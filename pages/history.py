@@ -9,7 +9,7 @@ import streamlit as st
 from kontur.auth import session as auth_session
 from kontur.forms import history
 from kontur.ui import form_page as fp
-from kontur.ui.safe import csv_safe
+from kontur.ui import tables
 
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.header("История действий")
@@ -20,10 +20,4 @@ if not rows:
     st.stop()
 table = history.table(rows)
 st.dataframe(table, hide_index=True, use_container_width=True)
-st.download_button(
-    "Скачать CSV",
-    csv_safe(table).to_csv(index=False).encode("utf-8"),
-    file_name="history.csv",
-    mime="text/csv",
-    key="hist_csv",
-)
+tables.download_csv(table, "history.csv", key="hist_csv")

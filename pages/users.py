@@ -12,7 +12,7 @@ from kontur.auth import session as auth_session
 from kontur.forms import lookups, users
 from kontur.models import UserRole, UserStatus
 from kontur.ui import form_page as fp
-from kontur.ui.safe import csv_safe
+from kontur.ui import tables
 
 FORM = users.FORM
 NEW = 0  # the «new user» choice (ids are positive)
@@ -30,13 +30,7 @@ agency_titles = {a["id"]: a["title"] for a in lookups.agencies_here(store)}
 if listed:
     table = users.table(listed, agency_titles)
     st.dataframe(table, hide_index=True, use_container_width=True)
-    st.download_button(
-        "Скачать CSV",
-        csv_safe(table).to_csv(index=False).encode("utf-8"),
-        file_name="users.csv",
-        mime="text/csv",
-        key="us_csv",
-    )
+    tables.download_csv(table, "users.csv", key="us_csv")
 else:
     st.info("Нет пользователей, которыми вы управляете.")
 
