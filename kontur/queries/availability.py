@@ -182,6 +182,16 @@ def premise(con: Conn, premise_id: int) -> pd.DataFrame:
     )
 
 
+def _per_project(where_sql: str) -> str:
+    """The map's counts per project (premises matching the filters, and the free ones), as a CTE `fp`:
+    the city map sums them per city, the project map places them."""
+    return f"""fp AS (
+            SELECT p.project_id, count(*) AS premises,
+                   count(*) FILTER (WHERE NOT p.is_sold AND NOT p.is_booked) AS free
+            FROM premises p WHERE {where_sql} GROUP BY ALL
+        )"""  # noqa: S608 -- `where_sql` is premise_where's constant clauses; values stay parameters
+
+
 def city_map(con: Conn, f: PremiseFilters) -> pd.DataFrame:
     """Per city with coordinates (the scope's city only, when one is chosen): id, name, lat, long,
     projects, premises (matching the filters), free (matching free premises)."""
@@ -189,11 +199,7 @@ def city_map(con: Conn, f: PremiseFilters) -> pd.DataFrame:
     return frame(
         con,
         f"""
-        WITH fp AS (
-            SELECT p.project_id, count(*) AS premises,
-                   count(*) FILTER (WHERE NOT p.is_sold AND NOT p.is_booked) AS free
-            FROM premises p WHERE {where.sql} GROUP BY ALL
-        )
+        WITH {_per_project(where.sql)}
         SELECT c.id, c.name, c.lat, c.long, count(DISTINCT pr.id) AS projects,
                coalesce(sum(fp.premises), 0)::BIGINT AS premises, coalesce(sum(fp.free), 0)::BIGINT AS free
         FROM cities c
@@ -216,11 +222,7 @@ def project_map(con: Conn, f: PremiseFilters) -> pd.DataFrame:
     return frame(
         con,
         f"""
-        WITH fp AS (
-            SELECT p.project_id, count(*) AS premises,
-                   count(*) FILTER (WHERE NOT p.is_sold AND NOT p.is_booked) AS free
-            FROM premises p WHERE {where.sql} GROUP BY ALL
-        ),
+        WITH {_per_project(where.sql)},
         placed AS (
             SELECT pj.id, pj.name, pj.city_id, pj.end_date,
                    row_number() OVER (PARTITION BY pj.city_id ORDER BY pj.id) - 1 AS rank,
