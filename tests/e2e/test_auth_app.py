@@ -33,7 +33,7 @@ from tests.e2e.conftest_auth import (
     dashboard_env,
     run_signed_in_app,
 )
-from tests.support import oidc, ops_store
+from tests.support import oidc, ops_store, streamlit_page
 from tests.support.form_records import book_through_forms
 from tests.support.sandbox_records import free_premise, premise_booked
 from tests.support.sandboxes import SandboxFactory
@@ -132,12 +132,6 @@ def pick_option(page: Page, label: str, text: str) -> None:
     expect(box.get_by_role("combobox")).to_have_value(re.compile(re.escape(text)))
 
 
-def pick_first(page: Page, label: str) -> None:
-    box = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text=label)
-    box.click()
-    page.get_by_role("option").first.click()
-
-
 def test_sign_in_roles_and_audit(
     page: Page,
     box: RunningSandbox,
@@ -201,7 +195,7 @@ def test_sign_in_roles_and_audit(
         pick_option(page, "Для агента", f"№{owner['id']})")
         expect(page.get_by_text("Осталось броней у агента")).to_be_visible()
         for label in ("Город", "Проект", "Здание", "Помещение"):
-            pick_first(page, label)
+            streamlit_page.pick_first(page, label, timeout_ms=30_000)
         pick_option(page, "Клиент", "Белова Вера Петровна")
         page.get_by_role("button", name="Забронировать").click()
         success = page.get_by_test_id("stAlertContentSuccess").filter(has_text="создана")

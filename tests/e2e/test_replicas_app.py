@@ -159,21 +159,6 @@ def open_users(page: Page) -> None:
     open_page(page, "Пользователи")
 
 
-def pick_first(page: Page, label: str) -> None:
-    """Pick the first option of `label` once its list is open, and wait until the box shows it (the
-    previous pick's rerun redraws the boxes below it: a click before that lands on a stale list)."""
-    settle(page)
-    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True)
-    box.click()
-    expect(box).to_have_attribute("aria-expanded", "true", timeout=WAIT_MS)
-    first = page.get_by_role("option").first
-    text = first.inner_text().strip()
-    first.click()
-    # the value spaces its parts as the option's text does not: compare the first word
-    expect(box).to_have_value(re.compile("^" + re.escape(text.split()[0])), timeout=WAIT_MS)
-    settle(page)
-
-
 def choose(page: Page, label: str, text: str) -> None:
     streamlit_page.choose(page, label, text, timeout_ms=WAIT_MS, exact=True)
 
@@ -240,7 +225,7 @@ def test_first_admin_creates_a_user_on_a_and_blocks_them_on_b(
     expect(newbie.get_by_test_id("stAlertContentSuccess").first).to_be_visible(timeout=WAIT_MS)
     open_page(newbie, "Бронирования")
     for label in ("Город", "Проект", "Здание", "Помещение"):
-        pick_first(newbie, label)
+        streamlit_page.pick_first(newbie, label, timeout_ms=WAIT_MS)
     choose(newbie, "Клиент", CLIENT)
     newbie.get_by_role("button", name="Забронировать").click()
     success = newbie.get_by_test_id("stAlertContentSuccess").filter(has_text="создана")

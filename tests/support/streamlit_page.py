@@ -1,5 +1,5 @@
 """Driving a Streamlit page in headless Chromium (Playwright): waiting for a script run to end,
-picking a selectbox option by typing."""
+picking a selectbox option by typing or the first one."""
 
 from __future__ import annotations
 
@@ -22,4 +22,20 @@ def choose(page: Page, label: str, text: str, *, timeout_ms: float, exact: bool 
     page.keyboard.type(text)
     page.get_by_role("option").filter(has_text=text).first.click()
     expect(box).to_have_value(re.compile(re.escape(text)), timeout=timeout_ms)
+    settle(page, timeout_ms)
+
+
+def pick_first(page: Page, label: str, *, timeout_ms: float) -> None:
+    """Pick the first option of the selectbox `label` once its list is open, and wait until the box
+    shows it (the previous pick's rerun redraws the boxes below it: a click before that lands on a
+    stale list)."""
+    settle(page, timeout_ms)
+    box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True)
+    box.click()
+    expect(box).to_have_attribute("aria-expanded", "true", timeout=timeout_ms)
+    first = page.get_by_role("option").first
+    text = first.inner_text().strip()
+    first.click()
+    # the value spaces its parts as the option's text does not: compare the first word
+    expect(box).to_have_value(re.compile("^" + re.escape(text.split()[0])), timeout=timeout_ms)
     settle(page, timeout_ms)
