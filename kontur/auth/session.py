@@ -29,6 +29,7 @@ from kontur.models.enums import UserRole, UserStatus
 from . import directory
 from .actor import Actor
 from .identity import Refusal
+from .person_choice import person_choice
 from .policy import Action, Decision, Resource, can, can_cancel_booking, may_cancel_bookings
 from .signin import auth_enabled, check_signed_in, gate, only_screen, sidebar_account
 
@@ -196,12 +197,13 @@ def _picker(tx: Connection, mode: Access) -> Actor | None:
             st.caption(":orange-badge[ДЕМО] Выбор пользователя без входа — только для песочницы.")
         else:
             st.caption(":red-badge[БЕЗ ВХОДА] Режим разработки против настоящего API.")
-        st.selectbox(
+        person_choice(
             "Действую от имени",
-            list(rows),
-            format_func=labels.get,
+            labels,
             key=_PICKER_WIDGET,
+            first=[current],
             on_change=_remember_pick,
+            search_label="Найти пользователя",
         )
     # who acts is read afresh (a list cached a moment ago must not decide who someone is)
     fresh = directory.user(tx, current)

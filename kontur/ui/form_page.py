@@ -22,6 +22,7 @@ from kontur.auth import session as auth_session
 from kontur.auth.actor import Actor
 from kontur.auth.actor import acting_refusal as actor_refusal
 from kontur.auth.behalf import Acting
+from kontur.auth.person_choice import person_choice
 from kontur.auth.policy import Action, Decision
 from kontur.auth.scopes import ReadScope
 from kontur.client import BrusnikaClient
@@ -115,7 +116,7 @@ def agent_picker(action: Action) -> Acting:
     and checked again by the form function when a form is sent."""
     actor = acting()
     with store().read() as tx:
-        choices = _agent_choices(str(tx.engine.url), directory.version(tx), actor, str(action), tx)
+        choices, names = _agent_choices(str(tx.engine.url), directory.version(tx), actor, str(action), tx)
     if actor is None or len(choices) <= 1:
         st.session_state[AGENT_STATE_KEY] = None
         return Acting(actor, actor)
@@ -124,12 +125,13 @@ def agent_picker(action: Action) -> Acting:
         current = actor.id
         st.session_state[AGENT_STATE_KEY] = current
     st.session_state[_AGENT_WIDGET] = current
-    st.selectbox(
+    person_choice(
         "Для агента",
-        list(choices),
-        format_func=lambda uid: _agent_label(choices[uid], actor),
+        names,
         key=_AGENT_WIDGET,
+        first=[actor.id, current],
         on_change=_remember_agent,
+        search_label="Найти агента",
         help="Бронь, показ или клиент оформляются на этого агента: его лимит броней и закрепления.",
     )
     with store().read() as tx:
@@ -139,10 +141,12 @@ def agent_picker(action: Action) -> Acting:
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _agent_choices(
     store: str, version: tuple[Any, ...], actor: Actor | None, action: str, _tx: Any
-) -> dict[int, Actor]:
-    # A manager's choice is every active agent (~30,000 at scale 10): read and validated once per
-    # directory version and person, not on every run of a form page (shared read-only).
-    return {a.id: a for a in behalf.agent_choices(_tx, actor, action)}
+) -> tuple[dict[int, Actor], dict[int, str]]:
+    # A manager's choice is every active agent (~30,000 at scale 10): read, validated and labelled
+    # once per directory version and person, not on every run of a form page (shared read-only).
+    choices = {a.id: a for a in behalf.agent_choices(_tx, actor, action)}
+    names = {} if actor is None else {uid: _agent_label(a, actor) for uid, a in choices.items()}
+    return choices, names
 
 
 def _agent_label(agent: Actor, actor: Actor) -> str:

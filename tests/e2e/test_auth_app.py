@@ -192,7 +192,7 @@ def test_sign_in_roles_and_audit(
         expect(page.get_by_text("Действую от имени")).to_have_count(0)
         # The manager may cancel anybody's booking: the button is there.
         expect(page.get_by_role("button", name="Отменить").first).to_be_visible()
-        pick_option(page, "Для агента", f"№{owner['id']})")
+        streamlit_page.find_person(page, "Найти агента", "Для агента", f"№{owner['id']})", timeout_ms=30_000)
         expect(page.get_by_text("Осталось броней у агента")).to_be_visible()
         for label in ("Город", "Проект", "Здание", "Помещение"):
             streamlit_page.pick_first(page, label, timeout_ms=30_000)

@@ -16,7 +16,7 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.sync import run_sync
 from tests.e2e.conftest import start_app, stop_app
 from tests.pages.helpers import store_url
-from tests.support import ops_store
+from tests.support import ops_store, streamlit_page
 from tests.support.sandboxes import SandboxFactory
 
 pytestmark = pytest.mark.browser
@@ -110,7 +110,10 @@ def agent_with_bookings_left(box: RunningSandbox) -> dict:
 
 def act_as(page: Page, user: dict) -> None:
     sidebar = page.get_by_test_id("stSidebar")
-    choose(page, "Действую от имени", f"{user['lastName']} {user['firstName']}", scope=sidebar)
+    name = f"{user['lastName']} {user['firstName']}"
+    streamlit_page.find_person(
+        page, "Найти пользователя", "Действую от имени", name, timeout_ms=WAIT_MS, root=sidebar
+    )
     expect(sidebar.get_by_role("combobox", name="Действую от имени")).to_have_value(
         re.compile(re.escape(user["lastName"]))
     )

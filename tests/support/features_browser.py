@@ -18,6 +18,7 @@ from kontur.processes import free_port, stop_process_group
 from kontur.sandbox.server import RunningSandbox
 from tests.support import ops_store
 from tests.support.features import REPO, fill
+from tests.support.streamlit_page import find_person
 
 WAIT_MS = 90_000
 
@@ -90,7 +91,8 @@ def choose(page: Page, label: str, text: str, *, scope: Locator | None = None) -
 
 def act_as(page: Page, user: dict) -> None:
     sidebar = page.get_by_test_id("stSidebar")
-    choose(page, "Действую от имени", f"{user['lastName']} {user['firstName']}", scope=sidebar)
+    name = f"{user['lastName']} {user['firstName']}"
+    find_person(page, "Найти пользователя", "Действую от имени", name, timeout_ms=WAIT_MS, root=sidebar)
     expect(sidebar.get_by_role("combobox", name="Действую от имени")).to_have_value(
         f"{user['lastName']} {user['firstName']} ({user['role']})"
     )

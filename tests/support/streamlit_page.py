@@ -1,11 +1,11 @@
 """Driving a Streamlit page in headless Chromium (Playwright): waiting for a script run to end,
-picking a selectbox option by typing or the first one."""
+picking a selectbox option by typing or the first one, finding a person in a person choice."""
 
 from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 
 def settle(page: Page, timeout_ms: float) -> None:
@@ -38,4 +38,21 @@ def pick_first(page: Page, label: str, *, timeout_ms: float) -> None:
     first.click()
     # the value spaces its parts as the option's text does not: compare the first word
     expect(box).to_have_value(re.compile("^" + re.escape(text.split()[0])), timeout=timeout_ms)
+    settle(page, timeout_ms)
+
+
+def find_person(
+    page: Page, search_label: str, label: str, text: str, *, timeout_ms: float, root: Locator | None = None
+) -> None:
+    """A person choice (`kontur.auth.person_choice`: a search box over a short list): type `text` into
+    the search box `search_label`, wait for the narrowed list, pick its option holding `text` in the
+    selectbox `label`, and wait until the box shows it and the rerun is over."""
+    where = root if root is not None else page.get_by_test_id("stMain")
+    where.get_by_role("textbox", name=search_label, exact=True).fill(text)
+    page.keyboard.press("Enter")
+    settle(page, timeout_ms)
+    box = where.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    page.get_by_role("option").filter(has_text=text).first.click()
+    expect(box).to_have_value(re.compile(re.escape(text)), timeout=timeout_ms)
     settle(page, timeout_ms)
