@@ -4,6 +4,7 @@ picking a selectbox option by typing or the first one, finding a person in a per
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -50,9 +51,20 @@ def find_person(
     where = root if root is not None else page.get_by_test_id("stMain")
     where.get_by_role("textbox", name=search_label, exact=True).fill(text)
     page.keyboard.press("Enter")
-    settle(page, timeout_ms)
     box = where.get_by_role("combobox", name=label, exact=True)
-    box.click()
-    page.get_by_role("option").filter(has_text=text).first.click()
+    option = page.get_by_role("option").filter(has_text=text).first
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        # The search's rerun may not have started yet: a list opened before it ends is the old one.
+        settle(page, timeout_ms)
+        box.click()
+        try:
+            expect(option).to_be_visible(timeout=2_000)
+            break
+        except AssertionError:
+            page.keyboard.press("Escape")
+            if time.monotonic() > deadline:
+                raise
+    option.click()
     expect(box).to_have_value(re.compile(re.escape(text)), timeout=timeout_ms)
     settle(page, timeout_ms)
