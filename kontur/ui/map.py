@@ -44,7 +44,11 @@ def map_style(settings: Settings) -> dict[str, Any]:
     layers: list[dict[str, Any]] = [
         {"id": "background", "type": "background", "paint": {"background-color": BACKGROUND}}
     ]
-    sources: dict[str, Any] = {}
+    # Never an empty `sources`: the figure's JSON drops an empty object, and MapLibre then rejects the
+    # style («missing required property "sources"») on every update: «Map error.» in the browser.
+    sources: dict[str, Any] = {
+        "none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}
+    }
     url, attribution = (
         (settings.map_tiles_url, "") if settings.map_tiles_url else TILES.get(settings.map_style, ("", ""))
     )
