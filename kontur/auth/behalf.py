@@ -18,7 +18,7 @@ from kontur.models.enums import UserRole, UserStatus
 from kontur.store import users as store_users
 
 from .actor import Actor
-from .policy import ACTION_LABEL, Action, Scope, acts_for, role_permits
+from .policy import ACTION_LABEL, Action, Scope, acts_for, role_permits, roles_permitted
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,20 @@ def agent_choices(tx: Connection, actor: Actor | None, action: Action | str) -> 
         if s.user.id != actor.id and s.user.status is UserStatus.ACTIVE
     ]
     return [actor, *(a for a in others if role_permits(a, action))]
+
+
+def agent_options(tx: Connection, actor: Actor | None, action: Action | str) -> list[store_users.Person]:
+    """`agent_choices` as the light rows a choice lists: the same people in the same order, read in
+    one narrow query (the choice is checked again by `resolve` when it is used)."""
+    if actor is None:
+        return []
+    me = store_users.Person(actor.id, actor.name, actor.role, actor.status, actor.agency_id)
+    reach = acts_for(actor, action)
+    if reach is None:
+        return [me]
+    agency = actor.agency_id if reach is Scope.AGENCY else None
+    if reach is Scope.AGENCY and agency is None:
+        return [me]
+    roles = roles_permitted(action)
+    others = store_users.people(tx, status=UserStatus.ACTIVE.value, roles=roles, agency_id=agency)
+    return [me, *(p for p in others if p.id != actor.id)]

@@ -51,6 +51,11 @@ def users(tx: Connection, scope: ReadScope | None = None) -> list[dict[str, Any]
     return [row(s.user) for s in store_users.list_users(tx, ids=ids)]
 
 
+def people(tx: Connection) -> list[store_users.Person]:
+    """Everyone, light (`store.users.people`): what the development picker lists."""
+    return store_users.people(tx)
+
+
 def version(tx: Connection) -> tuple[Any, ...]:
     """What changes whenever the directory does (any replica): keys caches of the whole list."""
     return store_users.fingerprint(tx)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from streamlit.runtime.pages_manager import PagesManager
 
 from kontur.models.enums import UserRole, UserStatus
+from kontur.store.users import Person
 
 from . import directory
 from .actor import Actor
@@ -161,17 +162,18 @@ def app_gate(rt: Runtime, mode: Access) -> Actor | None:
     return actor
 
 
-def _default_pick(rows: Sequence[Mapping[str, Any]]) -> int:
+def _default_pick(rows: Iterable[Person]) -> int:
     """Who acts until someone is picked: the first active administrator (the demo shows everything),
     else the first active user, else the first."""
+    people = list(rows)
     for wanted in (
-        lambda r: r["status"] == UserStatus.ACTIVE and r["role"] == UserRole.ADMIN,
-        lambda r: r["status"] == UserStatus.ACTIVE,
-        lambda r: True,
+        lambda p: p.status == UserStatus.ACTIVE and p.role == UserRole.ADMIN,
+        lambda p: p.status == UserStatus.ACTIVE,
+        lambda p: True,
     ):
-        for row in rows:
-            if wanted(row):
-                return int(row["id"])
+        for person in people:
+            if wanted(person):
+                return person.id
     raise LookupError("empty directory")
 
 
@@ -187,7 +189,7 @@ def _picker(tx: Connection, mode: Access) -> Actor | None:
         return None
     current = st.session_state.get(ACTOR_STATE_KEY)
     if current not in rows:
-        current = _default_pick(list(rows.values()))
+        current = _default_pick(rows.values())
         st.session_state[ACTOR_STATE_KEY] = current
     # `ACTOR_STATE_KEY` is the truth (tests and other code may set it): the widget starts from it on
     # every run, so a value the widget kept from an earlier run never overrides a newer pick.
@@ -207,23 +209,24 @@ def _picker(tx: Connection, mode: Access) -> Actor | None:
         )
     # who acts is read afresh (a list cached a moment ago must not decide who someone is)
     fresh = directory.user(tx, current)
-    return Actor.from_row(fresh if fresh is not None else rows[current])
+    if fresh is None:  # gone from the directory since the list was read: nobody acts
+        return None
+    return Actor.from_row(fresh)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _picker_options(
     store: str, version: tuple[Any, ...], _tx: Connection
-) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
-    # The whole directory (31,504 people at scale 10) read, validated and labelled once per directory
-    # version instead of on every run (it was seconds per click); shared read-only by the sessions.
-    rows = {int(row["id"]): row for row in directory.users(_tx)}
-    return rows, {uid: _pick_label(row) for uid, row in rows.items()}
+) -> tuple[dict[int, Person], dict[int, str]]:
+    # The whole directory (31,504 people at scale 10) read light and labelled once per directory
+    # version instead of on every run; shared read-only by the sessions. Who acts is read afresh.
+    rows = {p.id: p for p in directory.people(_tx)}
+    return rows, {uid: _pick_label(p) for uid, p in rows.items()}
 
 
-def _pick_label(row: Mapping[str, Any]) -> str:
-    actor = Actor.from_row(row)
-    blocked = " · заблокирован" if actor.status == UserStatus.BLOCKED else ""
-    return f"{actor.name} ({actor.role}){blocked}"
+def _pick_label(person: Person) -> str:
+    blocked = " · заблокирован" if person.status == UserStatus.BLOCKED else ""
+    return f"{person.name} ({person.role}){blocked}"
 
 
 def current_actor() -> Actor | None:

@@ -141,15 +141,16 @@ def agent_picker(action: Action) -> Acting:
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _agent_choices(
     store: str, version: tuple[Any, ...], actor: Actor | None, action: str, _tx: Any
-) -> tuple[dict[int, Actor], dict[int, str]]:
-    # A manager's choice is every active agent (~30,000 at scale 10): read, validated and labelled
-    # once per directory version and person, not on every run of a form page (shared read-only).
-    choices = {a.id: a for a in behalf.agent_choices(_tx, actor, action)}
-    names = {} if actor is None else {uid: _agent_label(a, actor) for uid, a in choices.items()}
+) -> tuple[dict[int, store_users.Person], dict[int, str]]:
+    # A manager's choice is every active agent (~30,000 at scale 10): read in one narrow query and
+    # labelled once per directory version and person, not on every run of a form page (shared
+    # read-only); `behalf.resolve` validates the one chosen.
+    choices = {p.id: p for p in behalf.agent_options(_tx, actor, action)}
+    names = {} if actor is None else {uid: _agent_label(p, actor) for uid, p in choices.items()}
     return choices, names
 
 
-def _agent_label(agent: Actor, actor: Actor) -> str:
+def _agent_label(agent: store_users.Person, actor: Actor) -> str:
     if agent.id == actor.id:
         return f"{agent.name} (я)"
     role = labels.label_of(UserRole, agent.role)

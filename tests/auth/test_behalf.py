@@ -65,6 +65,22 @@ def test_the_table_is_as_documented() -> None:
     }
 
 
+@pytest.mark.parametrize("action", [Action.CREATE_BOOKING, Action.CREATE_VISIT, Action.CREATE_CLIENT])
+def test_the_light_list_offers_the_same_people_in_the_same_order(store: Store, action: Action) -> None:
+    """`agent_options` (one narrow query, what «Для агента» lists) is `agent_choices` (validated
+    users) for every person of the directory: the same ids in the same order, names as the audit's."""
+    with store.read() as tx:
+        for who in PEOPLE:
+            me = actor(who["id"])
+            full = behalf.agent_choices(tx, me, action)
+            light = behalf.agent_options(tx, me, action)
+            assert [p.id for p in light] == [a.id for a in full], who["id"]
+            assert [(p.name, p.role, p.agency_id) for p in light] == [
+                (a.name, a.role, a.agency_id) for a in full
+            ]
+        assert behalf.agent_options(tx, None, action) == []
+
+
 def test_who_is_offered(store: Store) -> None:
     with store.read() as tx:
         manager = [a.id for a in behalf.agent_choices(tx, actor(1), Action.CREATE_BOOKING)]
