@@ -51,6 +51,23 @@ def availability() -> None:
     if event.selection.rows:
         with st.container(border=True, key="av_card"):
             st.markdown(f"#### № {event.selection.rows[0] + 1}")
+    views()
+    pager()
+
+
+@st.fragment
+def views() -> None:
+    """The page's view switch (a fragment, as there), and a chart when a chart view is chosen."""
+    view = st.segmented_control(
+        "Вид", ["Разбивка", "Карта", "Цены и площади"], default="Разбивка", required=True, key="av_view"
+    )
+    for n in range({"Карта": 1, "Цены и площади": 2}.get(view or "", 0)):
+        st.plotly_chart({"data": [{"type": "bar", "x": [1, 2], "y": [1, 2]}]}, key=f"av_chart_{n}")
+
+
+@st.fragment
+def pager() -> None:
+    st.pagination(20, key="av_page")
 
 
 def chessboard() -> None:

@@ -68,11 +68,9 @@ def availability_page(s: Filters, f: PremiseFilters) -> list[Call]:
         Call(scope.premises_count),
         Call(availability.bounds, (s,)),
         Call(availability.status_by_type, (f,)),
-        *(Call(availability.breakdown, (f, level)) for level in ("city", "project", "building")),
-        Call(availability.city_map, (f,)),
-        Call(availability.project_map, (f,)),
-        *(Call(availability.distribution, (f, metric)) for metric in ("price", "price_per_m2")),
-        Call(availability.premises_list, (f,)),
+        # one view at a time: «Разбивка» first, its first tab (by city) only; the list's first page
+        Call(availability.breakdown, (f, "city")),
+        Call(availability.premises_list, (f, availability.PAGE_SIZE, 0)),
     ]
 
 
@@ -152,6 +150,12 @@ def reads(v: Variant) -> dict[str, list[Call]]:
         "av.type": availability_page(building, typed),
         "av.price": availability_page(building, priced),
         "av.card": availability_page(building, priced),
+        # fragment reruns: the list's (page 2; no card: page 2 has no picked row), then the views'
+        "av.page": [
+            Call(availability.premises_list, (priced, availability.PAGE_SIZE, availability.PAGE_SIZE))
+        ],
+        "av.map": [Call(availability.city_map, (priced,)), Call(availability.project_map, (priced,))],
+        "av.dist": [Call(availability.distribution, (priced, m)) for m in ("price", "price_per_m2")],
         "cb.open": chessboard_page(building, v.building_id),
         "cb.building": chessboard_page(building2, v.building2_id),
         "cb.premise": chessboard_page(building2, v.building2_id),

@@ -58,6 +58,9 @@ STEPS: tuple[Step, ...] = (
     Step("av.type", "Наличие", "type filter «Квартира»"),
     Step("av.price", "Наличие", "price slider, one step"),
     Step("av.card", "Наличие", "premise card (table row)"),
+    Step("av.page", "Наличие", "premises list, next page"),
+    Step("av.map", "Наличие", "view «Карта»"),
+    Step("av.dist", "Наличие", "view «Цены и площади»"),
     Step("cb.open", "Шахматка", "open"),
     Step("cb.building", "Шахматка", "switch building"),
     Step("cb.premise", "Шахматка", "pick a free premise"),
@@ -180,6 +183,11 @@ async def table_row(page: Page) -> None:
     await page.mouse.click(box["x"] + 18, box["y"] + 35 + 28)
 
 
+async def view(page: Page, name: str) -> None:
+    """Choose one of «Наличие»'s views (the segmented control above the breakdown)."""
+    await page.get_by_test_id("stButtonGroup").get_by_text(name, exact=True).click()
+
+
 # --- timing -----------------------------------------------------------------------------------
 
 
@@ -232,6 +240,12 @@ async def check(page: Page, step: Step) -> str | None:
             await expect(page.get_by_role("heading", name=HEADINGS[step.page]).first).to_be_visible()
         elif step.key == "av.card":
             await expect(page.locator(".st-key-av_card")).to_be_visible()
+        elif step.key == "av.page":
+            await expect(page.get_by_test_id("stPaginationPageActive")).to_have_text("2")
+        elif step.key == "av.map":
+            await expect(page.locator(".js-plotly-plot")).to_have_count(1)
+        elif step.key == "av.dist":
+            await expect(page.locator(".js-plotly-plot")).to_have_count(2)
         elif step.key == "cb.book":
             await expect(page.get_by_role("heading", name="Бронирования").first).to_be_visible()
         elif step.key == "sh.sync":
@@ -262,6 +276,9 @@ def actions(page: Page, url: str, v: Variant) -> dict[str, Callable[[], Awaitabl
         "av.type": lambda: pick(page, "stMultiSelect", "Тип", "Квартира"),
         "av.price": lambda: slider_step(page, "Цена, млн ₽"),
         "av.card": lambda: table_row(page),
+        "av.page": lambda: page.get_by_test_id("stPaginationNext").click(),
+        "av.map": lambda: view(page, "Карта"),
+        "av.dist": lambda: view(page, "Цены и площади"),
         "cb.open": lambda: nav(page, "Шахматка"),
         "cb.building": lambda: pick(page, "stSelectbox", "Здание", v.building2),
         "cb.premise": lambda: pick(page, "stSelectbox", "Свободное помещение", None),

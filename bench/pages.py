@@ -103,6 +103,8 @@ def query_cases(cur: Any) -> list[tuple[str, str, Callable[[], Any]]]:
         features=("sign_balcony",), purchase_options=("mortage",),
     )  # fmt: skip
     cb = PremiseFilters(types=("apartment",), features=("sign_balcony",))
+    premises = cur.execute("SELECT count(*) FROM premises").fetchone()[0]
+    last_page = max(premises - 1, 0) // availability.PAGE_SIZE * availability.PAGE_SIZE
     lf_all = LeadFilters()
     lf = LeadFilters(city_id=city, states=("Активные",), agent_ids=(agent,))
     return [
@@ -120,7 +122,17 @@ def query_cases(cur: Any) -> list[tuple[str, str, Callable[[], Any]]]:
             "distribution ₽/m² (all)",
             lambda: availability.distribution(cur, pf_all, "price_per_m2"),
         ),
-        ("Наличие", "premises_list 1000 (all)", lambda: availability.premises_list(cur, pf_all)),
+        ("Наличие", "premises_list page 1 (all)", lambda: availability.premises_list(cur, pf_all)),
+        (
+            "Наличие",
+            "premises_list last page (all)",
+            lambda: availability.premises_list(cur, pf_all, availability.PAGE_SIZE, last_page),
+        ),
+        (
+            "Наличие",
+            "premises_list CSV rows (all)",
+            lambda: availability.premises_list(cur, pf_all, availability.EXPORT_LIMIT),
+        ),
         ("Наличие", "premises_list (city + 6 filters)", lambda: availability.premises_list(cur, pf)),
         ("Наличие", "city_map (all)", lambda: availability.city_map(cur, pf_all)),
         ("Шахматка", "sections (largest building)", lambda: chessboard.sections(cur, building)),

@@ -127,53 +127,72 @@ for col, ptype in zip(type_cols, PremiseType, strict=True):
                 f"{STATUS_DOT[status]} {labels.PREMISE_STATUS[status]}: **{ui.fmt_int(n)}** ({share})"
             )
 
-# --- breakdown and map ----------------------------------------------------------------------
-left, right = st.columns([3, 2])
-with left:
-    st.subheader("Разбивка")
-    tabs = st.tabs(["По городам", "По проектам", "По зданиям"])
-    for tab, level in zip(tabs, ("city", "project", "building"), strict=True):
-        tab.dataframe(
-            tables.breakdown(ui.read(availability.breakdown, f, level)),
-            hide_index=True,
-            column_config=tables.BREAKDOWN_CONFIG,
-            height=320,
-        )
-with right:
-    st.subheader("Свободные помещения на карте")
-    stock_map(ui.settings(), f, key="av_map")
+# --- one view at a time: only the chosen one is read, built and sent ----------------------------
 
-# --- distributions --------------------------------------------------------------------------
-for col, metric in zip(st.columns(2), charts.HISTOGRAMS, strict=True):
-    col.plotly_chart(ui.view(charts.distribution_of, f, metric), width="stretch", key=f"av_hist_{metric}")
+VIEWS = {"breakdown": "Разбивка", "map": "Карта", "distributions": "Цены и площади"}
+LEVELS = {"city": "По городам", "project": "По проектам", "building": "По зданиям"}
 
-# --- the matching premises and the card: a fragment, so a row's card reruns only this part ------
+
+@st.fragment
+@auth_session.gated  # a fragment run skips app.py's gate: the gate again first
+def views() -> None:
+    view = st.segmented_control(
+        "Вид", list(VIEWS), format_func=VIEWS.get, default="breakdown", required=True, key="av_view"
+    )
+    if view == "map":
+        st.subheader("Свободные помещения на карте")
+        stock_map(ui.settings(), f, key="av_map")  # a click that scopes the sidebar reruns the app
+    elif view == "distributions":
+        for col, metric in zip(st.columns(2), charts.HISTOGRAMS, strict=True):
+            col.plotly_chart(
+                ui.view(charts.distribution_of, f, metric), width="stretch", key=f"av_hist_{metric}"
+            )
+    else:
+        st.subheader("Разбивка")
+        # lazy tabs: only the open one's table is read and sent
+        tabs = st.tabs(list(LEVELS.values()), on_change="rerun", key="av_level")
+        for tab, level in zip(tabs, LEVELS, strict=True):
+            if tab.open:
+                tab.dataframe(
+                    tables.breakdown(ui.read(availability.breakdown, f, level)),
+                    hide_index=True,
+                    column_config=tables.BREAKDOWN_CONFIG,
+                    height=320,
+                )
+
+
+views()
+
+# --- the matching premises, a page at a time, and the card: a fragment, so turning a page or
+# picking a row reruns only this part --------------------------------------------------------------
 
 
 @st.fragment
 @auth_session.gated  # a fragment run skips app.py's gate: the gate again first
 def premises_and_card() -> None:
-    listing = ui.read(availability.premises_list, f)
     st.subheader("Подходящие помещения")
-    if total > len(listing):
-        st.caption(
-            f"Показаны {ui.fmt_int(len(listing))} самых доступных по цене из {ui.fmt_int(total)}. "
-            "Выберите строку — откроется карточка помещения."
-        )
-    else:
-        st.caption("Выберите строку — откроется карточка помещения.")
-    shown = ui.view(tables.premises_of, f)
+    pages = tables.pages_of(total)
+    # keyed by the filters (and the page count): new filters start again at page 1
+    page_key = f"av_page_{tables.filters_key(f)}_{pages}"
+    page = int(st.session_state.get(page_key, 1))
+    listing = ui.read(availability.premises_list, f, tables.PAGE_SIZE, (page - 1) * tables.PAGE_SIZE)
+    st.caption(tables.page_caption(page, len(listing), total))
     event = st.dataframe(
-        shown,
+        ui.view(tables.premises_page, f, page),
         hide_index=True,
         column_config=tables.PREMISES_CONFIG,
         height=420,
         row_height=56,  # room for the floor-plan thumbnail
         on_select="rerun",
         selection_mode="single-row",
-        key="av_table",
+        # each page its own selection: a row picked on one page never names a row of another
+        key="av_table" if page == 1 else f"av_table_{page}",
     )
-    tables.download_csv(shown, "nalichie.csv", key="av_csv")
+    pager, download = st.columns([4, 1], vertical_alignment="center")
+    with pager:
+        st.pagination(pages, key=page_key)
+    with download:
+        tables.download_csv(tables.premises_export(f), "nalichie.csv", key="av_csv")
 
     # the premise card: the selected row's, else the one a link names (`?premise=ID`)
     picked = event.selection.rows if event is not None else []

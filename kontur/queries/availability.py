@@ -17,8 +17,10 @@ BREAKDOWN_LEVELS: dict[str, tuple[str, ...]] = {
 }
 _LEVEL_KEYS: dict[str, str] = {"city": "c.id", "project": "pr.id", "building": "b.id"}
 
-# Premises list: more rows than this are counted, not shown (a manager scrolls a few hundred at most).
-LIST_LIMIT = 1000
+# The premises list is shown a page at a time (every matching premise is reachable by pages); the
+# CSV holds the first EXPORT_LIMIT of them in the same order.
+PAGE_SIZE = 50
+EXPORT_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -146,21 +148,24 @@ _PREMISE_COLUMNS = (
 )
 
 
-def premises_list(con: Conn, f: PremiseFilters, limit: int = LIST_LIMIT) -> pd.DataFrame:
-    """The matching premises, cheapest first, at most `limit` rows. The top rows are picked from
-    `premises` alone first, so the joins (and the list columns) touch `limit` rows, not millions."""
+def premises_list(con: Conn, f: PremiseFilters, limit: int = PAGE_SIZE, offset: int = 0) -> pd.DataFrame:
+    """The matching premises, cheapest first (then by id: a stable order, so pages neither overlap
+    nor skip), `limit` rows after the first `offset`. The page's ids are sorted out of `premises`
+    alone, on two narrow columns (a deep page sorts a million keys, not a million wide rows: at
+    scale 10 the last page takes ~90 ms instead of ~600), so the joins and the list columns touch
+    `limit` rows only."""
     where = premise_where(f)
     return frame(
         con,
         f"""
-        WITH p AS (
-            SELECT {_PREMISE_COLUMNS}
-            FROM premises p WHERE {where.sql} ORDER BY p.price, p.id LIMIT ?
-        )
+        WITH page AS (
+            SELECT p.id FROM premises p WHERE {where.sql} ORDER BY p.price, p.id LIMIT ? OFFSET ?
+        ),
+        p AS (SELECT {_PREMISE_COLUMNS} FROM page JOIN premises p ON p.id = page.id)
         {_LIST_SELECT}
         ORDER BY p.price, p.id
         """,  # noqa: S608 -- constant clauses, parameterised values
-        [*where.params, limit],
+        [*where.params, limit, offset],
     )
 
 

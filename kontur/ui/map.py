@@ -214,7 +214,7 @@ def stock_map(settings: Settings, f: PremiseFilters | None = None, *, key: str =
     if choice is not None and st.session_state.get(f"{key}_last") != choice:
         st.session_state[f"{key}_last"] = choice
         scope_to(*choice, projects)
-        st.rerun()
+        st.rerun(scope="app")  # the map may be drawn in a fragment: the new scope is the whole page's
     st.caption(
         "Размер точки — свободные помещения (с учётом фильтров). Щелчок по городу или проекту выбирает "
         "его в боковой панели."

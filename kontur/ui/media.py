@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from kontur.config import Settings
+
 from .process import runtime
 from .safe import safe_url
 
 
-def media_urls(urls: Iterable[Any]) -> list[str | None]:
-    """One settings read for the whole list: a table shows a thousand photos."""
-    settings = runtime().settings
+def media_urls(urls: Iterable[Any], settings: Settings | None = None) -> list[str | None]:
+    """One settings read for the whole list: a table shows a thousand photos. `settings`: the
+    runtime's, passed by code that runs outside a script run (a CSV made on click)."""
+    settings = settings or runtime().settings
     base, hosts = settings.api_url, settings.media_hosts
     return [safe_url(u, base, hosts) for u in urls]
 

@@ -7,17 +7,21 @@ pictures pass `safe_url` first; exports pass `safe.csv_safe`, so a spreadsheet n
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from kontur import labels
+from kontur.config import Settings
 from kontur.models import Feature, LeadStage, PremiseType, PurchaseOption
 from kontur.queries import PremiseFilters, availability
 
-from .fmt import fmt_num, fmt_pct, fmt_rub, list_labels, number_text, rooms_text
+from .fmt import fmt_int, fmt_num, fmt_pct, fmt_rub, list_labels, number_text, rooms_text
 from .media import media_urls
+from .process import runtime
 from .reads import read
 from .safe import csv_safe, plain
 
@@ -39,11 +43,15 @@ def csv_bytes(frame: pd.DataFrame | dict[str, Any]) -> bytes:
     return csv_safe(pd.DataFrame(frame)).to_csv(index=False).encode("utf-8-sig")
 
 
-def download_csv(frame: pd.DataFrame | dict[str, Any], file_name: str, key: str) -> None:
-    # Deferred: the CSV is made when the person clicks, not on every rerun of the page.
+def download_csv(
+    frame: pd.DataFrame | dict[str, Any] | Callable[[], pd.DataFrame], file_name: str, key: str
+) -> None:
+    """`frame`, or what the callable `frame` returns, as a CSV download. Deferred: the CSV (and a
+    callable's rows) is made when the person clicks, not on every rerun of the page; the click is
+    served outside any script run, so a callable reads through its own cursor, not `read`."""
     st.download_button(
         "Скачать CSV",
-        lambda: csv_bytes(frame),
+        lambda: csv_bytes(frame() if callable(frame) else frame),
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",
@@ -54,12 +62,12 @@ def download_csv(frame: pd.DataFrame | dict[str, Any], file_name: str, key: str)
 # --- Наличие ------------------------------------------------------------------------------------
 
 
-def premises(listing: pd.DataFrame) -> pd.DataFrame:
+def premises(listing: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
     """`queries.availability.premises_list` as the page's table. Pictures and links that `safe_url`
     refuses are empty cells (no image, no link)."""
     return pd.DataFrame(
         {
-            "Планировка": media_urls(listing["photo"]),
+            "Планировка": media_urls(listing["photo"], settings),
             "Город": _text(listing["city"]),
             "Проект": _text(listing["project"]),
             "Здание": _text(listing["building"]),
@@ -78,14 +86,53 @@ def premises(listing: pd.DataFrame) -> pd.DataFrame:
             "Статус": [labels.PREMISE_STATUS[s] for s in listing["status"]],
             "Особенности": [list_labels(Feature, v) for v in listing["feature"]],
             "Способы покупки": [list_labels(PurchaseOption, v) for v in listing["purchase_option"]],
-            "Ссылка": media_urls(listing["link"]),
+            "Ссылка": media_urls(listing["link"], settings),
         }
     )
 
 
-def premises_of(f: PremiseFilters) -> pd.DataFrame:
-    """The shown table of `premises_list(f)`: through `ui.view`, built once per data version."""
-    return premises(read(availability.premises_list, f))
+PAGE_SIZE = availability.PAGE_SIZE
+EXPORT_LIMIT = availability.EXPORT_LIMIT
+
+
+def premises_page(f: PremiseFilters, page: int) -> pd.DataFrame:
+    """Page `page` (from 1) of the matching premises as the shown table: through `ui.view`, built
+    once per data version, filters and page."""
+    return premises(read(availability.premises_list, f, PAGE_SIZE, (page - 1) * PAGE_SIZE))
+
+
+def premises_export(f: PremiseFilters) -> Callable[[], pd.DataFrame]:
+    """The CSV's rows: the first `EXPORT_LIMIT` matching premises in the list's order, read when the
+    returned callable is called (on the click, on a cursor of this process's runtime: uncached, a
+    download is rare and its ten thousand rows would only crowd the cache)."""
+    rt = runtime()
+
+    def rows() -> pd.DataFrame:
+        with rt.cursor() as cur:
+            return premises(availability.premises_list(cur, f, EXPORT_LIMIT), rt.settings)
+
+    return rows
+
+
+def filters_key(f: PremiseFilters) -> str:
+    """A short stable name of `f` for widget keys: a page control keyed by it starts again at page 1
+    when the filters change."""
+    return hashlib.blake2s(repr(f).encode(), digest_size=6).hexdigest()
+
+
+def pages_of(total: int) -> int:
+    """How many pages of `PAGE_SIZE` the list of `total` premises has (one, even when empty)."""
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def page_caption(page: int, shown: int, total: int) -> str:
+    """«Показаны 51–100 из 12 345 …» for `shown` rows of page `page` (from 1), and what the CSV holds."""
+    first = (page - 1) * PAGE_SIZE + 1
+    csv = f"первые {fmt_int(EXPORT_LIMIT)}" if total > EXPORT_LIMIT else f"все {fmt_int(total)}"
+    return (
+        f"Показаны {fmt_int(first)}–{fmt_int(first + shown - 1)} из {fmt_int(total)}, самые доступные "
+        f"по цене первыми; в CSV — {csv} в том же порядке. Выберите строку — откроется карточка помещения."
+    )
 
 
 PREMISES_CONFIG: dict[str, Any] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import Counter
 from pathlib import Path
@@ -73,13 +75,24 @@ def test_every_page_through_the_navigation(
     idle(page)
     premises = sandbox.admin().records("premises")
 
-    # Availability: KPIs, the map and both distributions.
+    # Availability: KPIs, then one view at a time: the breakdown (no chart), the map, both distributions.
     goto(page, "Наличие")
     expect(page.get_by_role("heading", name="Наличие помещений")).to_be_visible()
     expect(page.get_by_test_id("stMetric").filter(has_text="Всего помещений")).to_contain_text(
         f"{len(premises):,}".replace(",", "\u202f")
     )
-    expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=WAIT_MS)
+    expect(page.get_by_test_id("stDataFrame").filter(has_text="Доля свободных")).to_have_count(
+        1, timeout=WAIT_MS
+    )
+    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    views = page.get_by_test_id("stButtonGroup")
+    views.get_by_text("Карта", exact=True).click()
+    expect(page.locator(".js-plotly-plot")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.get_by_test_id("stDataFrame").filter(has_text="Доля свободных")).to_have_count(0)
+    idle(page)
+    views.get_by_text("Цены и площади", exact=True).click()
+    expect(page.locator(".js-plotly-plot")).to_have_count(2, timeout=WAIT_MS)
+    idle(page)
     page.set_viewport_size({"width": 1440, "height": 3000})
     # Click the first premise of the table (its selection box, left of the plan thumbnail): the card
     # opens with the plan and the project facade, both loaded from the sandbox's /media/ in Chromium.
@@ -108,6 +121,20 @@ def test_every_page_through_the_navigation(
             "img => img.complete && img.naturalWidth > 0", arg=images.nth(i).element_handle()
         )
     page.screenshot(path=artifacts_dir / "pages-availability.png", full_page=True)
+    # the list a page at a time, cheapest first: 50 of them, then the next 50
+    ordered = sorted(premises, key=lambda p: (p["price"], p["id"]))
+    total = f"{len(premises):,}".replace(",", "\u202f")
+    expect(page.get_by_text(f"Показаны 1–50 из {total}")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_test_id("stPagination").get_by_role("button", name="Page 2").click()
+    expect(page.get_by_text(f"Показаны 51–100 из {total}")).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    expect(card).to_have_count(0)  # the row picked on page 1 names no row of page 2
+    # the CSV: every matching premise (fewer than the cap here), in the list's order
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name="Скачать CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    number = rows[0].index("№")
+    assert [r[number] for r in rows[1:]] == [str(p["number"]) for p in ordered]
     page.set_viewport_size({"width": 1440, "height": 2200})
 
     # Chessboard: one cell per premise of the building it shows.

@@ -103,15 +103,23 @@ def test_map_points_render_without_network(
     page.screenshot(path=str(artifacts_dir / "map-offline.png"))
 
 
+@pytest.mark.parametrize(("path", "heading"), [("project", "Проект"), ("availability", "Наличие помещений")])
 def test_a_click_on_the_map_scopes_the_dashboard(
-    page: Page, world: RunningSandbox, tmp_path: Path, artifacts_dir: Path
+    page: Page, world: RunningSandbox, tmp_path: Path, artifacts_dir: Path, path: str, heading: str
 ) -> None:
     """With no tiles configured (`KONTUR_MAP_STYLE=white-bg`): offline, failing tile fetches make the
-    browser drop the selection event before Streamlit sends it (plotly emits it; seen here)."""
-    log = artifacts_dir / "streamlit-features-map.log"
+    browser drop the selection event before Streamlit sends it (plotly emits it; seen here). On
+    «Наличие» the map is a view of a fragment: the click must still rerun the whole app (the sidebar
+    and the KPIs are outside the fragment)."""
+    log = artifacts_dir / f"streamlit-features-map-{path}.log"
     with features_app(world, tmp_path, log, {"KONTUR_MAP_STYLE": "white-bg"}) as (url, _, _):
         page.set_viewport_size({"width": 1500, "height": 1100})
-        open_page(page, url, "project", "Проект")
+        open_page(page, url, path, heading)
+        if path == "availability":
+            page.get_by_test_id("stButtonGroup").get_by_text("Карта", exact=True).click()
+            expect(page.locator(".js-plotly-plot")).to_be_visible(timeout=WAIT_MS)
+            idle(page)
+            page.locator(".js-plotly-plot").scroll_into_view_if_needed()  # below the filters and KPIs
         cities = world.admin().records("cities")
         page.wait_for_function(f"() => ({RENDERED_POINTS_JS})() >= {len(cities)}", timeout=WAIT_MS)
         city = max(cities, key=lambda c: float(c["long"]))  # the easternmost: nobody overlaps it
@@ -120,6 +128,11 @@ def test_a_click_on_the_map_scopes_the_dashboard(
         idle(page)
         sidebar = page.get_by_test_id("stSidebar")
         expect(sidebar.get_by_role("combobox", name="Город")).to_have_value(city["name"], timeout=WAIT_MS)
+        if path == "availability":
+            in_city = {p["id"] for p in world.admin().records("projects") if p["city_id"] == city["id"]}
+            n = sum(p["project_id"] in in_city for p in world.admin().records("premises"))
+            total = page.get_by_test_id("stMetric").filter(has_text="Всего помещений")
+            expect(total).to_contain_text(f"{n:,}".replace(",", "\u202f"), timeout=WAIT_MS)
 
 
 def test_today_lists_an_expiring_fixing_a_showing_and_a_selection_change(

@@ -95,7 +95,9 @@ def open_view(page: Page, base: str, view: str, premise: int) -> Locator:
         # the record text in the DOM is the sidebar's city list (opened by the keyboard: a click on a
         # sidebar combobox only focuses it in headless Chromium)
         page.get_by_test_id("stSidebarNavLink").filter(has_text="Наличие").click()
-        expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=WAIT_MS)  # map + two histograms
+        expect(page.get_by_test_id("stDataFrame").filter(has_text="Планировка")).to_be_visible(
+            timeout=WAIT_MS
+        )
         idle(page)
         city = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Город")
         city.click()

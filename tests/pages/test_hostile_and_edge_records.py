@@ -111,9 +111,16 @@ def test_availability_of_the_edge_project(at: AppTest, world, sandbox: RunningSa
     assert by_number["3"].Особенности == ""
     # partner text is shown as typed, never as markup
     assert any(records.IFRAME in c for c in table["Город"])
-    for chart in at.get("plotly_chart"):
-        assert "<iframe" not in chart.proto.spec
-        assert "<script" not in chart.proto.spec
+    # the map and the distributions are views of their own: each drawn, none with markup in it
+    drawn = 0
+    for view in ("map", "distributions"):
+        at.button_group(key="av_view").set_value(view).run()
+        no_exceptions(at)
+        for chart in at.get("plotly_chart"):
+            drawn += 1
+            assert "<iframe" not in chart.proto.spec
+            assert "<script" not in chart.proto.spec
+    assert drawn == 3
 
 
 def test_no_interpolated_markup_on_the_availability_page(at: AppTest, world) -> None:
