@@ -110,8 +110,11 @@ def test_a_click_on_the_map_scopes_the_dashboard(
     """With no tiles configured (`KONTUR_MAP_STYLE=white-bg`): offline, failing tile fetches make the
     browser drop the selection event before Streamlit sends it (plotly emits it; seen here). On
     «Наличие» the map is a view of a fragment: the click must still rerun the whole app (the sidebar
-    and the KPIs are outside the fragment)."""
+    and the KPIs are outside the fragment). The map redrawn for the new scope raises nothing in the
+    page (a style without sources was «Map error.» on every update)."""
     log = artifacts_dir / f"streamlit-features-map-{path}.log"
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     with features_app(world, tmp_path, log, {"KONTUR_MAP_STYLE": "white-bg"}) as (url, _, _):
         page.set_viewport_size({"width": 1500, "height": 1100})
         open_page(page, url, path, heading)
@@ -133,6 +136,10 @@ def test_a_click_on_the_map_scopes_the_dashboard(
             n = sum(p["project_id"] in in_city for p in world.admin().records("premises"))
             total = page.get_by_test_id("stMetric").filter(has_text="Всего помещений")
             expect(total).to_contain_text(f"{n:,}".replace(",", "\u202f"), timeout=WAIT_MS)
+        # the map of the new scope has drawn its points: any style error of that update is in by now
+        page.wait_for_function(f"() => ({RENDERED_POINTS_JS})() >= 1", timeout=WAIT_MS)
+        idle(page)
+        assert not [e for e in errors if "Map error" in e], errors
 
 
 def test_today_lists_an_expiring_fixing_a_showing_and_a_selection_change(
