@@ -292,14 +292,16 @@ class ProtoSession:
 
     def _answer(self, since: int, fragment: str) -> tuple[Event, Event, int] | str | None:
         """The run answering a request sent at event index `since`, as `_browser_probe.js` reads it:
-        the first run started for that fragment (or a whole-app run), followed through hand-overs
-        (finished early for a rerun: st.rerun, st.switch_page) to the finish that ends it."""
+        the first run started for that fragment, followed through hand-overs (finished early for a
+        rerun: st.rerun, st.switch_page) to the finish that ends it. One difference: a whole-app run
+        answers a fragment request too, since the server folds a fragment request into a pending
+        whole-app rerun (`ScriptRequests`: "a full-app rerun trumps every fragment-targeted one")."""
         want, start, first, runs = fragment, None, None, 0
         for e in self._events[since:]:
             if e.kind == "close":
                 return "closed"
             if start is None:
-                if e.kind == "start" and (want in e.fragments if want else not e.fragments):
+                if e.kind == "start" and (not e.fragments or want in e.fragments):
                     start, runs = e, runs + 1
                     first = first or e
             elif e.kind == "start" and not e.fragments:

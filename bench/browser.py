@@ -372,7 +372,7 @@ def render(
         protocol, chromium = report.split(concurrent[0])
         load_timings = protocol if args.load_via == "protocol" else chromium
         if args.load_via == "protocol":
-            load_label = f"{args.sessions}-session (protocol)"
+            load_label = f"{args.sessions - 1} protocol sessions (+1 Chromium)"
     end_load = os.getloadavg()
     lines = [
         f"## Browser benchmark (scale {args.scale:g}: {premises:,} premises, {leads_n:,} leads)",
