@@ -25,7 +25,8 @@ from typing import Any, TextIO
 import _proto_widgets as widgets
 from _browser_load import LoadResult, deadline, drifter, drive, record, walker
 from _browser_walk import HEADINGS, STEPS, Step, Timing, Variant
-from _proto_session import MAIN, Node, ProtoSession, StepResult
+from _proto_page import MAIN, Node
+from _proto_session import ProtoSession, StepResult
 from playwright.async_api import Browser
 from streamlit.proto.Alert_pb2 import Alert
 
@@ -59,35 +60,35 @@ async def act(session: ProtoSession, key: str, v: Variant) -> StepResult:
         return await session.navigate(PAGES[key])
     try:
         if key in SIDEBAR_SCOPE:
-            node = session.widget("selectbox", SIDEBAR_SCOPE[key], sidebar=True)
+            node = session.page.widget("selectbox", SIDEBAR_SCOPE[key], sidebar=True)
             name = {"av.city": v.city, "av.project": v.project, "av.building": v.building}[key]
             return await session.set_state(node, widgets.string(node.proto.id, _option(node, name)))
         if key == "av.type":
-            node = session.widget("multiselect", "Тип")
+            node = session.page.widget("multiselect", "Тип")
             chosen = session.value(node) or []
             picked = chosen if "Квартира" in chosen else [*chosen, "Квартира"]
             return await session.set_state(node, widgets.strings(node.proto.id, picked))
         if key == "av.price":
             # ArrowRight on the lower thumb: one step up, the upper thumb stays
-            node = session.widget("slider", "Цена, млн ₽")
+            node = session.page.widget("slider", "Цена, млн ₽")
             low, high = session.value(node)
             lower = min(round(low + node.proto.step, 10), high)
             return await session.set_state(node, widgets.doubles(node.proto.id, [lower, high]))
         if key == "av.card":
-            node = session.table("Планировка")
+            node = session.page.table("Планировка")
             return await session.set_state(node, widgets.row_selection(node.proto.id, [0]))
         if key == "cb.building":
-            node = session.widget("selectbox", "Здание")
+            node = session.page.widget("selectbox", "Здание")
             return await session.set_state(node, widgets.string(node.proto.id, _option(node, v.building2)))
         if key == "cb.premise":
-            node = session.widget("selectbox", "Свободное помещение")
+            node = session.page.widget("selectbox", "Свободное помещение")
             if not node.proto.options:
                 raise LookupError("«Свободное помещение» offers nothing")
             return await session.set_state(node, widgets.string(node.proto.id, node.proto.options[0]))
         if key == "cb.book":
-            return await session.click(session.widget("button", "Забронировать"))
+            return await session.click(session.page.widget("button", "Забронировать"))
         if key in ("ld.agent", "ld.state"):
-            node = session.widget("multiselect", "Агент" if key == "ld.agent" else "Состояние")
+            node = session.page.widget("multiselect", "Агент" if key == "ld.agent" else "Состояние")
             return await session.set_state(node, widgets.strings(node.proto.id, _first_new(session, node)))
     except LookupError as exc:
         return StepResult(ok=False, error=str(exc))
@@ -96,10 +97,10 @@ async def act(session: ProtoSession, key: str, v: Variant) -> StepResult:
 
 def check(session: ProtoSession, step: Step) -> str | None:
     """What the step must have shown, as `_browser_walk.check` asks the browser."""
-    headings = {n.proto.body for n in session.elements("heading", root=MAIN)}
+    headings = session.page.headings()
     if step.key in ("load", *PAGES) and HEADINGS[step.page] not in headings:
         return f"no heading «{HEADINGS[step.page]}» (have {sorted(headings)[:4]})"
-    if step.key == "av.card" and not any(n.key == "av_card" for n in session.elements("block")):
+    if step.key == "av.card" and not any(n.key == "av_card" for n in session.page.elements("block")):
         return "no premise card"
     if step.key == "cb.book" and "Бронирования" not in headings:
         return "the booking form did not open"
@@ -166,9 +167,9 @@ async def proto_walker(
 def _sync_done(session: ProtoSession) -> bool:
     """The sync has ended and the whole app has rerun with it: no progress bar, the success
     message, no run under way."""
-    alerts = session.elements("alert", root=MAIN)
+    alerts = session.page.elements("alert", root=MAIN)
     done = any(n.proto.format == Alert.SUCCESS for n in alerts)
-    return done and not session.elements("progress") and session.idle()
+    return done and not session.page.elements("progress") and session.idle()
 
 
 async def proto_syncer(
@@ -178,7 +179,7 @@ async def proto_syncer(
     session = ProtoSession(url, timeout=timeout_ms / 1000)
 
     def ready() -> bool:
-        buttons = [n for n in session.elements("button") if n.proto.label == "Синхронизировать"]
+        buttons = [n for n in session.page.elements("button") if n.proto.label == "Синхронизировать"]
         return bool(buttons) and not buttons[0].proto.disabled and session.idle()
 
     try:
@@ -193,7 +194,7 @@ async def proto_syncer(
             try:
                 await session.wait_until(ready, timeout_ms / 1000)
                 clicked = time.perf_counter()
-                pressed = await session.click(session.widget("button", "Синхронизировать"))
+                pressed = await session.click(session.page.widget("button", "Синхронизировать"))
                 if not pressed.ok:
                     raise RuntimeError(pressed.error)
                 await session.wait_until(lambda: _sync_done(session), timeout_ms / 1000)

@@ -13,8 +13,8 @@ machine (parsing, React, painting), which in production runs on each manager's c
   hash, every mounted widget's state (`_proto_widgets.seed` keeps them as the `WidgetStateManager`
   does), the fragment id when the widget lives in a fragment, the hashes of the cached messages, and
   the browser context (time zone, locale).
-- Incoming `ForwardMsg`s are applied as the frontend applies them: deltas into an element tree keyed
-  by delta path (stale nodes dropped when a run finishes, page nodes when the page changes),
+- Incoming `ForwardMsg`s are applied as the frontend applies them: deltas into the page's element
+  tree (`_proto_page.Page`: stale nodes dropped when a run finishes, page nodes when it changes),
   `ref_hash` messages resolved from the forward-message cache (`ForwardMessageCache.ts`: cacheable
   messages kept, aged per finished run, their hashes sent back), `auto_rerun` timers that rerun a
   `run_every` fragment (as `App.handleAutoRerun`: a fragment tick is sent whatever is running).
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,36 +36,17 @@ from typing import Any
 import _proto_widgets as widgets
 import httpx
 from _proto_cache import MessageCache
+from _proto_page import Node, Page
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ContextInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
-from streamlit.runtime.state.common import user_key_from_element_id
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-MAIN, SIDEBAR = 0, 1  # RootContainer: the first number of every delta path
 EARLY = ForwardMsg.FINISHED_EARLY_FOR_RERUN
 DONE = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 XSRF_COOKIE = "_streamlit_xsrf"
-
-
-@dataclass
-class Node:
-    """One element or block of the page, as the last run that wrote it left it."""
-
-    path: tuple[int, ...]
-    kind: str  # the element's type ("selectbox", "heading", …) or "block"
-    proto: Any  # the element's own message (Selectbox, Heading, …) or the Block
-    run: str  # the script run that wrote it: older than the last finished run means stale
-    fragment: str  # the fragment that drew it ("" outside fragments): a rerun of it goes there
-    script: str  # app.py's script hash (kept across pages) or the page's
-
-    @property
-    def key(self) -> str | None:
-        """The author's `key=` of a keyed widget or container."""
-        element_id = getattr(self.proto, "id", "")
-        return user_key_from_element_id(element_id) if element_id else None
 
 
 @dataclass
@@ -95,7 +75,7 @@ class ProtoSession:
     timeout: float = 120.0  # seconds a step may take before it is an error
     timezone: str = "Asia/Yekaterinburg"
     locale: str = "ru-RU"
-    nodes: dict[tuple[int, ...], Node] = field(default_factory=dict)
+    page: Page = field(default_factory=Page)  # what the page shows
     states: dict[str, WidgetState] = field(default_factory=dict)  # widget id -> its current state
     pages: dict[str, str] = field(default_factory=dict)  # page title and url path -> script hash
     page_hash: str = ""  # the page being shown ("" before the first run: the landing page)
@@ -157,7 +137,7 @@ class ProtoSession:
         the widgets app.py itself draws (`App.onPageChange`)."""
         if title not in self.pages:
             return StepResult(ok=False, error=f"no page «{title}» in the navigation")
-        shared = {n.proto.id for n in self.nodes.values() if n.script == self.main_hash and n.key}
+        shared = {n.proto.id for n in self.page.nodes.values() if n.script == self.main_hash and n.key}
         states = [s for wid, s in self.states.items() if wid in shared]
         return await self._step(lambda: self._rerun(self.pages[title], states=states), fragment="")
 
@@ -174,38 +154,12 @@ class ProtoSession:
 
     # --- what the page shows ------------------------------------------------------------------
 
-    def elements(self, kind: str, *, root: int | None = None) -> list[Node]:
-        return [
-            n
-            for path, n in sorted(self.nodes.items())
-            if n.kind == kind and (root is None or path[0] == root)
-        ]
-
-    def widget(self, kind: str, label: str, *, sidebar: bool = False) -> Node:
-        root = SIDEBAR if sidebar else MAIN
-        for node in self.elements(kind, root=root):
-            if getattr(node.proto, "label", None) == label:
-                return node
-        where = "sidebar" if sidebar else "main area"
-        raise LookupError(f"no {kind} «{label}» in the {where}")
-
-    def table(self, column: str) -> Node:
-        """The dataframe showing a column labelled `column` (a grid has no label of its own; its
-        column configuration, JSON, names the columns)."""
-        for node in self.elements("dataframe"):
-            if column in json.loads(node.proto.columns or "{}"):
-                return node
-        raise LookupError(f"no table with a column «{column}»")
-
     def value(self, node: Node) -> Any:
         return widgets.value(self.states.get(node.proto.id))
 
     def shown_errors(self, since: int = 0) -> list[str]:
         """Exceptions on the page now, and whatever went wrong since event `since`."""
-        shown = [
-            f"exception on the page: {e.proto.type}: {e.proto.message}" for e in self.elements("exception")
-        ]
-        return shown + [text for at, text in self.problems if at >= since]
+        return self.page.exceptions() + [text for at, text in self.problems if at >= since]
 
     def idle(self) -> bool:
         """No script run under way: the last run started has finished (not handed over)."""
@@ -274,7 +228,8 @@ class ProtoSession:
                 try:
                     await asyncio.wait_for(self._changed.wait(), max(0.0, deadline - time.perf_counter()))
                 except TimeoutError:
-                    return StepResult(ok=False, error=f"no script_finished in {self.timeout:.0f} s")
+                    error = f"no script_finished in {self.timeout:.0f} s; since: {self._explain(since)}"
+                    return StepResult(ok=False, error=error)
             if answer == "closed":
                 return StepResult(ok=False, error="the WebSocket closed")
             first, last, runs = answer
@@ -311,6 +266,15 @@ class ProtoSession:
                     return first, e, runs  # type: ignore[return-value]
                 start, want = None, ""
         return None
+
+    def _explain(self, since: int) -> str:
+        """What arrived since event `since` (for a step that got no answer): runs started and
+        finished, `(f)` for fragment runs, the finish status."""
+        tail = [
+            f"{e.kind}{'(f)' if e.fragments else ''}{'' if e.status is None else f':{e.status}'}"
+            for e in self._events[since:]
+        ]
+        return (" ".join(tail[-12:]) or "nothing") + f", {len(tail)} events, {self.received} bytes in all"
 
     # --- receiving ----------------------------------------------------------------------------
 
@@ -368,30 +332,19 @@ class ProtoSession:
                 self._disarm(fragment_id)
             self._max_age = session.config.max_cached_message_age
             self.main_hash = session.main_script_hash
-            if session.page_script_hash != self.page_hash:  # another page: only app.py's nodes stay
-                self.nodes = {p: n for p, n in self.nodes.items() if n.script == self.main_hash}
+            if session.page_script_hash != self.page_hash:
+                self.page.keep_script(self.main_hash)
             self.page_hash = session.page_script_hash
         self._events.append(Event(t, "start", self._run, self._fragments, received=self.received))
 
     def _apply(self, msg: ForwardMsg) -> None:
-        delta, path = msg.delta, tuple(msg.metadata.delta_path)
-        kind = delta.WhichOneof("type")
-        if kind == "new_element":
-            element_kind = delta.new_element.WhichOneof("type") or ""
-            proto: Any = getattr(delta.new_element, element_kind) if element_kind else None
-            if element_kind == "exception" and not path:  # a failed request: no place on the page
-                self.problems.append((len(self._events), f"exception: {proto.type}: {proto.message}"))
-                return
-            self._seed(element_kind, proto)
-        elif kind == "add_block":
-            element_kind, proto = "block", delta.add_block
-        else:
-            return  # transient elements (spinners, toasts) have no place in the tree
-        if path:
-            node = Node(
-                path, element_kind, proto, self._run, delta.fragment_id, msg.metadata.active_script_hash
-            )
-            self.nodes[path] = node
+        placed = self.page.apply(msg, self._run)
+        if placed is None:
+            return
+        kind, proto = placed
+        if kind == "exception" and not msg.metadata.delta_path:  # a failed request: no place on the page
+            self.problems.append((len(self._events), f"exception: {proto.type}: {proto.message}"))
+        self._seed(kind, proto)
 
     def _seed(self, kind: str, proto: Any) -> None:
         widget_id = getattr(proto, "id", "") if proto is not None else ""
@@ -414,10 +367,7 @@ class ProtoSession:
             return
         run, fragments = msg.metadata.run.script_run_id or self._run, self._fragments
         # App.handleScriptFinished: stale nodes go, so do the states of widgets no longer shown
-        self.nodes = {
-            p: n for p, n in self.nodes.items() if n.run == run or (fragments and n.fragment not in fragments)
-        }
-        shown = {getattr(n.proto, "id", "") for n in self.nodes.values()}
+        shown = self.page.clear_stale(run, fragments)
         self.states = {wid: s for wid, s in self.states.items() if wid in shown}
         if self._new_session_seen:
             self._cache.age(fragments, self._max_age)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import _proto_widgets as widgets
 import pytest
-from _proto_session import SIDEBAR, ProtoSession
+from _proto_page import SIDEBAR
+from _proto_session import ProtoSession
 
 from kontur.cache import Cache
 from tests.e2e.conftest import app_env, start_app, stop_app
@@ -70,11 +71,11 @@ def with_session(url: str, body: Callable[[ProtoSession], Awaitable[None]]) -> N
 
 
 def headings(session: ProtoSession) -> set[str]:
-    return {n.proto.body for n in session.elements("heading")}
+    return session.page.headings()
 
 
 def kpi(session: ProtoSession, label: str) -> int:
-    values = [n.proto.body for n in session.elements("metric") if n.proto.label == label]
+    values = [n.proto.body for n in session.page.elements("metric") if n.proto.label == label]
     assert values, f"no metric {label!r}"
     return number(values[0])
 
@@ -101,15 +102,15 @@ def test_a_sidebar_city_choice_changes_what_the_page_shows(dashboard: Dashboard)
 
     async def body(session: ProtoSession) -> None:
         assert (await session.navigate("Наличие")).ok
-        box = session.widget("selectbox", "Город", sidebar=True)
+        box = session.page.widget("selectbox", "Город", sidebar=True)
         assert box.path[0] == SIDEBAR
         assert city in box.proto.options
         step = await session.set_state(box, widgets.string(box.proto.id, city))
         assert step.ok, step.error
         assert kpi(session, "Всего помещений") == dashboard.cities[city]
-        projects = session.widget("selectbox", "Проект", sidebar=True)
+        projects = session.page.widget("selectbox", "Проект", sidebar=True)
         assert set(projects.proto.options) == {"Все проекты", *dashboard.projects[city]}
-        assert session.value(session.widget("selectbox", "Город", sidebar=True)) == city
+        assert session.value(session.page.widget("selectbox", "Город", sidebar=True)) == city
 
     with_session(dashboard.url, body)
 
@@ -117,19 +118,19 @@ def test_a_sidebar_city_choice_changes_what_the_page_shows(dashboard: Dashboard)
 def test_fragment_widgets_and_a_button_that_switches_page(dashboard: Dashboard) -> None:
     async def body(session: ProtoSession) -> None:
         assert (await session.navigate("Наличие")).ok
-        table = session.table("Планировка")
+        table = session.page.table("Планировка")
         assert table.fragment  # the premises list is a fragment: a row reruns only that
-        assert not any(n.key == "av_card" for n in session.elements("block"))
+        assert not any(n.key == "av_card" for n in session.page.elements("block"))
         step = await session.set_state(table, widgets.row_selection(table.proto.id, [0]))
         assert step.ok, step.error
-        assert any(n.key == "av_card" for n in session.elements("block"))  # the premise card
+        assert any(n.key == "av_card" for n in session.page.elements("block"))  # the premise card
         assert "Наличие помещений" in headings(session)  # the rest of the page stayed
 
         assert (await session.navigate("Шахматка")).ok
-        free = session.widget("selectbox", "Свободное помещение")
+        free = session.page.widget("selectbox", "Свободное помещение")
         step = await session.set_state(free, widgets.string(free.proto.id, free.proto.options[0]))
         assert step.ok, step.error
-        step = await session.click(session.widget("button", "Забронировать"))
+        step = await session.click(session.page.widget("button", "Забронировать"))
         assert step.ok, step.error
         assert step.runs == 2  # the fragment's run handed over to the booking page's (st.switch_page)
         assert "Бронирования" in headings(session)
@@ -140,7 +141,7 @@ def test_fragment_widgets_and_a_button_that_switches_page(dashboard: Dashboard) 
 def test_an_exception_on_the_page_is_an_error(dashboard: Dashboard) -> None:
     async def body(session: ProtoSession) -> None:
         assert (await session.navigate("Наличие")).ok
-        table = session.table("Планировка")
+        table = session.page.table("Планировка")
         # a selection the grid never sends: the page's script raises on it
         step = await session.set_state(table, widgets.string(table.proto.id, "{not json"))
         assert not step.ok
