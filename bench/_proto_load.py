@@ -44,7 +44,9 @@ def _option(node: Node, name: str) -> str:
 
 def _first_new(session: ProtoSession, node: Node) -> list[str]:
     """A multiselect after a click on the first option its open list offers (the chosen ones are not
-    offered again)."""
+    offered again). What the step means (`Variant.agent_id`, the data floor's one agent): the
+    browser walk's `pick(…, None)` clicks the list's first entry, which Streamlit 1.67 makes a
+    «Select all» bulk action when two or more options are left, so in Chromium it picks them all."""
     chosen = session.value(node) or []
     offered = [o for o in node.proto.options if o not in chosen]
     if not offered:

@@ -21,7 +21,9 @@ machine (parsing, React, painting), which in production runs on each manager's c
 - A step is timed from sending its `BackMsg` to receiving the `script_finished` of the run answering
   it (a run handing over through `st.rerun`/`st.switch_page` is followed to the run that ends it,
   as the browser probe `_browser_probe.js` does), with the bytes received meanwhile. An exception
-  element, a compile error, a page not found, a closed socket or no answer in time is an error.
+  element, a compile error, a page not found, a closed socket, a run whose `script_finished` never
+  comes (a fragment run started first: the server replaced the script runner and dropped it) or no
+  answer in time is an error; a step with no answer says what did arrive.
 """
 
 from __future__ import annotations
@@ -230,8 +232,9 @@ class ProtoSession:
                 except TimeoutError:
                     error = f"no script_finished in {self.timeout:.0f} s; since: {self._explain(since)}"
                     return StepResult(ok=False, error=error)
-            if answer == "closed":
-                return StepResult(ok=False, error="the WebSocket closed")
+            if answer in ("closed", "lost"):
+                lost = "its script_finished never came (a fragment run started first)"
+                return StepResult(ok=False, error="the WebSocket closed" if answer == "closed" else lost)
             first, last, runs = answer
             errors = self.shown_errors(since)
             return StepResult(
@@ -261,6 +264,12 @@ class ProtoSession:
                     first = first or e
             elif e.kind == "start" and not e.fragments:
                 start, runs = e, runs + 1  # a whole-app run replaced ours before it finished
+            elif e.kind == "start":
+                # A fragment run cannot start before the run in progress has finished on the same
+                # script runner: the server started a new runner and dropped the old one's finish
+                # (AppSession ignores a replaced runner's events; a run_every tick can land just
+                # as a run ends). A browser waits for that finish in vain too.
+                return "lost"
             elif e.kind == "finish" and (e.run == start.run or not e.run):
                 if e.status != EARLY or not e.run:
                     return first, e, runs  # type: ignore[return-value]
