@@ -10,6 +10,8 @@ each loop on the next variant, with a think time between steps, until the time i
   `sync_every` seconds (`--sync-via button`, what the app has today).
 Errors (a step that timed out or failed its check, an exception block on the page, an uncaught
 exception in the page's JavaScript, a closed WebSocket) are counted per kind; the target is 0.
+The harness (`deadline`, `drive`), `record` and `drifter` are shared with the protocol-level load
+(`_proto_load.py`), which drives the same server without a browser per person.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -36,6 +38,8 @@ class LoadResult:
     syncs_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     log: TextIO | None = None  # one JSON line per timed step, for a closer look after the run
+    browser_sessions: set[int] = field(default_factory=set)  # sessions walked in Chromium
+    auto_reruns: int = 0  # `run_every` fragment reruns the protocol sessions sent
 
 
 async def _new_page(browser: Browser, probe: str, result: LoadResult, who: str) -> Any:
@@ -47,7 +51,28 @@ async def _new_page(browser: Browser, probe: str, result: LoadResult, who: str) 
     return context, page
 
 
-async def _walker(
+def record(result: LoadResult, i: int, step: Step, timing: Timing) -> None:
+    """One timed step of session `i`: kept, logged as a JSON line, and counted when it failed."""
+    result.timings.append((i, timing))
+    if result.log is not None:
+        row = {
+            "t": round(time.time(), 3),
+            "session": i,
+            "via": "browser" if i in result.browser_sessions else "protocol",
+            "step": step.key,
+            "ok": timing.ok,
+            "idle_ms": timing.idle_ms,
+            "server_ms": timing.server_ms,
+            "error": timing.error,
+            **{k: v for k, v in timing.extra.items() if k in ("bytes", "runs")},
+        }
+        result.log.write(json.dumps(row, ensure_ascii=False) + "\n")
+        result.log.flush()
+    if not timing.ok:
+        result.errors.append(f"session {i}: {step.key}: {timing.error}")
+
+
+async def walker(
     i: int,
     browser: Browser,
     url: str,
@@ -60,27 +85,12 @@ async def _walker(
     think: float,
     timeout_ms: float,
 ) -> None:
+    """Session `i` in a browser context of its own: the walk in a loop, each loop on the next variant."""
+    result.browser_sessions.add(i)
     await asyncio.sleep(start_in)
     context, page = await _new_page(browser, probe, result, f"session {i}")
     steps = tuple(s for s in STEPS if not s.single_only)
     rng = random.Random(i)
-
-    def record(step: Step, timing: Timing) -> None:
-        result.timings.append((i, timing))
-        if result.log is not None:
-            row = {
-                "t": round(time.time(), 3),
-                "session": i,
-                "step": step.key,
-                "ok": timing.ok,
-                "idle_ms": timing.idle_ms,
-                "server_ms": timing.server_ms,
-                "error": timing.error,
-            }
-            result.log.write(json.dumps(row, ensure_ascii=False) + "\n")
-            result.log.flush()
-        if not timing.ok:
-            result.errors.append(f"session {i}: {step.key}: {timing.error}")
 
     async def pause() -> None:
         await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
@@ -95,7 +105,7 @@ async def _walker(
                 walks[(i + loop) % len(walks)],
                 steps=steps,
                 timeout_ms=timeout_ms,
-                on_step=record,
+                on_step=lambda step, timing: record(result, i, step, timing),
                 stop=stop,
                 between=pause,
             )
@@ -105,7 +115,7 @@ async def _walker(
         await context.close()
 
 
-async def _syncer(
+async def syncer(
     browser: Browser,
     url: str,
     probe: str,
@@ -137,7 +147,7 @@ async def _syncer(
         await context.close()
 
 
-async def _drifter(
+async def drifter(
     admin: Any, result: LoadResult, *, every: float, changes: int, stop: Callable[[], bool]
 ) -> None:
     seed = 1
@@ -150,6 +160,29 @@ async def _drifter(
         except Exception as exc:
             result.errors.append(f"drift: {type(exc).__name__}: {exc}")
         seed += 1
+
+
+def deadline(minutes: float) -> tuple[Callable[[], bool], float]:
+    """(stop: whether the run's time is up, the loop time it started)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    return (lambda: loop.time() >= started + minutes * 60), started
+
+
+async def drive(
+    result: LoadResult,
+    walkers: list[Coroutine[Any, Any, None]],
+    helpers: list[Coroutine[Any, Any, None]],
+    started: float,
+) -> LoadResult:
+    """Run the walkers to their end while the helpers (drift, syncs) go on; then stop the helpers."""
+    tasks = [asyncio.create_task(h) for h in helpers]
+    await asyncio.gather(*walkers)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    result.seconds = asyncio.get_running_loop().time() - started
+    return result
 
 
 async def run(
@@ -171,41 +204,27 @@ async def run(
     log: TextIO | None = None,
 ) -> LoadResult:
     result = LoadResult(log=log)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    deadline = started + minutes * 60
-    stop = lambda: loop.time() >= deadline  # noqa: E731
-    tasks = [
-        asyncio.create_task(
-            _walker(
-                i,
-                browser,
-                url,
-                walks,
-                probe,
-                result,
-                start_in=i * stagger,
-                stop=stop,
-                think=think,
-                timeout_ms=timeout_ms,
-            )
+    stop, started = deadline(minutes)
+    walkers = [
+        walker(
+            i,
+            browser,
+            url,
+            walks,
+            probe,
+            result,
+            start_in=i * stagger,
+            stop=stop,
+            think=think,
+            timeout_ms=timeout_ms,
         )
         for i in range(sessions)
     ]
     helpers = []
     if drift_every > 0:
-        helpers.append(
-            asyncio.create_task(_drifter(admin, result, every=drift_every, changes=drift_changes, stop=stop))
-        )
+        helpers.append(drifter(admin, result, every=drift_every, changes=drift_changes, stop=stop))
     if sync_via == "button":  # "schedule": the app syncs by itself; "none": nothing writes the cache
         helpers.append(
-            asyncio.create_task(
-                _syncer(browser, url, probe, result, every=sync_every, stop=stop, timeout_ms=timeout_ms)
-            )
+            syncer(browser, url, probe, result, every=sync_every, stop=stop, timeout_ms=timeout_ms)
         )
-    await asyncio.gather(*tasks)
-    for task in helpers:
-        task.cancel()
-    await asyncio.gather(*helpers, return_exceptions=True)
-    result.seconds = loop.time() - started
-    return result
+    return await drive(result, walkers, helpers, started)

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -288,3 +289,28 @@ class Sampler:
                     "queue_s": waiting,
                 }
         return out
+
+
+def browser_root(exclude: Any) -> int:
+    """The Playwright driver this process started (Chromium runs under it)."""
+    return next(p for p in _children(os.getpid()) if p not in set(exclude) and b"playwright" in _cmdline(p))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(b")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

@@ -74,8 +74,18 @@ def ok(timings: list[Timing]) -> list[float | None]:
     return [t.idle_ms for t in timings if t.ok]
 
 
-def steps_table(single: Single, load: dict[str, list[Timing]] | None, sessions: int) -> list[str]:
-    n = f"{sessions}-session" if load is not None else "N-session"
+def split(result: Any) -> tuple[dict[str, list[Timing]], dict[str, list[Timing]]]:
+    """A concurrent run's timings by step: (protocol sessions', Chromium sessions')."""
+    protocol: dict[str, list[Timing]] = {}
+    chromium: dict[str, list[Timing]] = {}
+    for i, timing in result.timings:
+        side = chromium if i in result.browser_sessions else protocol
+        side.setdefault(timing.step, []).append(timing)
+    return protocol, chromium
+
+
+def steps_table(single: Single, load: dict[str, list[Timing]] | None, label: str) -> list[str]:
+    n = label if load is not None else "N-session"
     lines = [
         f"| step | single p50 s | single p95 s | {n} p50 s | {n} p95 s | data floor ms | framework floor ms "
         "| multiple of floors (p50) |",
@@ -143,12 +153,26 @@ def usage_lines(usage: dict[str, dict[str, float]]) -> list[str]:
     return ["- CPU and run-queue wait during the walks: " + "; ".join(parts)]
 
 
+PROTOCOL_METHOD = (
+    "Method: {p} sessions over Streamlit's own WebSocket protocol (`bench/_proto_session.py`: the rerun "
+    "requests a browser sends, with every widget state, fragment reruns, `run_every` ticks and the "
+    "message cache; nothing rendered) and 1 real Chromium session (the browser walk, started once all "
+    "others had) walking the same walk meanwhile. A protocol step is timed from sending its request to "
+    "receiving the `script_finished` of the run answering it: the server's queueing and script run plus "
+    "the loopback transfer, without the browser's parse, render and paint (on a manager's own computer "
+    "in production). A Chromium step is timed in the page, input event to the first paint after that "
+    "run, as in the single-session table. The steps table's concurrent columns are the protocol sessions."
+)
+
+
 def load_block(result: Any, usage: dict[str, dict[str, float]], hwm: int | None, args: Any) -> list[str]:
     timed = len(result.timings)
     dash = usage.get("dashboard", {})
     browser = usage.get("browser", {})
     syncs = result.syncs_ms
-    lines = [
+    protocol = getattr(args, "load_via", "browser") == "protocol"
+    lines = [PROTOCOL_METHOD.format(p=args.sessions - 1), ""] if protocol else []
+    lines += [
         f"- {args.sessions} sessions for {result.seconds / 60:.1f} min (staggered {args.stagger:g} s, "
         f"think time {args.think:g} s ± 50 %): {result.walks} whole walks, {timed} timed steps",
         f"- drift: {result.drifts} × {args.drift_changes} changes (every {args.drift_every:g} s); syncs "
@@ -163,9 +187,44 @@ def load_block(result: Any, usage: dict[str, dict[str, float]], hwm: int | None,
         f"peak {dash.get('cpu_peak', 0):.2f} (0.5 s samples); "
         f"peak RSS {dash.get('rss_peak_mb', 0):,.0f} MB sampled"
         + ("" if hwm is None else f", {hwm / 2**20:,.0f} MB by the kernel (VmHWM)"),
-        f"- Chromium (all sessions, same 2 cores): CPU mean {browser.get('cpu_mean', 0):.2f} cores, peak RSS "
-        f"{browser.get('rss_peak_mb', 0):,.0f} MB",
-        *usage_lines(usage),
-        *errors_block(result.errors),
+        f"- Chromium ({'1 session' if protocol else 'all sessions'}, same 2 cores): CPU mean "
+        f"{browser.get('cpu_mean', 0):.2f} cores, peak RSS {browser.get('rss_peak_mb', 0):,.0f} MB",
     ]
+    if protocol:
+        own = usage.get("load generator", {}).get("cpu_self_s", 0.0)
+        lines += [
+            f"- the bench process (the protocol sessions and Playwright's Python side): {own:.0f} s of CPU, "
+            f"mean {own / max(result.seconds, 1e-9):.2f} cores; the protocol sessions sent "
+            f"{result.auto_reruns} `run_every` fragment reruns",
+        ]
+    lines += [*usage_lines(usage), *errors_block(result.errors)]
+    if protocol:
+        lines += ["", *via_table(result)]
+    return lines
+
+
+def via_table(result: Any) -> list[str]:
+    """Per step: the protocol sessions' times and bytes, and the one Chromium's times, side by side."""
+    protocol, chromium = split(result)
+    lines = [
+        "| step | protocol n | p50 s | p95 s | max s | received KB p50 | runs | Chromium n | p50 s | p95 s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def count(timings: list[Timing]) -> str:
+        failed = sum(not t.ok for t in timings)
+        return f"{len(timings) - failed}" + (f" (+{failed} failed)" if failed else "")
+
+    for step in STEPS:
+        p, c = protocol.get(step.key, []), chromium.get(step.key, [])
+        if not p and not c:
+            continue
+        good = [t for t in p if t.ok]
+        kb = med(t.extra.get("bytes", 0) / 1024 for t in good)
+        runs = max((t.extra.get("runs", 0) for t in good), default=0)
+        lines.append(
+            f"| {step.title} | {count(p)} | {s(med(ok(p)))} | {s(pct(ok(p), 95))} | "
+            f"{s(max(ok(p), default=None))} | {'—' if kb is None else f'{kb:,.0f}'} | {runs or '—'} | "
+            f"{count(c)} | {s(med(ok(c)))} | {s(pct(ok(c), 95))} |"
+        )
     return lines

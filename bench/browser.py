@@ -19,9 +19,13 @@ Each step is reported as time and as a multiple of (data floor + framework floor
 through `_browser_launch.py`, which logs every query a script run makes, so the bench also shows
 what the app really queried per step and flags where the table no longer matches the pages.
 
-`--sessions N --minutes M` adds the concurrent run (`_browser_load.py`): N sessions walking at once
-for M minutes while the sandbox drifts and the dashboard syncs, on a freshly started dashboard
-process; p50/p95 per step, errors, the dashboard's peak RSS and CPU.
+`--sessions N --minutes M` adds the concurrent run: N people walking at once for M minutes while the
+sandbox drifts and the dashboard syncs, on a freshly started dashboard process; p50/p95 per step,
+errors, the dashboard's peak RSS and CPU. `--load-via protocol` (the default, `_proto_load.py`): N−1
+of them speak Streamlit's WebSocket protocol without a browser (`_proto_session.py`), as a browser
+on each manager's own computer would, and one is a real Chromium walking meanwhile, so the figures
+are the server's under load plus what one browser felt. `--load-via browser` (`_browser_load.py`):
+N Chromiums on this machine (on 2 cores they starve it and the run measures Chromium).
 
 Sign-in: the dashboard runs without `[auth]` (an empty secrets file of its own, so a developer's
 `.streamlit/secrets.toml` never applies) and with `KONTUR_INSECURE_DEV_PICKER=1`, the development
@@ -33,6 +37,7 @@ person on the provider's page, wait for the navigation; the `load` step then tim
 
     .venv/bin/python bench/browser.py --scale 0.1 --repeats 3
     .venv/bin/python bench/browser.py --scale 10 --reuse --repeats 7 --sessions 25 --minutes 5
+    .venv/bin/python bench/browser.py --scale 1 --repeats 1 --sessions 25 --minutes 2 --load-via browser
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -53,10 +59,12 @@ if str(REPO) not in sys.path:
 import _browser_floors as floors  # noqa: E402
 import _browser_load as load  # noqa: E402
 import _browser_report as report  # noqa: E402
+import _proto_load  # noqa: E402
 from _browser_procs import (  # noqa: E402
     OUT,
     SEED,
     Sampler,
+    browser_root,
     floor_cache,
     ops_file,
     peak_rss_hwm,
@@ -206,12 +214,15 @@ async def single_phase(
 
 async def concurrent_phase(app: Any, walks: list[Variant], sandbox: Any, args: argparse.Namespace) -> tuple:
     probe = probe_script()
+    driver = _proto_load if args.load_via == "protocol" else load
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         sampler = Sampler({"dashboard": app.proc.pid, "browser": browser_root([app.proc.pid])}).start()
+        # this process alone: the protocol sessions and Playwright's Python side (no children)
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         steps_log = OUT / "browser-logs" / "load-steps.jsonl"
         with sandbox.admin() as admin, steps_log.open("w", encoding="utf-8") as log:
-            result = await load.run(
+            result = await driver.run(
                 browser,
                 app.url,
                 walks,
@@ -228,35 +239,13 @@ async def concurrent_phase(app: Any, walks: list[Variant], sandbox: Any, args: a
                 timeout_ms=args.step_timeout * 1000,
                 log=log,
             )
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         hwm = peak_rss_hwm(app.proc.pid)
         usage = sampler.stop()
+        own = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+        usage["load generator"] = {"cpu_self_s": own}
         await browser.close()
     return result, usage, hwm
-
-
-def browser_root(exclude: Any) -> int:
-    """The Playwright driver this process started (Chromium runs under it)."""
-    return next(p for p in _children(os.getpid()) if p not in set(exclude) and b"playwright" in _cmdline(p))
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_bytes()
-            except OSError:
-                continue
-            if int(stat.rsplit(b")", 1)[1].split()[1]) == pid:
-                out.append(int(entry))
-    return out
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="single-session walks (each a new session)")
     parser.add_argument("--reuse", action="store_true", help="reuse bench/out/browser-<scale>.duckdb")
     parser.add_argument("--sessions", type=int, default=0, help="concurrent sessions (0: single walk only)")
+    parser.add_argument(
+        "--load-via",
+        choices=("protocol", "browser"),
+        default="protocol",
+        help="protocol: N-1 sessions over Streamlit's WebSocket protocol and 1 Chromium; browser: N Chromium",
+    )
     parser.add_argument("--minutes", type=float, default=3.0, help="length of the concurrent run")
     parser.add_argument("--stagger", type=float, default=2.0, help="seconds between session starts")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time between steps, s")
@@ -370,10 +365,14 @@ def render(
     from importlib.metadata import version
 
     load_timings: dict[str, list[Timing]] | None = None
+    load_label = f"{args.sessions}-session"
     if concurrent is not None:
-        load_timings = {}
-        for _, timing in concurrent[0].timings:
-            load_timings.setdefault(timing.step, []).append(timing)
+        # protocol: the steps table shows the server's step times (the protocol sessions); the one
+        # Chromium's figures are in the concurrent run's own table
+        protocol, chromium = report.split(concurrent[0])
+        load_timings = protocol if args.load_via == "protocol" else chromium
+        if args.load_via == "protocol":
+            load_label = f"{args.sessions - 1} protocol sessions (+1 Chromium)"
     end_load = os.getloadavg()
     lines = [
         f"## Browser benchmark (scale {args.scale:g}: {premises:,} premises, {leads_n:,} leads)",
@@ -390,7 +389,7 @@ def render(
         "that miss `st.cache_data`, median of 3 on the same cache; framework floor: the same input on the "
         "empty-pages app, walked after each dashboard walk.",
         "",
-        *report.steps_table(single, load_timings, args.sessions),
+        *report.steps_table(single, load_timings, load_label),
         "",
         "- «Синхронизировать» until the page showed the fresh data: p50 "
         f"{report.s(report.med(single.sync_ms), 1)} s (an incremental sync with nothing new)",
@@ -418,7 +417,7 @@ def render(
     if concurrent is not None:
         result, usage, hwm = concurrent
         lines += [
-            f"### Concurrent run ({args.sessions} sessions)",
+            f"### Concurrent run ({args.sessions} sessions, load via {args.load_via})",
             "",
             *report.load_block(result, usage, hwm, args),
             "",
