@@ -79,6 +79,17 @@ async def act(session: ProtoSession, key: str, v: Variant) -> StepResult:
         if key == "av.card":
             node = session.page.table("Планировка")
             return await session.set_state(node, widgets.row_selection(node.proto.id, [0]))
+        if key == "av.page":
+            # the premises list's pager (`st.pagination`, no label): page 2, as a click on «2»
+            pagers = session.page.elements("pagination")
+            if not pagers:
+                raise LookupError("no pager under the premises list")
+            return await session.set_state(pagers[0], widgets.integer(pagers[0].proto.id, 2))
+        if key in ("av.map", "av.dist"):
+            # «Наличие»'s view switch (`st.segmented_control`): the option's label, as the button sends it
+            node = session.page.widget("button_group", "Вид")
+            name = "Карта" if key == "av.map" else "Цены и площади"
+            return await session.set_state(node, widgets.strings(node.proto.id, [name]))
         if key == "cb.building":
             node = session.page.widget("selectbox", "Здание")
             return await session.set_state(node, widgets.string(node.proto.id, _option(node, v.building2)))
@@ -104,6 +115,9 @@ def check(session: ProtoSession, step: Step) -> str | None:
         return f"no heading «{HEADINGS[step.page]}» (have {sorted(headings)[:4]})"
     if step.key == "av.card" and not any(n.key == "av_card" for n in session.page.elements("block")):
         return "no premise card"
+    charts = {"av.map": 1, "av.dist": 2}.get(step.key)
+    if charts is not None and len(session.page.elements("plotly_chart")) != charts:
+        return f"{len(session.page.elements('plotly_chart'))} charts on the page, not {charts}"
     if step.key == "cb.book" and "Бронирования" not in headings:
         return "the booking form did not open"
     return None

@@ -97,6 +97,12 @@ def strings(widget_id: str, texts: list[str]) -> WidgetState:
     return state
 
 
+def integer(widget_id: str, number: int) -> WidgetState:
+    state = WidgetState(id=widget_id)
+    state.int_value = number
+    return state
+
+
 def doubles(widget_id: str, numbers: list[float]) -> WidgetState:
     state = WidgetState(id=widget_id)
     state.double_array_value.data.extend(numbers)
