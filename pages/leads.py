@@ -43,7 +43,9 @@ def person_filter(
 ) -> list[int]:
     """A searchable choice of agents/managers: at scale 10 there are 30,000 agents, so the list
     offers the busiest ones and whoever matches the search box, never all of them at once."""
-    chosen = tuple(int(v) for v in st.session_state.get(key, ()))
+    # A label the list no longer has (a renamed person) comes back from the browser as bare text:
+    # no longer a choice, rather than a crash.
+    chosen = tuple(int(v) for v in st.session_state.get(key, ()) if isinstance(v, int))
     search = search_col.text_input(
         f"Найти: {label.lower()}",
         key=f"{key}_search",
@@ -53,15 +55,17 @@ def person_filter(
     )
     people = ui.read_scoped(leads.people_options, readers, role, base, search, chosen)
     names = {int(i): plain(n, limit=80) for i, n in zip(people["id"], people["name"], strict=True)}
-    counts = dict(zip(people["id"].astype(int), people["leads"], strict=True))
-    return pick_col.multiselect(
+    # Labels must not change with the data: Streamlit matches a kept choice by its label, and a deal
+    # count in it changed with every sync under a person's open list (the choice came back as text).
+    picked = pick_col.multiselect(
         label,
         list(names),
-        format_func=lambda v: f"{names.get(v, v)} ({ui.fmt_int(counts.get(v))})",
+        format_func=lambda v: f"{names.get(v, v)} (№{v})",
         placeholder=everyone,
         key=key,
-        help="В скобках — число сделок.",
+        help="Первыми — у кого больше сделок.",
     )
+    return [int(v) for v in picked if isinstance(v, int)]
 
 
 with st.expander("Фильтры", expanded=True, icon=":material/tune:"):
