@@ -160,6 +160,7 @@ def test_shipped_streamlit_config() -> None:
     assert config["client"]["toolbarMode"] == "viewer"
     assert config["client"]["disableDataExport"] is True
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["runner"]["postScriptGC"] is False  # ~90 ms per run at scale 10, fragment runs too
 
 
 def outside_address() -> str | None:
