@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from playwright.async_api import BrowserContext, Page, expect
 
 HERE = Path(__file__).resolve().parent
+SELECT_ALL = re.compile(r"^\s*Select all", re.IGNORECASE)  # Streamlit 1.67: a multiselect's first entry
 QUIET_MS = 400  # no DOM change this long after the idle point: the page has settled
 VIEWPORT = {"width": 1440, "height": 2000}
 # The flags Debian's Chromium needs on this closed network (shared/testing-notes.md).
@@ -153,9 +155,10 @@ def _labelled(page: Page, testid: str, label: str, *, sidebar: bool = False) -> 
 
 async def pick(page: Page, testid: str, label: str, option: str | None, *, sidebar: bool = False) -> None:
     """Open a selectbox/multiselect and click the option named `option` (typed to filter the list;
-    long lists are virtualised) or, when None, the first option."""
+    long lists are virtualised) or, when None, the first option — a person's, not the «Select all»
+    entry Streamlit 1.67 puts first in a multiselect's list (that picked every agent, not one)."""
     await _labelled(page, testid, label, sidebar=sidebar).click()
-    options = page.get_by_role("option")
+    options = page.get_by_role("option").filter(has_not_text=SELECT_ALL)
     if option is not None:
         await page.keyboard.type(option)
         options = page.get_by_role("option", name=option, exact=True)
