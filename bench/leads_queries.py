@@ -174,8 +174,8 @@ def anchors(path: Path, agent: int, runs: int) -> dict[str, tuple[float, float]]
     for name, (sql, params) in sqls.items():
         con = duckdb.connect(str(path), read_only=True)
         try:
-            cold = timed(lambda s=sql, p=params: con.execute(s, p).fetchall())
-            warm = [timed(lambda s=sql, p=params: con.execute(s, p).fetchall()) for _ in range(runs)]
+            cold = timed(lambda c=con, s=sql, p=params: c.execute(s, p).fetchall())
+            warm = [timed(lambda c=con, s=sql, p=params: c.execute(s, p).fetchall()) for _ in range(runs)]
         finally:
             con.close()
         out[name] = (cold, statistics.median(warm))

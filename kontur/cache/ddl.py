@@ -231,7 +231,11 @@ def directory_mirror_ddl() -> str:
 # lead (it changed stage) rarely needs recomputing from `leads`.
 OLDEST_KEPT = 10
 OLDEST_SHOWN = 5
-SUMMARY_VERSION = 4
+# 5: the stage and week summaries, the oldest lists and their groups are also per lead state, so the
+# page's state filter reads them too (state follows the stage in practice: no more groups at scale 10).
+SUMMARY_VERSION = 5
+# The key of a stage group: one summary row, one list of its oldest leads, one cut-off.
+STAGE_GROUP = ("project_id", "current_status", "state")
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,11 @@ SUMMABLE: tuple[Summable, ...] = (
     ),
     Summable(
         "lead_stage_summary",
-        (("project_id", "BIGINT", "project_id"), ("current_status", "VARCHAR", "current_status")),
+        (
+            ("project_id", "BIGINT", "project_id"),
+            ("current_status", "VARCHAR", "current_status"),
+            ("state", "VARCHAR", "state"),
+        ),
         (
             ("n", "BIGINT", "count(*)"),
             # microseconds, as an exact integer sum: doubles would drift under repeated +/- deltas
@@ -270,7 +278,11 @@ SUMMABLE: tuple[Summable, ...] = (
     ),
     Summable(
         "lead_week_summary",
-        (("project_id", "BIGINT", "project_id"), ("week", "DATE", "date_trunc('week', start_date)::DATE")),
+        (
+            ("project_id", "BIGINT", "project_id"),
+            ("week", "DATE", "date_trunc('week', start_date)::DATE"),
+            ("state", "VARCHAR", "state"),
+        ),
         (("n", "BIGINT", "count(*)"),),
     ),
     Summable(
@@ -281,7 +293,7 @@ SUMMABLE: tuple[Summable, ...] = (
 )
 
 SUMMARY_OLDEST = "lead_stage_oldest"
-# Per (project, stage): `complete` (the list holds every lead of the group) or else the cut-off
+# Per stage group (STAGE_GROUP): `complete` (the list holds every lead of the group) or else the cut-off
 # (cut_at, cut_id): the list holds exactly the group's leads ordered at or before it.
 SUMMARY_GROUPS = "lead_stage_groups"
 SUMMARY_META = "lead_summary_meta"
@@ -295,9 +307,9 @@ def summary_ddl() -> list[str]:
         statements.append(f"CREATE TABLE IF NOT EXISTS {s.table} ({cols})")
     statements += [
         f"CREATE TABLE IF NOT EXISTS {SUMMARY_OLDEST} (project_id BIGINT, current_status VARCHAR, "
-        "id BIGINT, status_updated_at TIMESTAMPTZ, agent_id BIGINT, fee DOUBLE)",
+        "state VARCHAR, id BIGINT, status_updated_at TIMESTAMPTZ, agent_id BIGINT, fee DOUBLE)",
         f"CREATE TABLE IF NOT EXISTS {SUMMARY_GROUPS} (project_id BIGINT, current_status VARCHAR, "
-        "complete BOOLEAN, cut_at TIMESTAMPTZ, cut_id BIGINT)",
+        "state VARCHAR, complete BOOLEAN, cut_at TIMESTAMPTZ, cut_id BIGINT)",
         f"CREATE TABLE IF NOT EXISTS {SUMMARY_META} (leads BIGINT, version INTEGER)",
     ]
     return statements

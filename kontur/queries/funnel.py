@@ -28,7 +28,7 @@ from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES, LeadStage, LeadState
 
 from . import summaries
 from ._db import Conn, frame, has_table
-from .filters import LeadFilters, RowScope, Where, lead_where
+from .filters import LeadFilters, RowScope, lead_where
 
 FUNNEL: tuple[str, ...] = tuple(s.value for s in FUNNEL_STAGES)
 OUTCOMES: tuple[str, ...] = tuple(s.value for s in OUTCOME_STAGES)
@@ -102,33 +102,21 @@ def reach(counts: Mapping[str, int]) -> FunnelReach:
     return FunnelReach(funnel=funnel, outcomes=outcomes, total=int(sum(counts.values())))
 
 
-def _whole(f: LeadFilters) -> bool:
-    """Whether `f` narrows only by state: what the per-agent summary (by state and won stage) answers."""
-    return not (
-        f.city_id is not None
-        or f.project_id is not None
-        or f.agent_ids
-        or f.manager_ids
-        or f.start_from
-        or f.start_to
-    )
-
-
 def won(con: Conn, scope: RowScope, f: LeadFilters) -> Won:
     """The won leads of the reader's scope by their state, and the leads whose state alone says won."""
     if scope.nothing or not has_table(con, "leads"):
         return Won(0, {}, 0)
-    if scope.everything and _whole(f) and summaries.usable(con):
-        where = Where()
-        if f.states:
-            where.add("list_contains(?, s.state)", list(f.states))
+    if scope.everything and summaries.by_group(f) and summaries.usable(con):
+        # The per-(project, stage, state) sums answer city, project and state filters alike.
+        where = summaries.group_where(f)
         rows = frame(
             con,
             f"""
-            SELECT s.state, s.won_stage, sum(s.n)::BIGINT AS n FROM lead_agent_summary s
-            WHERE {where.sql} AND (s.won_stage OR s.state = ?) GROUP BY ALL
+            SELECT s.state, s.current_status = ? AS won_stage, sum(s.n)::BIGINT AS n
+            FROM lead_stage_summary s
+            WHERE {where.sql} AND (s.current_status = ? OR s.state = ?) GROUP BY ALL
             """,  # noqa: S608 -- constant clauses, parameterised values
-            [*where.params, WON_STATE],
+            [WON, *where.params, WON, WON_STATE],
         )
     else:
         where = lead_where(f, scope)

@@ -26,25 +26,13 @@ _OPEN_STAGES = _FUNNEL[:-1]
 Funnel = FunnelReach
 
 
-def _project_only(f: LeadFilters) -> bool:
-    """Whether `f` narrows by city/project at most: what the per-project summaries can answer."""
-    return not (f.agent_ids or f.manager_ids or f.states or f.start_from or f.start_to)
-
-
 def _summaries(con: Conn, scope: RowScope, f: LeadFilters) -> bool:
-    """Whether the per-project summaries answer this read: every lead visible, city/project filters
-    at most, and summaries that describe the current `leads`."""
-    return scope.everything and _project_only(f) and summaries.usable(con)
+    """Whether the per-(project, stage, state) summaries answer this read: every lead visible, filters
+    by city/project/state at most (`summaries.by_group`), and summaries that describe `leads`."""
+    return scope.everything and summaries.by_group(f) and summaries.usable(con)
 
 
-def _summary_where(f: LeadFilters, alias: str = "s") -> Where:
-    """City/project clauses over a summary table with `project_id`."""
-    where = Where()
-    if f.city_id is not None:
-        where.add(f"{alias}.project_id IN (SELECT id FROM projects WHERE city_id = ?)", f.city_id)  # noqa: S608
-    if f.project_id is not None:
-        where.add(f"{alias}.project_id = ?", f.project_id)
-    return where
+_summary_where = summaries.group_where
 
 
 def stage_counts(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
@@ -155,8 +143,9 @@ STALE_PER_STAGE = summaries.OLDEST_SHOWN
 
 
 def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> pd.DataFrame:
-    """The `per_stage` leads waiting longest at each open funnel stage. `min_by(id, t, n)` keeps n ids
-    per stage in one pass, instead of ranking every lead with a window."""
+    """The `per_stage` leads waiting longest at each open funnel stage (by status_updated_at, then id).
+    `min_by(row, (t, id), n)` keeps those n rows per stage in one pass over `leads`, instead of
+    ranking every lead with a window or reading `leads` again for the picked ids."""
     agent_expr, agent_join = name_sql(con, "ua", "l.agent_id", "Агент #")
     if per_stage <= summaries.OLDEST_SHOWN and _summaries(con, scope, f):
         sw = _summary_where(f)
@@ -166,7 +155,7 @@ def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STA
             SELECT s.id, s.current_status, s.status_updated_at, s.project_id, s.agent_id, s.fee
             FROM lead_stage_oldest s
             WHERE s.id IN (
-                SELECT unnest(min_by(s.id, s.status_updated_at, ?)) FROM lead_stage_oldest s
+                SELECT unnest(min_by(s.id, (s.status_updated_at, s.id), ?)) FROM lead_stage_oldest s
                 WHERE {sw.sql} AND list_contains(?, s.current_status)
                 GROUP BY s.current_status
             )
@@ -175,9 +164,13 @@ def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STA
     else:
         where = lead_where(f, scope)
         picked = f"""
-            SELECT id, current_status, status_updated_at, project_id, agent_id, fee FROM leads
-            WHERE id IN (
-                SELECT unnest(min_by(l.id, l.status_updated_at, ?)) FROM leads l
+            SELECT unnest(rows, recursive := true) FROM (
+                SELECT min_by(
+                    {{'id': l.id, 'current_status': l.current_status,
+                      'status_updated_at': l.status_updated_at, 'project_id': l.project_id,
+                      'agent_id': l.agent_id, 'fee': l.fee}},
+                    (l.status_updated_at, l.id), ?) AS rows
+                FROM leads l
                 WHERE {where.sql}
                 GROUP BY l.current_status
                 HAVING list_contains(?, l.current_status)
