@@ -5,7 +5,9 @@ exact, inside the load's one transaction, so a reader never sees summaries that 
   columns (counts, sums) are corrected by new − old; the "oldest leads per stage" lists are merged,
   and only groups that lost one of their listed leads are recomputed from `leads`;
 - the Kafka consumer's batches of a backlog only mark them stale (`invalidate`), and the consumer
-  rebuilds them once caught up (`refresh`).
+  rebuilds them once caught up (`refresh`);
+- the summaries keyed by a lead's city (through its project) are recomputed when a load moves a
+  project with leads to another city (or adds or removes one): `cities_before`/`cities_after`.
 
 All SQL text here is built from the constant tables of `kontur.cache.ddl`; values are parameters.
 """
@@ -18,6 +20,7 @@ import duckdb
 
 from kontur.cache import Cache
 from kontur.cache.ddl import (
+    CITY_SUMMARIES,
     OLDEST_KEPT,
     OLDEST_SHOWN,
     STAGE_GROUP,
@@ -117,6 +120,42 @@ def rebuild(con: Conn) -> None:
     con.execute(f"DELETE FROM {_GROUPS}")  # noqa: S608
     con.execute(f"INSERT INTO {_GROUPS} {_groups_sql('TRUE')}")
     _set_meta(con)
+
+
+def cities_before(con: Conn, entity: str) -> bool:
+    """Called before the load applies `entity`: for projects, with summaries in place, keeps every
+    project's city (a few hundred rows); returns whether `cities_after` has work."""
+    if entity != "projects" or not _current(con):
+        return False
+    con.execute("CREATE OR REPLACE TEMP TABLE _summary_cities AS SELECT id, city_id FROM projects")
+    return True
+
+
+def cities_after(con: Conn, pending: bool, *, maintain: bool = True) -> None:
+    """Called after the projects were applied, in the same transaction: when a project that leads
+    point to changed its city (or appeared, or went), the city-keyed summaries are recomputed from
+    `leads` (`maintain`), or all summaries are marked stale (the Kafka consumer's deferring batches)."""
+    if not pending:
+        return
+    moved = scalar(
+        con,
+        """
+        SELECT count(*) FROM leads WHERE project_id IN (
+            SELECT coalesce(a.id, b.id) FROM projects a FULL JOIN _summary_cities b ON a.id = b.id
+            WHERE a.city_id IS DISTINCT FROM b.city_id OR a.id IS NULL OR b.id IS NULL
+        )
+        """,
+    )
+    con.execute("DROP TABLE _summary_cities")
+    if not moved:
+        return
+    if not maintain:
+        invalidate(con)
+        return
+    for s in SUMMABLE:
+        if s.table in CITY_SUMMARIES:
+            con.execute(f"DELETE FROM {s.table}")  # noqa: S608
+            con.execute(f"INSERT INTO {s.table} {_aggregate_sql(s, 'leads')}")
 
 
 def invalidate(con: Conn) -> None:

@@ -216,6 +216,16 @@ def leaderboard(con: Conn, scope: RowScope, f: LeadFilters, limit: int = 50) -> 
             LIMIT ?
         """  # noqa: S608 -- constant clauses, parameterised values
         params = [WON_STATE, *where.params, limit]
+    elif _city_only(f) and not f.states and scope.everything and summaries.usable(con):
+        # One row per agent of the city, the columns already split: ~1/10 of 300k rows, not 1.6M leads.
+        top = """
+            SELECT s.agent_id, s.n AS leads, s.won, s.won_state, s.fee_won, s.fee_pipeline,
+                   s.nps_true / nullif(s.nps_known, 0) AS nps_share
+            FROM lead_agent_city_summary s WHERE s.city_id = ? AND s.n > 0
+            ORDER BY s.fee_won DESC, s.won DESC, s.agent_id
+            LIMIT ?
+        """
+        params = [f.city_id, limit]
     else:
         where = lead_where(f, scope)
         top = f"""
@@ -244,6 +254,19 @@ def leaderboard(con: Conn, scope: RowScope, f: LeadFilters, limit: int = 50) -> 
     )
 
 
+def _city_only(f: LeadFilters) -> bool:
+    """Whether `f` is a city and nothing narrower (what the per-city agent/manager sums answer)."""
+    return f.city_id is not None and f.project_id is None and summaries.by_group(f)
+
+
+# Who has how many leads, over all leads (True) or per city (False).
+_PEOPLE_SUMS = {
+    ("agent_id", True): "lead_agent_summary",
+    ("agent_id", False): "lead_agent_city_summary",
+    ("manager_id", True): "lead_manager_summary",
+    ("manager_id", False): "lead_manager_summary",
+}
+
 # The agent/manager pickers list this many people at most: at scale 10 there are 30,000 agents, and a
 # browser choice with all of them is slow to send and useless to scroll. The rest are found by search.
 PEOPLE_SHOWN = 50
@@ -265,10 +288,15 @@ def people_options(
     column = {"agent_id": "agent_id", "manager_id": "manager_id"}[role_column]
     fallback = "Агент #" if role_column == "agent_id" else "Менеджер #"
     place = LeadFilters(city_id=f.city_id, project_id=f.project_id)
-    if place.city_id is None and place.project_id is None and _summaries(con, scope, place):
-        table = "lead_agent_summary" if column == "agent_id" else "lead_manager_summary"
-        counts = f"SELECT {column} AS id, sum(n) AS leads FROM {table} WHERE {column} IS NOT NULL GROUP BY 1"  # noqa: S608
-        params: list[object] = []
+    whole = place.city_id is None and place.project_id is None
+    if (whole or _city_only(place)) and _summaries(con, scope, place):
+        table = _PEOPLE_SUMS[column, whole]
+        city = "" if whole else "AND city_id = ?"
+        counts = (
+            f"SELECT {column} AS id, sum(n) AS leads FROM {table} "  # noqa: S608 -- constant maps
+            f"WHERE {column} IS NOT NULL {city} GROUP BY 1 HAVING sum(n) > 0"
+        )
+        params: list[object] = [] if whole else [place.city_id]
     else:
         where = lead_where(place, scope)
         counts = (

@@ -14,7 +14,7 @@ from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.load import summaries as upkeep
-from kontur.queries import LeadFilters, leads, summaries
+from kontur.queries import LeadFilters, funnel, leads, summaries
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.sync import run_sync
 from tests.conftest import TEST_SCALE
@@ -46,6 +46,8 @@ def _filters(cur) -> list[LeadFilters]:
         LeadFilters(project_id=project),
         LeadFilters(states=("Активные",)),
         LeadFilters(states=("Выиграна", "Проиграна")),
+        LeadFilters(city_id=city, states=("Активные", "На паузе")),
+        LeadFilters(project_id=project, states=("Выиграна",)),
     ]
 
 
@@ -74,6 +76,7 @@ def _compare_queries(cur, monkeypatch: pytest.MonkeyPatch) -> None:
         _same(leads.stale_summary(cur, e, f), _raw(monkeypatch, leads.stale_summary, cur, e, f))
         _same(leads.stale_leads(cur, e, f), _raw(monkeypatch, leads.stale_leads, cur, e, f))
         _same(leads.leaderboard(cur, e, f), _raw(monkeypatch, leads.leaderboard, cur, e, f))
+        assert funnel.won(cur, e, f) == _raw(monkeypatch, funnel.won, cur, e, f)
         for role in ("agent_id", "manager_id"):
             _same(
                 leads.people_options(cur, e, role, f),
