@@ -143,9 +143,8 @@ STALE_PER_STAGE = summaries.OLDEST_SHOWN
 
 
 def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STALE_PER_STAGE) -> pd.DataFrame:
-    """The `per_stage` leads waiting longest at each open funnel stage (by status_updated_at, then id).
-    `min_by(row, (t, id), n)` keeps those n rows per stage in one pass over `leads`, instead of
-    ranking every lead with a window or reading `leads` again for the picked ids."""
+    """The `per_stage` leads waiting longest at each open funnel stage. `min_by(id, t, n)` keeps n ids
+    per stage in one pass, instead of ranking every lead with a window."""
     agent_expr, agent_join = name_sql(con, "ua", "l.agent_id", "Агент #")
     if per_stage <= summaries.OLDEST_SHOWN and _summaries(con, scope, f):
         sw = _summary_where(f)
@@ -155,7 +154,7 @@ def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STA
             SELECT s.id, s.current_status, s.status_updated_at, s.project_id, s.agent_id, s.fee
             FROM lead_stage_oldest s
             WHERE s.id IN (
-                SELECT unnest(min_by(s.id, (s.status_updated_at, s.id), ?)) FROM lead_stage_oldest s
+                SELECT unnest(min_by(s.id, s.status_updated_at, ?)) FROM lead_stage_oldest s
                 WHERE {sw.sql} AND list_contains(?, s.current_status)
                 GROUP BY s.current_status
             )
@@ -164,13 +163,9 @@ def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STA
     else:
         where = lead_where(f, scope)
         picked = f"""
-            SELECT unnest(rows, recursive := true) FROM (
-                SELECT min_by(
-                    {{'id': l.id, 'current_status': l.current_status,
-                      'status_updated_at': l.status_updated_at, 'project_id': l.project_id,
-                      'agent_id': l.agent_id, 'fee': l.fee}},
-                    (l.status_updated_at, l.id), ?) AS rows
-                FROM leads l
+            SELECT id, current_status, status_updated_at, project_id, agent_id, fee FROM leads
+            WHERE id IN (
+                SELECT unnest(min_by(l.id, l.status_updated_at, ?)) FROM leads l
                 WHERE {where.sql}
                 GROUP BY l.current_status
                 HAVING list_contains(?, l.current_status)
