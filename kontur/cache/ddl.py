@@ -231,9 +231,10 @@ def directory_mirror_ddl() -> str:
 # lead (it changed stage) rarely needs recomputing from `leads`.
 OLDEST_KEPT = 10
 OLDEST_SHOWN = 5
-# 6 (5 was a development step): the stage and week summaries, the oldest lists and their groups are also per lead state, so the
-# page's state filter reads them too (state follows the stage in practice: no more groups at scale 10);
-# per-agent and per-manager sums by city, for the leaderboard and the people lists of a city.
+# 6 (5 was a development step): the stage and week summaries, the oldest lists and their groups are
+# also per lead state, so the page's state filter reads them too (state follows the stage in practice:
+# no more groups at scale 10); per-agent and per-manager sums by city, for the leaderboard and the
+# people lists of a city.
 SUMMARY_VERSION = 6
 # A lead's city, through its project: summaries keyed by it are recomputed when a project's city
 # changes (`kontur.load.summaries.cities_after`), so they always agree with `projects`.

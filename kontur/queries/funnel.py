@@ -118,6 +118,17 @@ def won(con: Conn, scope: RowScope, f: LeadFilters) -> Won:
             """,  # noqa: S608 -- constant clauses, parameterised values
             [WON, *where.params, WON, WON_STATE],
         )
+    elif summaries.by_agent(f, city=False) and summaries.usable(con):
+        # The per-(agent, state, won stage) sums answer chosen agents and any reader's scope.
+        where = summaries.agent_where(scope, f)
+        rows = frame(
+            con,
+            f"""
+            SELECT s.state, s.won_stage, sum(s.n)::BIGINT AS n FROM lead_agent_summary s
+            WHERE {where.sql} AND (s.won_stage OR s.state = ?) GROUP BY ALL
+            """,  # noqa: S608 -- constant clauses, parameterised values
+            [*where.params, WON_STATE],
+        )
     else:
         where = lead_where(f, scope)
         rows = frame(

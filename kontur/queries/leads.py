@@ -193,12 +193,9 @@ def leaderboard(con: Conn, scope: RowScope, f: LeadFilters, limit: int = 50) -> 
     first. Won is the stage `выиграна` (as in the KPI and the funnel; `fee_won` is those leads' fee);
     `won_state` counts the leads whose state is «Выиграна», shown beside it."""
     agent_expr, agent_join = name_sql(con, "ua", "top.agent_id", "Агент #")
-    whole = f.city_id is None and f.project_id is None and not (f.agent_ids or f.manager_ids)
-    if whole and scope.everything and not (f.start_from or f.start_to) and summaries.usable(con):
+    if summaries.by_agent(f, city=False) and summaries.usable(con):
         # Per (agent, state, won stage) sums: ~120k rows at scale 10 instead of 5M leads.
-        where = Where()
-        if f.states:
-            where.add("list_contains(?, s.state)", list(f.states))
+        where = summaries.agent_where(scope, f)
         top = f"""
             SELECT s.agent_id, sum(s.n) AS leads,
                    coalesce(sum(s.n) FILTER (WHERE s.won_stage), 0) AS won,
@@ -211,16 +208,17 @@ def leaderboard(con: Conn, scope: RowScope, f: LeadFilters, limit: int = 50) -> 
             LIMIT ?
         """  # noqa: S608 -- constant clauses, parameterised values
         params = [WON_STATE, *where.params, limit]
-    elif _city_only(f) and not f.states and scope.everything and summaries.usable(con):
+    elif summaries.by_agent(f, city=True) and summaries.usable(con):
         # One row per agent of the city, the columns already split: ~1/10 of 300k rows, not 1.6M leads.
-        top = """
+        where = summaries.agent_where(scope, f)
+        top = f"""
             SELECT s.agent_id, s.n AS leads, s.won, s.won_state, s.fee_won, s.fee_pipeline,
                    s.nps_true / nullif(s.nps_known, 0) AS nps_share
-            FROM lead_agent_city_summary s WHERE s.city_id = ? AND s.n > 0
+            FROM lead_agent_city_summary s WHERE {where.sql} AND s.n > 0
             ORDER BY s.fee_won DESC, s.won DESC, s.agent_id
             LIMIT ?
-        """
-        params = [f.city_id, limit]
+        """  # noqa: S608 -- constant clauses, parameterised values
+        params = [*where.params, limit]
     else:
         where = lead_where(f, scope)
         top = f"""
@@ -247,11 +245,6 @@ def leaderboard(con: Conn, scope: RowScope, f: LeadFilters, limit: int = 50) -> 
         """,  # noqa: S608 -- constant clauses and own aliases, parameterised values
         params,
     )
-
-
-def _city_only(f: LeadFilters) -> bool:
-    """Whether `f` is a city and nothing narrower (what the per-city agent/manager sums answer)."""
-    return f.city_id is not None and f.project_id is None and summaries.by_group(f)
 
 
 # Who has how many leads, over all leads (True) or per city (False).
@@ -284,14 +277,21 @@ def people_options(
     fallback = "Агент #" if role_column == "agent_id" else "Менеджер #"
     place = LeadFilters(city_id=f.city_id, project_id=f.project_id)
     whole = place.city_id is None and place.project_id is None
-    if (whole or _city_only(place)) and _summaries(con, scope, place):
+    # The agents' sums are keyed by agent, so any reader's scope applies to them; the managers' are not.
+    scoped = column == "agent_id" or scope.everything
+    if place.project_id is None and scoped and summaries.usable(con):  # all leads, or one city's
         table = _PEOPLE_SUMS[column, whole]
-        city = "" if whole else "AND city_id = ?"
+        if column == "agent_id":
+            where = summaries.agent_where(scope, place)
+        else:
+            where = Where()
+            if place.city_id is not None:
+                where.add("s.city_id = ?", place.city_id)
         counts = (
-            f"SELECT {column} AS id, sum(n) AS leads FROM {table} "  # noqa: S608 -- constant maps
-            f"WHERE {column} IS NOT NULL {city} GROUP BY 1 HAVING sum(n) > 0"
+            f"SELECT s.{column} AS id, sum(s.n) AS leads FROM {table} s "  # noqa: S608 -- constant maps
+            f"WHERE s.{column} IS NOT NULL AND {where.sql} GROUP BY 1 HAVING sum(s.n) > 0"
         )
-        params: list[object] = [] if whole else [place.city_id]
+        params: list[object] = list(where.params)
     else:
         where = lead_where(place, scope)
         counts = (

@@ -19,9 +19,19 @@ import duckdb
 from kontur.cache.ddl import OLDEST_KEPT, OLDEST_SHOWN, SUMMABLE, SUMMARY_META, SUMMARY_VERSION
 
 from ._db import Conn
-from .filters import LeadFilters, Where
+from .filters import LeadFilters, RowScope, Where
 
-__all__ = ["OLDEST_KEPT", "OLDEST_SHOWN", "SUMMABLE", "VERSION", "by_group", "group_where", "usable"]
+__all__ = [
+    "OLDEST_KEPT",
+    "OLDEST_SHOWN",
+    "SUMMABLE",
+    "VERSION",
+    "agent_where",
+    "by_agent",
+    "by_group",
+    "group_where",
+    "usable",
+]
 
 VERSION = SUMMARY_VERSION
 
@@ -55,6 +65,31 @@ def group_where(f: LeadFilters, alias: str = "s") -> Where:
         where.add(f"{alias}.project_id IN (SELECT id FROM projects WHERE city_id = ?)", f.city_id)  # noqa: S608
     if f.project_id is not None:
         where.add(f"{alias}.project_id = ?", f.project_id)
+    if f.states:
+        where.add(f"list_contains(?, {alias}.state)", list(f.states))
+    return where
+
+
+def by_agent(f: LeadFilters, *, city: bool) -> bool:
+    """Whether the per-agent sums answer `f`: agents and states (`lead_agent_summary`), or with
+    `city` a city and agents (`lead_agent_city_summary`, no state key). They are keyed by the agent,
+    so a reader who sees only some agents is answered exactly too (`agent_where`)."""
+    narrower = f.project_id is not None or f.manager_ids or f.start_from or f.start_to
+    if city:
+        return not (narrower or f.states) and f.city_id is not None
+    return not narrower and f.city_id is None
+
+
+def agent_where(scope: RowScope, f: LeadFilters, alias: str = "s") -> Where:
+    """The reader's scope, the chosen agents, the city and the states of `f` over a per-agent sum."""
+    where = Where()
+    if not scope.everything:
+        sql, params = scope.predicate(f"{alias}.agent_id")
+        where.add(sql, *params)
+    if f.agent_ids:
+        where.add(f"list_contains(?, {alias}.agent_id)", list(f.agent_ids))
+    if f.city_id is not None:
+        where.add(f"{alias}.city_id = ?", f.city_id)
     if f.states:
         where.add(f"list_contains(?, {alias}.state)", list(f.states))
     return where

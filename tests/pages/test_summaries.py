@@ -4,6 +4,7 @@ summary tables equal a rebuild from scratch. Uses its own sandbox: drift would d
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def _filters(cur) -> list[LeadFilters]:
         "SELECT pr.city_id, l.project_id FROM leads l JOIN projects pr ON pr.id = l.project_id "
         "GROUP BY ALL ORDER BY count(*) DESC, 1, 2 LIMIT 1"
     ).fetchone()
+    agents = tuple(a for (a,) in cur.execute(_BUSIEST_AGENTS).fetchall()[:2])
     return [
         LeadFilters(),
         LeadFilters(city_id=city),
@@ -48,7 +50,22 @@ def _filters(cur) -> list[LeadFilters]:
         LeadFilters(states=("Выиграна", "Проиграна")),
         LeadFilters(city_id=city, states=("Активные", "На паузе")),
         LeadFilters(project_id=project, states=("Выиграна",)),
+        LeadFilters(agent_ids=agents[:1]),
+        LeadFilters(agent_ids=agents, states=("Активные",)),
+        LeadFilters(city_id=city, agent_ids=agents),
     ]
+
+
+_BUSIEST_AGENTS = (
+    "SELECT agent_id FROM leads WHERE agent_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 8"
+)
+
+
+def _scopes(cur) -> list[ReadScope]:
+    """Everyone, and an agency-like reader: the per-agent sums answer them too. The agency holds the
+    second of the busiest agents, so an agent filter names one inside the scope and one outside."""
+    agents = [a for (a,) in cur.execute(_BUSIEST_AGENTS).fetchall()]
+    return [EVERYONE, ReadScope(frozenset(agents[1:]))]
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -68,8 +85,7 @@ EVERYONE = ReadScope.everyone()
 
 def _compare_queries(cur, monkeypatch: pytest.MonkeyPatch) -> None:
     assert summaries.usable(cur)
-    e = EVERYONE
-    for f in _filters(cur):
+    for e, f in itertools.product(_scopes(cur), _filters(cur)):
         _same(leads.stage_counts(cur, e, f).sort_values("current_status"),
               _raw(monkeypatch, leads.stage_counts, cur, e, f).sort_values("current_status"))  # fmt: skip
         _same(leads.weekly_starts(cur, e, f), _raw(monkeypatch, leads.weekly_starts, cur, e, f))
