@@ -13,11 +13,14 @@ this code's version (what the load path does at the next sync).
 
     .venv/bin/python bench/leads_queries.py --db /tmp/leadsq/scale10.duckdb
     .venv/bin/python bench/leads_queries.py --db ... --only agent,agency --query stale_leads
+    .venv/bin/python bench/leads_queries.py --json after-1.json      # one round, kept
+    .venv/bin/python bench/leads_queries.py --compare before-1.json,before-2.json after-1.json,after-2.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -189,6 +192,50 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+Results = dict[str, dict[str, tuple[float, float]]]  # query -> case -> (cold ms, warm ms)
+
+
+def tables(results: Results, runs: int) -> str:
+    """The warm and the cold table, with the page's total per case (its every-run queries)."""
+    names = list(next(iter(results.values())))
+    out = []
+    for title, k in (
+        (f"warm: median of {runs} runs, ms", 1),
+        ("cold: the first run on a fresh connection, ms", 0),
+    ):
+        rows = [["query", *names]]
+        rows += [[q, *[f"{by_case[c][k]:.1f}" for c in names]] for q, by_case in results.items()]
+        total = [sum(results[q][c][k] for q in results if q in QUERIES) for c in names]
+        rows.append(["page total", *[f"{t:.1f}" for t in total]])
+        out.append(f"{title}\n{table(rows)}")
+    return "\n\n".join(out)
+
+
+def compare(before: list[Path], after: list[Path]) -> str:
+    """Before -> after per cell, each side the median over its rounds (JSON files of `--json`)."""
+
+    def merged(files: list[Path]) -> Results:
+        rounds = [json.loads(f.read_text()) for f in files]
+        return {
+            q: {c: tuple(statistics.median(r[q][c][k] for r in rounds) for k in (0, 1)) for c in by_case}
+            for q, by_case in rounds[0].items()
+        }  # type: ignore[misc]
+
+    old, new = merged(before), merged(after)
+    names = list(next(iter(new.values())))
+    out = []
+    for title, k in (("warm ms, before -> after", 1), ("cold ms, before -> after", 0)):
+        rows = [["query", *names]]
+        rows += [[q, *[f"{old[q][c][k]:.0f} -> {new[q][c][k]:.0f}" for c in names]] for q in new if q in old]
+        tot = [
+            (sum(old[q][c][k] for q in QUERIES if q in old), sum(new[q][c][k] for q in QUERIES if q in new))
+            for c in names
+        ]
+        rows.append(["page total", *[f"{a:.0f} -> {b:.0f}" for a, b in tot]])
+        out.append(f"{title} (median of {len(before)} and {len(after)} rounds)\n{table(rows)}")
+    return "\n\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", type=Path, default=Path("/tmp/leadsq/scale10.duckdb"))
@@ -197,7 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated case names")
     ap.add_argument("--query", default="", help="comma-separated query names")
     ap.add_argument("--extra", action="store_true", help="also the picker's search")
+    ap.add_argument("--json", type=Path, help="also write the figures here (for --compare)")
+    ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="comma-separated JSON files")
     args = ap.parse_args(argv)
+    if args.compare:
+        before, after = ([Path(p) for p in side.split(",")] for side in args.compare)
+        print(compare(before, after))
+        return 0
 
     path = prepare(args.db, args.work)
     con = duckdb.connect(str(path), read_only=True)
@@ -216,28 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n_leads:,} leads; load {os.getloadavg()[0]:.2f}; duckdb {duckdb.__version__}; runs {args.runs}")
     for name, (cold, warm) in anchors(path, agent, args.runs).items():
         print(f"anchor {name}: cold {cold:.1f} ms, warm {warm:.1f} ms")
-    header = ["query", *[c.name for c in chosen]]
-    warm_rows: list[list[str]] = [header]
-    cold_rows: list[list[str]] = [header]
-    totals = dict.fromkeys((c.name for c in chosen), 0.0)
-    cold_totals = dict.fromkeys((c.name for c in chosen), 0.0)
+    results: Results = {}
     for qname, fn in queries.items():
-        w_row, c_row = [qname], [qname]
-        for case in chosen:
-            cold, warm = measure(path, case, fn, args.runs)
-            w_row.append(f"{warm:.1f}")
-            c_row.append(f"{cold:.1f}")
-            if qname in QUERIES:
-                totals[case.name] += warm
-                cold_totals[case.name] += cold
-        warm_rows.append(w_row)
-        cold_rows.append(c_row)
-        print(f"  {qname}: " + " ".join(w_row[1:]), flush=True)
-    warm_rows.append(["page total", *[f"{totals[c.name]:.1f}" for c in chosen]])
-    cold_rows.append(["page total", *[f"{cold_totals[c.name]:.1f}" for c in chosen]])
-    print(f"\nwarm: median of {args.runs} runs, ms\n" + table(warm_rows))
-    print("\ncold: the first run on a fresh connection, ms\n" + table(cold_rows))
+        results[qname] = {case.name: measure(path, case, fn, args.runs) for case in chosen}
+        print(f"  {qname}: " + " ".join(f"{w:.1f}" for _, w in results[qname].values()), flush=True)
+    print("\n" + tables(results, args.runs))
     print(f"\nload after: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(results))
     return 0
 
 
