@@ -237,8 +237,9 @@ OLDEST_SHOWN = 5
 # people lists of a city.
 SUMMARY_VERSION = 6
 # A lead's city, through its project: summaries keyed by it are recomputed when a project's city
-# changes (`kontur.load.summaries.cities_after`), so they always agree with `projects`.
-LEAD_CITY = "(SELECT pc.city_id FROM projects pc WHERE pc.id = project_id)"
+# changes (`kontur.load.summaries.cities_after`), so they always agree with `projects`. An aggregate,
+# so that a project id stored twice could never fail the load's transaction ("more than one row").
+LEAD_CITY = "(SELECT min(pc.city_id) FROM projects pc WHERE pc.id = project_id)"
 # The key of a stage group: one summary row, one list of its oldest leads, one cut-off.
 STAGE_GROUP = ("project_id", "current_status", "state")
 
