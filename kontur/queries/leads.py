@@ -1,8 +1,9 @@
 """Leads page: the funnel, outcomes, weekly starts, stale leads, the agent leaderboard.
 
 Every function takes the reader's scope (`kontur.auth.scopes.ReadScope`, applied to `leads.agent_id`
-by `filters.lead_where`). The summary tables are global, so they answer only a reader who may see
-every lead; anyone else's reads go to `leads` with their scope in the WHERE clause.
+by `filters.lead_where`). The per-project summary tables answer only a reader who may see every
+lead; the per-agent ones (leaderboard, agents list) take any reader's scope on their agent key
+(`summaries.agent_where`). Every other read goes to `leads` with the scope in the WHERE clause.
 """
 
 from __future__ import annotations
