@@ -193,10 +193,12 @@ class Staging:
                 if not maintain_summaries and entity == "leads":
                     summaries.invalidate(cur)
                 pending = maintain_summaries and summaries.before_apply(cur, entity, mode, staged)
+                cities = summaries.cities_before(cur, entity)  # summaries keyed by a lead's city
                 results[entity] = apply_entity(
                     cur, self.run_id, entity, staged, states[entity].stats, mode, move_mark=advance_high_water
                 )
                 summaries.after_apply(cur, entity, mode, staged, pending)
+                summaries.cities_after(cur, cities, maintain=maintain_summaries)
             if finish_run:
                 runs.finish_run(cur, self.run_id, list(results.values()))
             if in_transaction is not None:

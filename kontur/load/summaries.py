@@ -5,7 +5,9 @@ exact, inside the load's one transaction, so a reader never sees summaries that 
   columns (counts, sums) are corrected by new − old; the "oldest leads per stage" lists are merged,
   and only groups that lost one of their listed leads are recomputed from `leads`;
 - the Kafka consumer's batches of a backlog only mark them stale (`invalidate`), and the consumer
-  rebuilds them once caught up (`refresh`).
+  rebuilds them once caught up (`refresh`);
+- the summaries keyed by a lead's city (through its project) are recomputed when a load moves a
+  project with leads to another city (or adds or removes one): `cities_before`/`cities_after`.
 
 All SQL text here is built from the constant tables of `kontur.cache.ddl`; values are parameters.
 """
@@ -18,8 +20,10 @@ import duckdb
 
 from kontur.cache import Cache
 from kontur.cache.ddl import (
+    CITY_SUMMARIES,
     OLDEST_KEPT,
     OLDEST_SHOWN,
+    STAGE_GROUP,
     SUMMABLE,
     SUMMARY_GROUPS,
     SUMMARY_META,
@@ -41,6 +45,12 @@ _OLDEST = SUMMARY_OLDEST
 _GROUPS = SUMMARY_GROUPS
 _META = SUMMARY_META
 VERSION = SUMMARY_VERSION
+# A stage group's key columns, as SQL text: plain, and qualified by a table alias.
+_KEY = ", ".join(STAGE_GROUP)
+
+
+def _keys(alias: str) -> str:
+    return ", ".join(f"{alias}.{k}" for k in STAGE_GROUP)
 
 
 def scalar(con: Conn, sql: str, params: list[Any] | None = None) -> Any:
@@ -76,20 +86,20 @@ def _aggregate_sql(s: Summable, source: str, sign: str = "") -> str:
 
 
 def _oldest_sql(where: str) -> str:
-    """The OLDEST_KEPT oldest leads of every (project, stage) among `leads` rows matching `where`,
+    """The OLDEST_KEPT oldest leads of every stage group among `leads` rows matching `where`,
     with what the stale-leads table shows of them (agent, fee), so that table never reads `leads`.
     `min_by(id, t, n)` and `min(t, n)` list the same rows in the same order of `t` (within equal
     stamps the pairing of id and stamp cannot be wrong): ~5x cheaper than a window over all leads."""
     return f"""
         WITH o AS (
-            SELECT project_id, current_status, unnest(ids) AS id, unnest(stamps) AS status_updated_at
+            SELECT {_KEY}, unnest(ids) AS id, unnest(stamps) AS status_updated_at
             FROM (
-                SELECT project_id, current_status, min_by(id, status_updated_at, {OLDEST_KEPT}) AS ids,
+                SELECT {_KEY}, min_by(id, status_updated_at, {OLDEST_KEPT}) AS ids,
                        min(status_updated_at, {OLDEST_KEPT}) AS stamps
-                FROM leads WHERE {where} GROUP BY project_id, current_status
+                FROM leads WHERE {where} GROUP BY {_KEY}
             )
         )
-        SELECT o.project_id, o.current_status, o.id, o.status_updated_at, l.agent_id, l.fee
+        SELECT {_keys("o")}, o.id, o.status_updated_at, l.agent_id, l.fee
         FROM o JOIN (SELECT id, agent_id, fee FROM leads WHERE {where}) l ON l.id = o.id
     """  # noqa: S608 -- constant text
 
@@ -110,6 +120,42 @@ def rebuild(con: Conn) -> None:
     con.execute(f"DELETE FROM {_GROUPS}")  # noqa: S608
     con.execute(f"INSERT INTO {_GROUPS} {_groups_sql('TRUE')}")
     _set_meta(con)
+
+
+def cities_before(con: Conn, entity: str) -> bool:
+    """Called before the load applies `entity`: for projects, with summaries in place, keeps every
+    project's city (a few hundred rows); returns whether `cities_after` has work."""
+    if entity != "projects" or not _current(con):
+        return False
+    con.execute("CREATE OR REPLACE TEMP TABLE _summary_cities AS SELECT id, city_id FROM projects")
+    return True
+
+
+def cities_after(con: Conn, pending: bool, *, maintain: bool = True) -> None:
+    """Called after the projects were applied, in the same transaction: when a project that leads
+    point to changed its city (or appeared, or went), the city-keyed summaries are recomputed from
+    `leads` (`maintain`), or all summaries are marked stale (the Kafka consumer's deferring batches)."""
+    if not pending:
+        return
+    moved = scalar(
+        con,
+        """
+        SELECT count(*) FROM leads WHERE project_id IN (
+            SELECT coalesce(a.id, b.id) FROM projects a FULL JOIN _summary_cities b ON a.id = b.id
+            WHERE a.city_id IS DISTINCT FROM b.city_id OR a.id IS NULL OR b.id IS NULL
+        )
+        """,
+    )
+    con.execute("DROP TABLE _summary_cities")
+    if not moved:
+        return
+    if not maintain:
+        invalidate(con)
+        return
+    for s in SUMMABLE:
+        if s.table in CITY_SUMMARIES:
+            con.execute(f"DELETE FROM {s.table}")  # noqa: S608
+            con.execute(f"INSERT INTO {s.table} {_aggregate_sql(s, 'leads')}")
 
 
 def invalidate(con: Conn) -> None:
@@ -143,14 +189,14 @@ def _groups_sql(where: str) -> str:
     """The cut-off of every group's freshly computed list (groups matching `where`), from the lists
     and the group sizes in lead_stage_summary."""
     return f"""
-        SELECT s.project_id, s.current_status, s.n <= {OLDEST_KEPT} AS complete,
+        SELECT {_keys("s")}, s.n <= {OLDEST_KEPT} AS complete,
                last.status_updated_at AS cut_at, last.id AS cut_id
         FROM lead_stage_summary s
         LEFT JOIN (
-            SELECT project_id, current_status, status_updated_at, id FROM {_OLDEST}
-            QUALIFY row_number() OVER (PARTITION BY project_id, current_status
+            SELECT {_KEY}, status_updated_at, id FROM {_OLDEST}
+            QUALIFY row_number() OVER (PARTITION BY {_KEY}
                                        ORDER BY status_updated_at DESC, id DESC) = 1
-        ) last USING (project_id, current_status)
+        ) last USING ({_KEY})
         WHERE {where}
     """  # noqa: S608 -- constant text
 
@@ -224,10 +270,6 @@ def _apply_delta(con: Conn, s: Summable) -> None:
     con.execute("DROP TABLE _summary_merged")
 
 
-# The (project, stage) groups to recompute, as a subquery (a constant).
-_BROKEN = "(SELECT (project_id, current_status) FROM _summary_broken)"
-
-
 def _merge_oldest(con: Conn) -> None:
     """Keep every group's list a prefix of the group (ordered by status_updated_at, id).
 
@@ -236,19 +278,20 @@ def _merge_oldest(con: Conn) -> None:
     list stays a prefix). A list over OLDEST_KEPT is trimmed and its cut-off moves up. Only a list
     that fell under OLDEST_SHOWN without holding its whole group is recomputed from `leads` — rare,
     so a small batch (a Kafka poll) does not scan the table for it."""
+    _coalesced = ", ".join(f"coalesce(k.{c}, g.{c}) AS {c}" for c in STAGE_GROUP)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _summary_ranked AS
-        SELECT *, row_number() OVER w AS rk, count(*) OVER (PARTITION BY project_id, current_status) AS cnt
+        SELECT *, row_number() OVER w AS rk, count(*) OVER (PARTITION BY {_KEY}) AS cnt
         FROM (
             SELECT o.* FROM {_OLDEST} o WHERE o.id NOT IN (SELECT id FROM _summary_old)
             UNION ALL
-            SELECT n.project_id, n.current_status, n.id, n.status_updated_at, n.agent_id, n.fee
-            FROM _summary_new n LEFT JOIN {_GROUPS} g USING (project_id, current_status)
+            SELECT {_keys("n")}, n.id, n.status_updated_at, n.agent_id, n.fee
+            FROM _summary_new n LEFT JOIN {_GROUPS} g USING ({_KEY})
             WHERE g.project_id IS NULL OR g.complete OR n.status_updated_at < g.cut_at
                OR (n.status_updated_at = g.cut_at AND n.id <= g.cut_id)
         )
-        WINDOW w AS (PARTITION BY project_id, current_status ORDER BY status_updated_at, id)
+        WINDOW w AS (PARTITION BY {_KEY} ORDER BY status_updated_at, id)
         """  # noqa: S608 -- constant tables
     )
     # Every group's new state; a group with no listed lead left keeps its old state (cnt 0).
@@ -256,19 +299,18 @@ def _merge_oldest(con: Conn) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE _summary_groups AS
         WITH k AS (
-            SELECT project_id, current_status, max(cnt) AS cnt,
+            SELECT {_KEY}, max(cnt) AS cnt,
                    max(status_updated_at) FILTER (WHERE rk = {OLDEST_KEPT}) AS kth_at,
                    max(id) FILTER (WHERE rk = {OLDEST_KEPT}) AS kth_id
             FROM _summary_ranked GROUP BY ALL
         ),
         merged AS (
-            SELECT coalesce(k.project_id, g.project_id) AS project_id,
-                   coalesce(k.current_status, g.current_status) AS current_status,
+            SELECT {_coalesced},
                    coalesce(k.cnt, 0) AS cnt, k.kth_at, k.kth_id,
                    g.project_id IS NULL AS new_group, g.complete, g.cut_at, g.cut_id
-            FROM k FULL JOIN {_GROUPS} g USING (project_id, current_status)
+            FROM k FULL JOIN {_GROUPS} g USING ({_KEY})
         )
-        SELECT project_id, current_status,
+        SELECT {_KEY},
                CASE WHEN cnt > {OLDEST_KEPT} THEN false WHEN new_group THEN true
                     ELSE complete END AS complete,
                CASE WHEN cnt > {OLDEST_KEPT} THEN kth_at ELSE cut_at END AS cut_at,
@@ -281,20 +323,17 @@ def _merge_oldest(con: Conn) -> None:
     con.execute(
         f"""
         INSERT INTO {_OLDEST}
-        SELECT r.project_id, r.current_status, r.id, r.status_updated_at, r.agent_id, r.fee
-        FROM _summary_ranked r JOIN _summary_groups g USING (project_id, current_status)
+        SELECT {_keys("r")}, r.id, r.status_updated_at, r.agent_id, r.fee
+        FROM _summary_ranked r JOIN _summary_groups g USING ({_KEY})
         WHERE r.rk <= {OLDEST_KEPT} AND NOT g.refill
         """  # noqa: S608 -- constant tables
     )
-    refill = (
-        "(project_id, current_status) IN "
-        "(SELECT (project_id, current_status) FROM _summary_groups r WHERE r.refill)"
-    )
+    refill = f"({_KEY}) IN (SELECT ({_KEY}) FROM _summary_groups r WHERE r.refill)"  # noqa: S608
     if scalar(con, "SELECT count(*) FROM _summary_groups WHERE refill"):
         con.execute(f"INSERT INTO {_OLDEST} {_oldest_sql(refill)}")
     con.execute(f"DELETE FROM {_GROUPS}")  # noqa: S608
     con.execute(
-        f"INSERT INTO {_GROUPS} SELECT project_id, current_status, complete, cut_at, cut_id "  # noqa: S608
+        f"INSERT INTO {_GROUPS} SELECT {_KEY}, complete, cut_at, cut_id "  # noqa: S608
         "FROM _summary_groups WHERE NOT refill"
     )
     con.execute(f"INSERT INTO {_GROUPS} {_groups_sql(refill)}")

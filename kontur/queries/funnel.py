@@ -28,7 +28,7 @@ from kontur.models import FUNNEL_STAGES, OUTCOME_STAGES, LeadStage, LeadState
 
 from . import summaries
 from ._db import Conn, frame, has_table
-from .filters import LeadFilters, RowScope, Where, lead_where
+from .filters import LeadFilters, RowScope, lead_where
 
 FUNNEL: tuple[str, ...] = tuple(s.value for s in FUNNEL_STAGES)
 OUTCOMES: tuple[str, ...] = tuple(s.value for s in OUTCOME_STAGES)
@@ -102,26 +102,25 @@ def reach(counts: Mapping[str, int]) -> FunnelReach:
     return FunnelReach(funnel=funnel, outcomes=outcomes, total=int(sum(counts.values())))
 
 
-def _whole(f: LeadFilters) -> bool:
-    """Whether `f` narrows only by state: what the per-agent summary (by state and won stage) answers."""
-    return not (
-        f.city_id is not None
-        or f.project_id is not None
-        or f.agent_ids
-        or f.manager_ids
-        or f.start_from
-        or f.start_to
-    )
-
-
 def won(con: Conn, scope: RowScope, f: LeadFilters) -> Won:
     """The won leads of the reader's scope by their state, and the leads whose state alone says won."""
     if scope.nothing or not has_table(con, "leads"):
         return Won(0, {}, 0)
-    if scope.everything and _whole(f) and summaries.usable(con):
-        where = Where()
-        if f.states:
-            where.add("list_contains(?, s.state)", list(f.states))
+    if scope.everything and summaries.by_group(f) and summaries.usable(con):
+        # The per-(project, stage, state) sums answer city, project and state filters alike.
+        where = summaries.group_where(f)
+        rows = frame(
+            con,
+            f"""
+            SELECT s.state, s.current_status = ? AS won_stage, sum(s.n)::BIGINT AS n
+            FROM lead_stage_summary s
+            WHERE {where.sql} AND (s.current_status = ? OR s.state = ?) GROUP BY ALL
+            """,  # noqa: S608 -- constant clauses, parameterised values
+            [WON, *where.params, WON, WON_STATE],
+        )
+    elif summaries.by_agent(f, city=False) and summaries.usable(con):
+        # The per-(agent, state, won stage) sums answer chosen agents and any reader's scope.
+        where = summaries.agent_where(scope, f)
         rows = frame(
             con,
             f"""

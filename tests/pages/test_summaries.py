@@ -4,6 +4,7 @@ summary tables equal a rebuild from scratch. Uses its own sandbox: drift would d
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
 from kontur.config import Settings
 from kontur.load import summaries as upkeep
-from kontur.queries import LeadFilters, leads, summaries
+from kontur.queries import LeadFilters, funnel, leads, summaries
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.sync import run_sync
 from tests.conftest import TEST_SCALE
@@ -40,13 +41,31 @@ def _filters(cur) -> list[LeadFilters]:
         "SELECT pr.city_id, l.project_id FROM leads l JOIN projects pr ON pr.id = l.project_id "
         "GROUP BY ALL ORDER BY count(*) DESC, 1, 2 LIMIT 1"
     ).fetchone()
+    agents = tuple(a for (a,) in cur.execute(_BUSIEST_AGENTS).fetchall()[:2])
     return [
         LeadFilters(),
         LeadFilters(city_id=city),
         LeadFilters(project_id=project),
         LeadFilters(states=("Активные",)),
         LeadFilters(states=("Выиграна", "Проиграна")),
+        LeadFilters(city_id=city, states=("Активные", "На паузе")),
+        LeadFilters(project_id=project, states=("Выиграна",)),
+        LeadFilters(agent_ids=agents[:1]),
+        LeadFilters(agent_ids=agents, states=("Активные",)),
+        LeadFilters(city_id=city, agent_ids=agents),
     ]
+
+
+_BUSIEST_AGENTS = (
+    "SELECT agent_id FROM leads WHERE agent_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 8"
+)
+
+
+def _scopes(cur) -> list[ReadScope]:
+    """Everyone, and an agency-like reader: the per-agent sums answer them too. The agency holds the
+    second of the busiest agents, so an agent filter names one inside the scope and one outside."""
+    agents = [a for (a,) in cur.execute(_BUSIEST_AGENTS).fetchall()]
+    return [EVERYONE, ReadScope(frozenset(agents[1:]))]
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -66,14 +85,14 @@ EVERYONE = ReadScope.everyone()
 
 def _compare_queries(cur, monkeypatch: pytest.MonkeyPatch) -> None:
     assert summaries.usable(cur)
-    e = EVERYONE
-    for f in _filters(cur):
+    for e, f in itertools.product(_scopes(cur), _filters(cur)):
         _same(leads.stage_counts(cur, e, f).sort_values("current_status"),
               _raw(monkeypatch, leads.stage_counts, cur, e, f).sort_values("current_status"))  # fmt: skip
         _same(leads.weekly_starts(cur, e, f), _raw(monkeypatch, leads.weekly_starts, cur, e, f))
         _same(leads.stale_summary(cur, e, f), _raw(monkeypatch, leads.stale_summary, cur, e, f))
         _same(leads.stale_leads(cur, e, f), _raw(monkeypatch, leads.stale_leads, cur, e, f))
         _same(leads.leaderboard(cur, e, f), _raw(monkeypatch, leads.leaderboard, cur, e, f))
+        assert funnel.won(cur, e, f) == _raw(monkeypatch, funnel.won, cur, e, f)
         for role in ("agent_id", "manager_id"):
             _same(
                 leads.people_options(cur, e, role, f),
