@@ -1,5 +1,5 @@
-"""Сделки: the funnel by reach with its rule and conversions, outcomes beside it, weekly starts,
-stale leads (each opens its client and premise), agents.
+"""Сделки: the funnel by reach with its rule and conversions, outcomes beside it; below, one section
+at a time: stale leads (each opens its client and premise), weekly starts, the agents' ranking.
 
 Every read is scoped to the leads the reader may see (`view_leads`: everyone's, or their agency's).
 """
@@ -109,38 +109,48 @@ if funnel.total == 0:
 funnel_view.kpis(funnel, ui.read_scoped(won_q, readers, f))
 funnel_view.funnel_section(funnel)
 
-st.subheader("Новые сделки по неделям")
-st.plotly_chart(
-    charts.weekly_starts(ui.read_scoped(leads.weekly_starts, readers, f)), width="stretch", key="ld_weekly"
+# One section at a time below the funnel: only the chosen one is read, built and sent (three tables
+# and a chart on every run were half of the page's time in the browser at scale 10).
+SECTIONS = {"stale": "Зависшие сделки", "weekly": "Новые по неделям", "board": "Рейтинг агентов"}
+section = st.segmented_control(
+    "Раздел", list(SECTIONS), format_func=SECTIONS.get, default="stale", required=True, key="ld_section"
 )
 
-st.subheader("Зависшие сделки")
-st.caption("Сколько дней сделки ждут на открытых этапах воронки — с последней смены этапа.")
-st.dataframe(
-    tables.stale_summary(ui.read_scoped(leads.stale_summary, readers, f)),
-    hide_index=True,
-    column_config=tables.STALE_SUMMARY_CONFIG,
-    key="ld_stale_summary",
-)
-stale_rows = ui.read_scoped(leads.stale_leads, readers, f)
-stale = tables.stale_leads(stale_rows)
-st.markdown(
-    f"**Дольше всех ждут** — по {leads.STALE_PER_STAGE} сделок на каждом этапе. "
-    "Выберите строку — откроются клиент и помещение сделки."
-)
-st.dataframe(
-    stale,
-    hide_index=True,
-    column_config=tables.STALE_LEADS_CONFIG,
-    on_select=lead_view.open_from_table(stale_rows["id"].tolist(), table_key="ld_stale", key="ld_lead"),
-    selection_mode="single-row",
-    key="ld_stale",
-)
-tables.download_csv(stale, "zavisshie-sdelki.csv", key="ld_stale_csv")
-lead_view.drilldown_section(key="ld_lead")
-
-st.subheader("Рейтинг агентов")
-board = tables.leaderboard(ui.read_scoped(leads.leaderboard, readers, f))
-st.caption(f"Топ-{len(board)} агентов по выигранной комиссии.")
-st.dataframe(board, hide_index=True, column_config=tables.LEADERBOARD_CONFIG, key="ld_board")
-tables.download_csv(board, "reyting-agentov.csv", key="ld_board_csv")
+if section == "weekly":
+    st.subheader("Новые сделки по неделям")
+    st.plotly_chart(
+        charts.weekly_starts(ui.read_scoped(leads.weekly_starts, readers, f)),
+        width="stretch",
+        key="ld_weekly",
+    )
+elif section == "board":
+    st.subheader("Рейтинг агентов")
+    board = tables.leaderboard(ui.read_scoped(leads.leaderboard, readers, f))
+    st.caption(f"Топ-{len(board)} агентов по выигранной комиссии.")
+    st.dataframe(board, hide_index=True, column_config=tables.LEADERBOARD_CONFIG, key="ld_board")
+    tables.download_csv(board, "reyting-agentov.csv", key="ld_board_csv")
+else:
+    st.subheader("Зависшие сделки")
+    st.caption("Сколько дней сделки ждут на открытых этапах воронки — с последней смены этапа.")
+    st.dataframe(
+        tables.stale_summary(ui.read_scoped(leads.stale_summary, readers, f)),
+        hide_index=True,
+        column_config=tables.STALE_SUMMARY_CONFIG,
+        key="ld_stale_summary",
+    )
+    stale_rows = ui.read_scoped(leads.stale_leads, readers, f)
+    stale = tables.stale_leads(stale_rows)
+    st.markdown(
+        f"**Дольше всех ждут** — по {leads.STALE_PER_STAGE} сделок на каждом этапе. "
+        "Выберите строку — откроются клиент и помещение сделки."
+    )
+    st.dataframe(
+        stale,
+        hide_index=True,
+        column_config=tables.STALE_LEADS_CONFIG,
+        on_select=lead_view.open_from_table(stale_rows["id"].tolist(), table_key="ld_stale", key="ld_lead"),
+        selection_mode="single-row",
+        key="ld_stale",
+    )
+    tables.download_csv(stale, "zavisshie-sdelki.csv", key="ld_stale_csv")
+    lead_view.drilldown_section(key="ld_lead")

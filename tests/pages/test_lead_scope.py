@@ -166,10 +166,11 @@ def test_the_deals_page_of_an_agent(app: AppTest, db: Cache, sandbox: RunningSan
     assert metric(app, "Сделок") == count(
         db, "SELECT count(*) FROM leads WHERE list_contains(?, agent_id)", [mine]
     )
+    stale = next(d.value for d in app.dataframe if "Дней на этапе" in d.value.columns)
+    app.button_group(key="ld_section").set_value("board").run()
     board = next(d.value for d in app.dataframe if "Выиграно" in d.value.columns)
     assert len(board) > 0
     assert {names[n] for n in board["Агент"]} == {a["agency_id"]}
-    stale = next(d.value for d in app.dataframe if "Дней на этапе" in d.value.columns)
     ids = [int(s.lstrip("№")) for s in stale["Сделка"]]
     assert ids
     assert (

@@ -90,7 +90,7 @@ def test_renders_funnel_and_outcomes(leads_page: AppTest, db: Cache) -> None:
     total = check_against(leads_page, db, "TRUE", [])
     assert total > 0
     charts = leads_page.get("plotly_chart")
-    assert len(charts) == 2  # the funnel and the weekly starts
+    assert len(charts) == 1  # the funnel (the weekly starts are a section of their own)
     table = funnel_table(leads_page)
     conv = table["Конверсия из предыдущего"]
     reached = table["Дошли до этапа"]
@@ -99,6 +99,7 @@ def test_renders_funnel_and_outcomes(leads_page: AppTest, db: Cache) -> None:
         # Russian percent text, one decimal: «83,9 %»
         shown = float(conv.iloc[i].replace(NBSP, "").replace("%", "").replace(",", "."))
         assert shown == pytest.approx(100 * reached.iloc[i] / reached.iloc[i - 1], abs=0.05)
+    leads_page.button_group(key="ld_section").set_value("board").run()
     board = next(d.value for d in leads_page.dataframe if "Выиграно" in d.value.columns)
     top = board.iloc[0]
     agent_leads = count(
@@ -246,8 +247,9 @@ def test_people_are_shown_by_name_from_the_users_directory(
     """With the local users directory filled, the leaderboard, stale leads and the agent choice name
     people («Фамилия Имя»), not «Агент #12»."""
     names = {f"{u['lastName']} {u['firstName']}" for u in sandbox.admin().users()}
-    board = next(d.value for d in leads_page.dataframe if "Выиграно" in d.value.columns)
     stale = next(d.value for d in leads_page.dataframe if "Дней на этапе" in d.value.columns)
+    leads_page.button_group(key="ld_section").set_value("board").run()
+    board = next(d.value for d in leads_page.dataframe if "Выиграно" in d.value.columns)
     assert len(board) > 0
     assert len(stale) > 0
     assert set(board["Агент"]) <= names
@@ -273,6 +275,27 @@ def test_people_absent_from_the_directory_are_shown_by_number(
     act_as(at, manager["id"])
     at.switch_page("pages/leads.py").run()
     no_exceptions(at)
+    at.button_group(key="ld_section").set_value("board").run()
     board = next(d.value for d in at.dataframe if "Выиграно" in d.value.columns)
     assert len(board) > 0
     assert all(name.startswith("Агент #") for name in board["Агент"])
+
+
+def test_one_section_at_a_time_below_the_funnel(leads_page: AppTest, db: Cache) -> None:
+    """«Зависшие сделки» by default; «Новые по неделям» adds its chart to the funnel's; «Рейтинг
+    агентов» its table: only the chosen section is read and drawn."""
+    assert leads_page.button_group(key="ld_section").value == "stale"
+    assert len(leads_page.get("plotly_chart")) == 1  # the funnel's only
+    assert "Зависшие сделки" in [h.value for h in leads_page.subheader]
+    assert not [d for d in leads_page.dataframe if "Выиграно" in d.value.columns]
+
+    leads_page.button_group(key="ld_section").set_value("weekly").run()
+    no_exceptions(leads_page)
+    assert len(leads_page.get("plotly_chart")) == 2
+    assert "Зависшие сделки" not in [h.value for h in leads_page.subheader]
+
+    leads_page.button_group(key="ld_section").set_value("board").run()
+    no_exceptions(leads_page)
+    assert len(leads_page.get("plotly_chart")) == 1
+    board = next(d.value for d in leads_page.dataframe if "Выиграно" in d.value.columns)
+    assert 0 < len(board) <= count(db, "SELECT count(DISTINCT agent_id) FROM leads")
