@@ -118,14 +118,13 @@ type_cols = st.columns(len(PremiseType))
 for col, ptype in zip(type_cols, PremiseType, strict=True):
     rows = by_type[by_type["type"] == ptype.value].set_index("status")["n"]
     n_type = int(rows.sum())
-    with col.container(border=True):
-        st.markdown(f"**{labels.PREMISE_TYPE_PLURAL[ptype]}** · {ui.fmt_int(n_type)}")
-        for status in ("free", "booked", "sold"):
-            n = int(rows.get(status, 0))
-            share = ui.fmt_pct(n / n_type) if n_type else "—"
-            st.markdown(
-                f"{STATUS_DOT[status]} {labels.PREMISE_STATUS[status]}: **{ui.fmt_int(n)}** ({share})"
-            )
+    lines = [f"**{labels.PREMISE_TYPE_PLURAL[ptype]}** · {ui.fmt_int(n_type)}"]
+    for status in ("free", "booked", "sold"):
+        n = int(rows.get(status, 0))
+        share = ui.fmt_pct(n / n_type) if n_type else "—"
+        lines.append(f"{STATUS_DOT[status]} {labels.PREMISE_STATUS[status]}: **{ui.fmt_int(n)}** ({share})")
+    # one element per card, not four: every element is drawn again on every run of the page
+    col.container(border=True).markdown("  \n".join(lines))
 
 # --- one view at a time: only the chosen one is read, built and sent ----------------------------
 

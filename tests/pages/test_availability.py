@@ -9,9 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kontur.cache import Cache
+from kontur.labels import PREMISE_TYPE_PLURAL
+from kontur.models import PremiseType
 from kontur.sandbox.server import RunningSandbox
 from tests.pages.helpers import (
     APP,
+    NBSP,
     act_as,
     configure,
     count,
@@ -61,6 +64,23 @@ def test_renders_and_matches_the_cache(app: AppTest, db: Cache) -> None:
     listing = next(d.value for d in app.dataframe if "Цена, ₽" in d.value.columns)
     assert len(listing) == min(kpis(app)["total"], 50)  # the first page
     assert listing["Цена, ₽"].is_monotonic_increasing
+
+
+def test_the_type_cards_count_each_type_by_status(app: AppTest, db: Cache) -> None:
+    """One card per premise type (a single markdown each): its total and its free / booked / sold
+    counts equal SQL over the cache."""
+    cards = {m.value.split("**")[1]: m.value for m in app.markdown if m.value.count("  \n") == 3}
+    assert len(cards) == len(PremiseType)
+    for ptype in PremiseType:
+        card = cards[PREMISE_TYPE_PLURAL[ptype]]
+        want = truth(db, "type = ?", [ptype.value])
+        assert f"· {fmt(want['total'])}  \n" in card
+        for status, label in (("free", "Свободно"), ("booked", "Забронировано"), ("sold", "Продано")):
+            assert f"{label}: **{fmt(want[status])}**" in card
+
+
+def fmt(n: int) -> str:
+    return f"{n:,}".replace(",", NBSP)
 
 
 @pytest.mark.parametrize(
