@@ -80,28 +80,11 @@ def resolve(tx: Connection, actor: Actor | None, agent_id: int | None, action: A
     return Acting(actor, agent)
 
 
-def agent_choices(tx: Connection, actor: Actor | None, action: Action | str) -> list[Actor]:
-    """Whom `actor` may act for in `action`: themself first, then the active agents the policy lets
-    them choose (by name). Just themself for a role that acts for itself only."""
-    if actor is None:
-        return []
-    reach = acts_for(actor, action)
-    if reach is None:
-        return [actor]
-    agency = actor.agency_id if reach is Scope.AGENCY else None
-    if reach is Scope.AGENCY and agency is None:
-        return [actor]
-    others = [
-        Actor.from_user(s.user)
-        for s in store_users.list_users(tx, agency_id=agency)
-        if s.user.id != actor.id and s.user.status is UserStatus.ACTIVE
-    ]
-    return [actor, *(a for a in others if role_permits(a, action))]
-
-
 def agent_options(tx: Connection, actor: Actor | None, action: Action | str) -> list[store_users.Person]:
-    """`agent_choices` as the light rows a choice lists: the same people in the same order, read in
-    one narrow query (the choice is checked again by `resolve` when it is used)."""
+    """Whom `actor` may act for in `action`, as the light rows a choice lists: themself first, then the
+    active people of the roles the policy lets act as agents (by name; their agency's only for a head
+    of agency), in one narrow query. Just themself for a role that acts for itself only. Whoever is
+    chosen is checked again, on their validated record, by `resolve`."""
     if actor is None:
         return []
     me = store_users.Person(actor.id, actor.name, actor.role, actor.status, actor.agency_id)

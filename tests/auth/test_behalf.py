@@ -11,7 +11,7 @@ import pytest
 
 from kontur.auth import behalf
 from kontur.auth.actor import Actor
-from kontur.auth.policy import ACTS_FOR, Action, Scope
+from kontur.auth.policy import ACTS_FOR, Action, Scope, acts_for, role_permits
 from kontur.models import UserRole
 from kontur.store.db import Store
 from tests.support import ops_store
@@ -66,26 +66,38 @@ def test_the_table_is_as_documented() -> None:
 
 
 @pytest.mark.parametrize("action", [Action.CREATE_BOOKING, Action.CREATE_VISIT, Action.CREATE_CLIENT])
-def test_the_light_list_offers_the_same_people_in_the_same_order(store: Store, action: Action) -> None:
-    """`agent_options` (one narrow query, what «Для агента» lists) is `agent_choices` (validated
-    users) for every person of the directory: the same ids in the same order, names as the audit's."""
+def test_the_offered_are_the_policys_agents_in_name_order(store: Store, action: Action) -> None:
+    """The one narrow query offers what the policy says, person by person: themself first, then every
+    other active person whose role `role_permits` the action (their agency's only for a head of
+    agency), by last name, first name and id; names as the audit writes them."""
     with store.read() as tx:
         for who in PEOPLE:
             me = actor(who["id"])
-            full = behalf.agent_choices(tx, me, action)
-            light = behalf.agent_options(tx, me, action)
-            assert [p.id for p in light] == [a.id for a in full], who["id"]
-            assert [(p.name, p.role, p.agency_id) for p in light] == [
-                (a.name, a.role, a.agency_id) for a in full
+            reach = acts_for(me, action)
+            others = [
+                actor(p["id"])
+                for p in sorted(PEOPLE, key=lambda p: (p["lastName"], p["firstName"], p["id"]))
+                if p["id"] != me.id
+                and p["status"] == "active"
+                and role_permits(actor(p["id"]), action)
+                and (reach is not Scope.AGENCY or p["agency_id"] == me.agency_id)
+            ]
+            expected = (
+                [me] if reach is None or (reach is Scope.AGENCY and me.agency_id is None) else [me, *others]
+            )
+            offered = behalf.agent_options(tx, me, action)
+            assert [p.id for p in offered] == [a.id for a in expected], who["id"]
+            assert [(p.name, p.role, p.agency_id) for p in offered] == [
+                (a.name, a.role, a.agency_id) for a in expected
             ]
         assert behalf.agent_options(tx, None, action) == []
 
 
 def test_who_is_offered(store: Store) -> None:
     with store.read() as tx:
-        manager = [a.id for a in behalf.agent_choices(tx, actor(1), Action.CREATE_BOOKING)]
-        head = [a.id for a in behalf.agent_choices(tx, actor(4), Action.CREATE_BOOKING)]
-        agent = [a.id for a in behalf.agent_choices(tx, actor(2), Action.CREATE_BOOKING)]
+        manager = [a.id for a in behalf.agent_options(tx, actor(1), Action.CREATE_BOOKING)]
+        head = [a.id for a in behalf.agent_options(tx, actor(4), Action.CREATE_BOOKING)]
+        agent = [a.id for a in behalf.agent_options(tx, actor(2), Action.CREATE_BOOKING)]
     assert manager[0] == 1  # themself first
     assert set(manager) == {1, 2, 3, 4, 5}  # no blocked user, no new member, no affiliate manager
     assert head[0] == 4
