@@ -24,6 +24,7 @@ import streamlit as st
 from sqlalchemy.engine import Connection
 from streamlit.runtime.pages_manager import PagesManager
 
+from kontur.labels import label_of
 from kontur.models.enums import UserRole, UserStatus
 from kontur.store.users import Person
 
@@ -211,7 +212,12 @@ def _picker(tx: Connection, mode: Access) -> Actor | None:
     fresh = directory.user(tx, current)
     if fresh is None:  # gone from the directory since the list was read: nobody acts
         return None
-    return Actor.from_row(fresh)
+    actor = Actor.from_row(fresh)
+    # Who acts, as this run read them (the box above shows a pick at once, before any run). Our own
+    # text only: numbers, and the role's label (a validated directory entry has a known role).
+    agency = f" · агентство №{int(actor.agency_id)}" if actor.agency_id else ""
+    st.sidebar.caption(f"Сейчас: №{int(actor.id)} · {label_of(UserRole, actor.role)}{agency}")
+    return actor
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

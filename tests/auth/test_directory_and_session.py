@@ -158,6 +158,10 @@ def test_current_actor_is_the_picked_user(probe: AppTest, monkeypatch: pytest.Mo
     probe.session_state[ACTOR_STATE_KEY] = 5
     probe.run()
     assert "actor=5; role=AGENT" in shown(probe)
+    # the sidebar says who acts, as the run read them
+    assert any(c.value.startswith("Сейчас: №5 · Агент") for c in probe.caption), [
+        c.value for c in probe.caption
+    ]
     # Without the app's gate in a run (a fragment, a page run directly), it is read afresh.
     probe.session_state["probe_gate"] = False
     probe.session_state[ACTOR_STATE_KEY] = 3

@@ -117,6 +117,10 @@ def act_as(page: Page, user: dict) -> None:
     expect(sidebar.get_by_role("combobox", name="Действую от имени")).to_have_value(
         re.compile(re.escape(user["lastName"]))
     )
+    # the run that read the new person has ended (the box alone shows a pick before any run): a form
+    # filled before it would be redrawn under the typing
+    expect(sidebar.get_by_text(f"Сейчас: №{user['id']} ·")).to_be_visible(timeout=WAIT_MS)
+    idle(page)
 
 
 def create_client(page: Page, fullname: str, phone: str) -> None:

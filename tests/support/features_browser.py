@@ -93,6 +93,8 @@ def act_as(page: Page, user: dict) -> None:
     sidebar = page.get_by_test_id("stSidebar")
     name = f"{user['lastName']} {user['firstName']}"
     find_person(page, "Найти пользователя", "Действую от имени", name, timeout_ms=WAIT_MS, root=sidebar)
+    # the run that read the new person has ended (the box alone shows a pick before any run)
+    expect(sidebar.get_by_text(f"Сейчас: №{user['id']} ·")).to_be_visible(timeout=WAIT_MS)
     expect(sidebar.get_by_role("combobox", name="Действую от имени")).to_have_value(
         f"{user['lastName']} {user['firstName']} ({user['role']})"
     )
