@@ -96,13 +96,8 @@ def leads_page(s: Filters, agents: tuple[int, ...], states: tuple[str, ...]) -> 
         Call(leads.people_options, (EVERYONE, "manager_id", base, "", ())),
         *(
             Call(fn, (EVERYONE, f))
-            for fn in (
-                leads.funnel,
-                leads.weekly_starts,
-                leads.stale_summary,
-                leads.stale_leads,
-                leads.leaderboard,
-            )
+            # below the funnel only the chosen section is read: the walk stays on the first one
+            for fn in (leads.funnel, leads.stale_summary, leads.stale_leads)
         ),
     ]
 
@@ -167,6 +162,7 @@ def reads(v: Variant) -> dict[str, list[Call]]:
         "sh.open": sync_page(building2),
         "sh.sync": [],  # the click reruns only the button's fragment; the sync runs in the background
         "av.open": availability_page(building2, PremiseFilters(scope=building2)),
+        "reload": [*sidebar(everywhere), Call(scope.premises_count)],
     }
 
 

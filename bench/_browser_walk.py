@@ -44,7 +44,7 @@ class Step:
     page: str
     what: str
     comparable: bool = True  # has a framework-floor twin and a data floor
-    single_only: bool = False  # not walked by the concurrent sessions (the syncer does it)
+    single_only: bool = False  # not walked by the concurrent sessions (a sync; a page load they all do)
 
     @property
     def title(self) -> str:
@@ -73,7 +73,11 @@ STEPS: tuple[Step, ...] = (
     Step("sh.open", "Синхронизация", "open"),
     Step("sh.sync", "Синхронизация", "«Синхронизировать» until done", comparable=False, single_only=True),
     Step("av.open", "Наличие", "open again (new data version)"),
+    # The same browser opening the app again (a new session): its HTTP cache holds Streamlit's static
+    # files (served `immutable`), as a manager's browser does on every visit after the first.
+    Step("reload", "Сегодня", "open the app again (browser cache warm)", single_only=True),
 )
+LOADS = ("load", "reload")  # steps that are a page load: timed from navigation start
 HEADINGS = {
     "Сегодня": "Сегодня",
     "Наличие": "Наличие помещений",
@@ -196,7 +200,7 @@ async def view(page: Page, name: str) -> None:
 
 async def timed(page: Page, step: Step, act: Callable[[], Awaitable[None]], *, timeout_ms: float) -> Timing:
     """Do `act` and wait (on the page's own events) until the app has answered it."""
-    first_load = step.key == "load"
+    first_load = step.key in LOADS
     start = 0 if first_load else await page.evaluate("__kb.arm()")
     try:
         await act()
@@ -239,7 +243,7 @@ async def check(page: Page, step: Step) -> str | None:
         if await page.get_by_test_id("stException").count():
             text = await page.get_by_test_id("stException").first.inner_text()
             return "exception on the page: " + text.splitlines()[0][:200]
-        if step.key in ("load", "av.first", "av.open", "cb.open", "ld.open", "sh.open"):
+        if step.key in (*LOADS, "av.first", "av.open", "cb.open", "ld.open", "sh.open"):
             await expect(page.get_by_role("heading", name=HEADINGS[step.page]).first).to_be_visible()
         elif step.key == "av.card":
             await expect(page.locator(".st-key-av_card")).to_be_visible()
@@ -272,6 +276,7 @@ def actions(page: Page, url: str, v: Variant) -> dict[str, Callable[[], Awaitabl
 
     return {
         "load": load,
+        "reload": load,
         "av.first": lambda: nav(page, "Наличие"),
         "av.city": lambda: pick(page, "stSelectbox", "Город", v.city, sidebar=True),
         "av.project": lambda: pick(page, "stSelectbox", "Проект", v.project, sidebar=True),
