@@ -6,7 +6,6 @@ Uses its own sandbox: the patch would disturb the shared one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -16,31 +15,20 @@ import pytest
 
 from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
-from kontur.config import Settings
 from kontur.load import Staging
 from kontur.load import summaries as upkeep
 from kontur.queries import LeadFilters, leads, summaries
-from kontur.sandbox.server import RunningSandbox, start_sandbox
-from kontur.sync import run_sync
+from kontur.sandbox.server import RunningSandbox
 from tests.conftest import TEST_SCALE
+from tests.support.sandboxes import SandboxFactory, sync_from
 
 EVERYONE = ReadScope.everyone()
 CITY_TABLES = ("lead_agent_city_summary", "lead_manager_summary")
 
 
 @pytest.fixture(scope="module")
-def own_sandbox() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=TEST_SCALE, seed=23) as running:
-        yield running
-
-
-def _sync(sandbox: RunningSandbox, path: Path) -> str:
-    settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path)
-    with Cache(path) as cache:
-        result = run_sync(cache, settings)
-        assert result.ok, result.error
-        with cache.reader() as cur:
-            return str(cur.execute("SELECT mode FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()[0])
+def own_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(seed=23, scale=TEST_SCALE)
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -105,7 +93,7 @@ def test_a_project_moved_to_another_city_by_a_sync_keeps_the_city_summaries_exac
     own_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "kontur.duckdb"
-    assert _sync(own_sandbox, path) == "full"
+    assert sync_from(own_sandbox, path) == "full"
     with Cache(path) as cache, cache.reader() as cur:
         project, city, other = _busiest_project(cur)
         _city_reads_equal_raw(cur, monkeypatch, [city, other])
@@ -113,7 +101,7 @@ def test_a_project_moved_to_another_city_by_a_sync_keeps_the_city_summaries_exac
         before = leads.people_options(cur, EVERYONE, "agent_id", LeadFilters(city_id=other), limit=10**6)
 
     own_sandbox.admin().patch_record("projects", project, city_id=other)
-    assert _sync(own_sandbox, path) == "incremental"
+    assert sync_from(own_sandbox, path) == "incremental"
     with Cache(path) as cache, cache.reader() as cur:
         assert cur.execute("SELECT city_id FROM projects WHERE id = ?", [project]).fetchone()[0] == other
         moved = int(
@@ -130,7 +118,7 @@ def test_a_deferring_kafka_batch_that_moves_a_project_is_not_read_from_the_summa
     own_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "kontur.duckdb"
-    _sync(own_sandbox, path)
+    sync_from(own_sandbox, path)
     with Cache(path) as cache:
         with cache.reader() as cur:
             project, city, other = _busiest_project(cur)

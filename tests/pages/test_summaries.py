@@ -5,7 +5,6 @@ summary tables equal a rebuild from scratch. Uses its own sandbox: drift would d
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,27 +12,18 @@ import pytest
 
 from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
-from kontur.config import Settings
 from kontur.load import summaries as upkeep
 from kontur.queries import LeadFilters, funnel, leads, summaries
-from kontur.sandbox.server import RunningSandbox, start_sandbox
-from kontur.sync import run_sync
+from kontur.sandbox.server import RunningSandbox
 from tests.conftest import TEST_SCALE
+from tests.support.sandboxes import SandboxFactory, sync_from
 
 FINGERPRINT = "SELECT count(*), sum(hash(id, current_status, status_updated_at)) FROM leads"
 
 
 @pytest.fixture(scope="module")
-def own_sandbox() -> Iterator[RunningSandbox]:
-    with start_sandbox(scale=TEST_SCALE, seed=11) as running:
-        yield running
-
-
-def _sync(sandbox: RunningSandbox, path: Path) -> None:
-    settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path)
-    with Cache(path) as cache:
-        result = run_sync(cache, settings)
-    assert result.ok, result.error
+def own_sandbox(module_sandboxes: SandboxFactory) -> RunningSandbox:
+    return module_sandboxes(seed=11, scale=TEST_SCALE)
 
 
 def _filters(cur) -> list[LeadFilters]:
@@ -142,7 +132,7 @@ def test_summaries_stay_exact_through_full_and_incremental_syncs(
     own_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "kontur.duckdb"
-    _sync(own_sandbox, path)
+    sync_from(own_sandbox, path)
     with Cache(path) as cache:
         cur = cache.reader()
         _compare_queries(cur, monkeypatch)
@@ -154,7 +144,7 @@ def test_summaries_stay_exact_through_full_and_incremental_syncs(
 
     drift = own_sandbox.admin().drift(600, seed=5)
     assert drift, "the drift must change something for this test to mean anything"
-    _sync(own_sandbox, path)
+    sync_from(own_sandbox, path)
     with Cache(path) as cache:
         cur = cache.reader()
         after = cur.execute(
@@ -172,7 +162,7 @@ def test_a_cache_changed_behind_the_summaries_falls_back_to_leads(
     own_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     path = tmp_path / "kontur.duckdb"
-    _sync(own_sandbox, path)
+    sync_from(own_sandbox, path)
     with Cache(path) as cache:
         cur = cache.reader()
         assert summaries.usable(cur)

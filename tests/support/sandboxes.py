@@ -16,10 +16,14 @@ Tests that must stop a sandbox mid-test (to see it restart) keep using `start_sa
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
+from kontur.cache import Cache
+from kontur.config import Settings
 from kontur.sandbox.server import RunningSandbox, start_sandbox
+from kontur.sync import run_sync
 
 
 class SandboxFactory:
@@ -79,3 +83,13 @@ def module_sandboxes() -> Iterator[SandboxFactory]:
 def session_sandboxes() -> Iterator[SandboxFactory]:
     """Sandboxes that live for the session (servers shared by many tests)."""
     yield from _factory()
+
+
+def sync_from(sandbox: RunningSandbox, path: Path) -> str:
+    """The real sync of the cache file at `path` from `sandbox`; the run's mode (full | incremental)."""
+    settings = Settings(api_url=sandbox.api_url, api_token=sandbox.token, cache_path=path)
+    with Cache(path) as cache:
+        result = run_sync(cache, settings)
+        assert result.ok, result.error
+        with cache.reader() as cur:
+            return str(cur.execute("SELECT mode FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()[0])

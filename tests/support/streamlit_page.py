@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -26,14 +27,29 @@ def choose(page: Page, label: str, text: str, *, timeout_ms: float, exact: bool 
     settle(page, timeout_ms)
 
 
+def open_list(page: Page, box: Locator, opened: Callable[[], None], timeout_ms: float) -> None:
+    """Click `box` once no run is going until `opened()` holds: a click while a rerun redraws the box
+    is lost (the list stays shut, or shows what the run replaces), so it is given again."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        settle(page, timeout_ms)
+        box.click()
+        try:
+            opened()
+            return
+        except AssertionError:
+            page.keyboard.press("Escape")
+            if time.monotonic() > deadline:
+                raise
+
+
 def pick_first(page: Page, label: str, *, timeout_ms: float) -> None:
     """Pick the first option of the selectbox `label` once its list is open, and wait until the box
     shows it (the previous pick's rerun redraws the boxes below it: a click before that lands on a
     stale list)."""
-    settle(page, timeout_ms)
     box = page.get_by_test_id("stMain").get_by_role("combobox", name=label, exact=True)
-    box.click()
-    expect(box).to_have_attribute("aria-expanded", "true", timeout=timeout_ms)
+    expanded = box.and_(page.locator("[aria-expanded=true]"))
+    open_list(page, box, lambda: expect(expanded).to_be_visible(timeout=2_000), timeout_ms)
     first = page.get_by_role("option").first
     text = first.inner_text().strip()
     first.click()
@@ -53,18 +69,8 @@ def find_person(
     page.keyboard.press("Enter")
     box = where.get_by_role("combobox", name=label, exact=True)
     option = page.get_by_role("option").filter(has_text=text).first
-    deadline = time.monotonic() + timeout_ms / 1000
-    while True:
-        # The search's rerun may not have started yet: a list opened before it ends is the old one.
-        settle(page, timeout_ms)
-        box.click()
-        try:
-            expect(option).to_be_visible(timeout=2_000)
-            break
-        except AssertionError:
-            page.keyboard.press("Escape")
-            if time.monotonic() > deadline:
-                raise
+    # The search's rerun may not have started yet: a list opened before it ends is the old one.
+    open_list(page, box, lambda: expect(option).to_be_visible(timeout=2_000), timeout_ms)
     option.click()
     expect(box).to_have_value(re.compile(re.escape(text)), timeout=timeout_ms)
     settle(page, timeout_ms)
