@@ -16,30 +16,37 @@ import streamlit as st
 SHOWN = 50  # people listed under the search box besides the current choice
 
 
+def _holds(words: list[str], text: str) -> bool:
+    folded = text.casefold()
+    return all(word in folded for word in words)
+
+
+def _leading(labels: Mapping[int, str], first: Iterable[int]) -> list[int]:
+    """`first` as the list leads with it: ids of `labels` only, once each."""
+    return list(dict.fromkeys(i for i in first if i in labels))
+
+
 def matches(
     labels: Mapping[int, str], query: str, *, first: Iterable[int] = (), limit: int = SHOWN
 ) -> list[int]:
     """The ids whose label holds every word of `query` (any case), in `labels`' order, at most `limit`;
     `first` (the current choice, «я») ahead of them whether or not they match, once each."""
-    head = list(dict.fromkeys(i for i in first if i in labels))
+    head = _leading(labels, first)
     words = query.casefold().split()
     found: list[int] = []
     for person_id, text in labels.items():
         if len(found) == limit:
             break
-        if person_id in head:
-            continue
-        folded = text.casefold()
-        if all(word in folded for word in words):
+        if person_id not in head and _holds(words, text):
             found.append(person_id)
     return head + found
 
 
 def count_matches(labels: Mapping[int, str], query: str) -> int:
     words = query.casefold().split()
-    if not words:
+    if not words:  # every run of the picker with an empty box: no pass over 30,000 labels
         return len(labels)
-    return sum(1 for text in labels.values() if all(word in text.casefold() for word in words))
+    return sum(1 for text in labels.values() if _holds(words, text))
 
 
 def person_choice(
@@ -61,7 +68,7 @@ def person_choice(
     )
     options = matches(labels, query, first=first)
     where.selectbox(label, options, format_func=labels.get, key=key, on_change=on_change, help=help)
-    head = len(list(dict.fromkeys(i for i in first if i in labels)))
+    head = len(_leading(labels, first))
     if len(options) - head == SHOWN:
         total = count_matches(labels, query)
         where.caption(f"В списке {SHOWN} из {total:,}".replace(",", "\u202f") + ": уточните поиск.")
