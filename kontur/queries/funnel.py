@@ -106,7 +106,7 @@ def won(con: Conn, scope: RowScope, f: LeadFilters) -> Won:
     """The won leads of the reader's scope by their state, and the leads whose state alone says won."""
     if scope.nothing or not has_table(con, "leads"):
         return Won(0, {}, 0)
-    if scope.everything and summaries.by_group(f) and summaries.usable(con):
+    if summaries.by_group(scope, f) and summaries.usable(con):
         # The per-(project, stage, state) sums answer city, project and state filters alike.
         where = summaries.group_where(f)
         rows = frame(

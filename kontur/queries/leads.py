@@ -30,16 +30,13 @@ Funnel = FunnelReach
 def _summaries(con: Conn, scope: RowScope, f: LeadFilters) -> bool:
     """Whether the per-(project, stage, state) summaries answer this read: every lead visible, filters
     by city/project/state at most (`summaries.by_group`), and summaries that describe `leads`."""
-    return scope.everything and summaries.by_group(f) and summaries.usable(con)
-
-
-_summary_where = summaries.group_where
+    return summaries.by_group(scope, f) and summaries.usable(con)
 
 
 def stage_counts(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
     """current_status, n over the matching leads."""
     if _summaries(con, scope, f):
-        sw = _summary_where(f)
+        sw = summaries.group_where(f)
         return frame(
             con,
             f"SELECT s.current_status, sum(s.n)::BIGINT AS n FROM lead_stage_summary s "  # noqa: S608
@@ -68,7 +65,7 @@ def funnel(con: Conn, scope: RowScope, f: LeadFilters) -> FunnelReach:
 def weekly_starts(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
     """week (Monday), n — leads started per week."""
     if _summaries(con, scope, f):
-        sw = _summary_where(f)
+        sw = summaries.group_where(f)
         return frame(
             con,
             f"SELECT s.week, sum(s.n)::BIGINT AS n FROM lead_week_summary s WHERE {sw.sql} "  # noqa: S608
@@ -96,7 +93,7 @@ _DAYS_SINCE = "floor((epoch(now()) - epoch({col})) / 86400)::INTEGER"
 def stale_summary(con: Conn, scope: RowScope, f: LeadFilters) -> pd.DataFrame:
     """Per open funnel stage: n, avg_days and max_days since status_updated_at."""
     if _summaries(con, scope, f):
-        sw = _summary_where(f)
+        sw = summaries.group_where(f)
         # n and the mean stamp from the exact sums; the oldest from the per-group oldest lists
         return frame(
             con,
@@ -148,7 +145,7 @@ def stale_leads(con: Conn, scope: RowScope, f: LeadFilters, per_stage: int = STA
     per stage in one pass, instead of ranking every lead with a window."""
     agent_expr, agent_join = name_sql(con, "ua", "l.agent_id", "Агент #")
     if per_stage <= summaries.OLDEST_SHOWN and _summaries(con, scope, f):
-        sw = _summary_where(f)
+        sw = summaries.group_where(f)
         # Every group lists at least its OLDEST_SHOWN oldest (with agent and fee), so the stage's
         # oldest are among them and `leads` is not read at all.
         picked = f"""

@@ -4,9 +4,11 @@ on every read.
 
 Why these and not more: the leads page's default view (all leads, or a city/project, or a state)
 aggregates the whole table; the summary tables, per (project, stage, state) and per (project, week,
-state), turn those reads into scans of a few thousand rows. A filter they cannot answer (agent,
-manager, start-date range, a reader who sees only some agents) goes to `leads` itself: a per-agent or
-per-day key would make the summaries about as long as `leads`. A reader trusts the summaries only
+state), turn those reads into scans of a few thousand rows, for a reader who sees every lead
+(`by_group`). The per-agent sums (by state, or by city) answer chosen agents and a reader who sees
+only some agents, on their agent key (`by_agent`, `agent_where`). A filter none of them answers (a
+manager, a start-date range, a project with agents) goes to `leads` itself: a per-day key would make
+the summaries about as long as `leads`. A reader trusts the summaries only
 while `lead_summary_meta.leads` equals `count(*) FROM leads` (free in DuckDB) and their layout version
 matches, so a cache written by anything else (or left stale by a Kafka catch-up) falls back to the
 exact raw queries.
@@ -52,10 +54,11 @@ def usable(con: Conn) -> bool:
     return row is not None and row[0] == VERSION and row[1] is not None and row[1] == row[2]
 
 
-def by_group(f: LeadFilters) -> bool:
-    """Whether `f` narrows by city, project and state at most: what the per-(project, stage, state)
-    and per-(project, week, state) summaries answer."""
-    return not (f.agent_ids or f.manager_ids or f.start_from or f.start_to)
+def by_group(scope: RowScope, f: LeadFilters) -> bool:
+    """Whether the per-(project, stage, state) and per-(project, week, state) summaries answer a read:
+    a reader who sees every lead (they are not keyed by agent), and `f` narrowing by city, project and
+    state at most."""
+    return scope.everything and not (f.agent_ids or f.manager_ids or f.start_from or f.start_to)
 
 
 def group_where(f: LeadFilters, alias: str = "s") -> Where:
