@@ -174,7 +174,7 @@ def premises_and_card() -> None:
     # keyed by the filters (and the page count): new filters start again at page 1
     page_key = f"av_page_{tables.filters_key(f)}_{pages}"
     page = int(st.session_state.get(page_key, 1))
-    listing = ui.read(availability.premises_list, f, tables.PAGE_SIZE, (page - 1) * tables.PAGE_SIZE)
+    listing = ui.read(availability.premises_list, f, *tables.page_window(page))
     st.caption(tables.page_caption(page, len(listing), total))
     event = st.dataframe(
         ui.view(tables.premises_page, f, page),

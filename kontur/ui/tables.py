@@ -95,10 +95,15 @@ PAGE_SIZE = availability.PAGE_SIZE
 EXPORT_LIMIT = availability.EXPORT_LIMIT
 
 
+def page_window(page: int) -> tuple[int, int]:
+    """(limit, offset) of `premises_list` for page `page` (from 1) of the list."""
+    return PAGE_SIZE, (page - 1) * PAGE_SIZE
+
+
 def premises_page(f: PremiseFilters, page: int) -> pd.DataFrame:
     """Page `page` (from 1) of the matching premises as the shown table: through `ui.view`, built
     once per data version, filters and page."""
-    return premises(read(availability.premises_list, f, PAGE_SIZE, (page - 1) * PAGE_SIZE))
+    return premises(read(availability.premises_list, f, *page_window(page)))
 
 
 def premises_export(f: PremiseFilters) -> Callable[[], pd.DataFrame]:
@@ -127,7 +132,7 @@ def pages_of(total: int) -> int:
 
 def page_caption(page: int, shown: int, total: int) -> str:
     """«Показаны 51–100 из 12 345 …» for `shown` rows of page `page` (from 1), and what the CSV holds."""
-    first = (page - 1) * PAGE_SIZE + 1
+    first = page_window(page)[1] + 1
     csv = f"первые {fmt_int(EXPORT_LIMIT)}" if total > EXPORT_LIMIT else f"все {fmt_int(total)}"
     return (
         f"Показаны {fmt_int(first)}–{fmt_int(first + shown - 1)} из {fmt_int(total)}, самые доступные "
