@@ -16,7 +16,7 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.sync import run_sync
 from tests.e2e.conftest import start_app, stop_app
 from tests.pages.helpers import store_url
-from tests.support import ops_store, streamlit_page
+from tests.support import features_browser, ops_store
 from tests.support.sandboxes import SandboxFactory
 
 pytestmark = pytest.mark.browser
@@ -108,21 +108,6 @@ def agent_with_bookings_left(box: RunningSandbox) -> dict:
     )
 
 
-def act_as(page: Page, user: dict) -> None:
-    sidebar = page.get_by_test_id("stSidebar")
-    name = f"{user['lastName']} {user['firstName']}"
-    streamlit_page.find_person(
-        page, "Найти пользователя", "Действую от имени", name, timeout_ms=WAIT_MS, root=sidebar
-    )
-    expect(sidebar.get_by_role("combobox", name="Действую от имени")).to_have_value(
-        re.compile(re.escape(user["lastName"]))
-    )
-    # the run that read the new person has ended (the box alone shows a pick before any run): a form
-    # filled before it would be redrawn under the typing
-    expect(sidebar.get_by_text(f"Сейчас: №{user['id']} ·")).to_be_visible(timeout=WAIT_MS)
-    idle(page)
-
-
 def create_client(page: Page, fullname: str, phone: str) -> None:
     """On the clients page (already open), as the acting user."""
     page.get_by_role("tab", name="Новый клиент").click()
@@ -141,7 +126,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
     idle(page)
     goto(page, "Клиенты", "Клиенты")
-    act_as(page, agent_with_bookings_left(box))
+    features_browser.act_as(page, agent_with_bookings_left(box), timeout_ms=WAIT_MS)
     create_client(page, "Воронцова Елена Андреевна", "8 (812) 555-01-01")
 
     # The chessboard: pick a free premise and press its booking button.
@@ -202,7 +187,7 @@ def test_bad_phone_is_refused_and_kept(page: Page, forms_app: str, box: RunningS
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
     idle(page)
     goto(page, "Клиенты", "Клиенты")
-    act_as(page, agent_with_bookings_left(box))
+    features_browser.act_as(page, agent_with_bookings_left(box), timeout_ms=WAIT_MS)
     page.get_by_role("tab", name="Новый клиент").click()
     page.get_by_label("ФИО (фамилия, имя, отчество)").fill("Тихонов Илья")
     page.get_by_label("Телефон", exact=True).fill("+7 812 55")

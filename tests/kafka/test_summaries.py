@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import orjson
 
 from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
-from kontur.load import Staging
 from kontur.load import summaries as upkeep
 from kontur.queries import LeadFilters, leads, summaries
+from tests.support.batches import deferring_batch
 
 from .conftest import KafkaWorld
 from .helpers import consume_to_end
@@ -59,22 +58,20 @@ def test_summaries_after_catching_up_equal_a_rebuild_and_stale_ones_are_not_read
             "SELECT current_status FROM leads WHERE current_status <> ? LIMIT 1", [status]
         ).fetchone()[0]
         record.update(current_status=other, updated_at="2031-01-01T00:00:00+00:00")
-        staging = Staging(cache, cache.start_run("kafka", "incremental"))
         try:
-            staging.add_records("leads", [orjson.dumps(record)], ["brusnika.leads/0@999999"])
-            counts = staging.commit({"leads": "incremental"}, finish_run=False, maintain_summaries=False)
-            assert counts["leads"].loaded == 1
-            assert not summaries.usable(cur)
-            after = leads.stage_counts(cur, EVERYONE, LeadFilters()).set_index("current_status")["n"]
-            before = raw_before.set_index("current_status")["n"]
-            assert after[other] == before[other] + 1
-            assert after.get(status, 0) == before[status] - 1
+            with deferring_batch(cache, "leads", record) as staging:
+                assert not summaries.usable(cur)
+                after = leads.stage_counts(cur, EVERYONE, LeadFilters()).set_index("current_status")["n"]
+                before = raw_before.set_index("current_status")["n"]
+                assert after[other] == before[other] + 1
+                assert after.get(status, 0) == before[status] - 1
 
-            assert staging.refresh_summaries()
-            _equal_to_a_rebuild(cur)
-            assert not staging.refresh_summaries()  # already fresh: nothing to do
-            via_summaries = leads.stage_counts(cur, EVERYONE, LeadFilters()).set_index("current_status")["n"]
-            assert via_summaries.sort_index().tolist() == after.sort_index().tolist()
+                assert staging.refresh_summaries()
+                _equal_to_a_rebuild(cur)
+                assert not staging.refresh_summaries()  # already fresh: nothing to do
+                via_summaries = leads.stage_counts(cur, EVERYONE, LeadFilters()).set_index("current_status")[
+                    "n"
+                ]
+                assert via_summaries.sort_index().tolist() == after.sort_index().tolist()
         finally:
-            staging.close()
             cur.close()

@@ -9,17 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import orjson
 import pandas as pd
 import pytest
 
 from kontur.auth.scopes import ReadScope
 from kontur.cache import Cache
-from kontur.load import Staging
 from kontur.load import summaries as upkeep
 from kontur.queries import LeadFilters, leads, summaries
 from kontur.sandbox.server import RunningSandbox
 from tests.conftest import TEST_SCALE
+from tests.support.batches import deferring_batch
 from tests.support.sandboxes import SandboxFactory, sync_from
 
 EVERYONE = ReadScope.everyone()
@@ -136,11 +135,7 @@ def test_a_deferring_kafka_batch_that_moves_a_project_is_not_read_from_the_summa
         record = own_sandbox.admin().record("projects", project)  # as on the wire
         assert record["city_id"] == city
         record.update(city_id=other, updated_at="2031-01-01T00:00:00+00:00")
-        staging = Staging(cache, cache.start_run("kafka", "incremental"))
-        try:
-            staging.add_records("projects", [orjson.dumps(record)], ["brusnika.projects/0@999999"])
-            counts = staging.commit({"projects": "incremental"}, finish_run=False, maintain_summaries=False)
-            assert counts["projects"].loaded == 1
+        with deferring_batch(cache, "projects", record) as staging:
             with cache.reader() as cur:
                 assert not summaries.usable(cur)  # the lead count alone would have trusted them
                 now = leads.people_options(
@@ -151,5 +146,3 @@ def test_a_deferring_kafka_batch_that_moves_a_project_is_not_read_from_the_summa
             with cache.reader() as cur:
                 _city_reads_equal_raw(cur, monkeypatch, [city, other])
                 _tables_equal_a_rebuild(cur)
-        finally:
-            staging.close()

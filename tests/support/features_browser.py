@@ -89,16 +89,18 @@ def choose(page: Page, label: str, text: str, *, scope: Locator | None = None) -
     idle(page)
 
 
-def act_as(page: Page, user: dict) -> None:
+def act_as(page: Page, user: dict, *, timeout_ms: float = WAIT_MS) -> None:
+    """Pick `user` (a sandbox directory entry) in the development picker and wait until the run that
+    read them has ended: the box alone shows a pick before any run, and a form filled before that run
+    ends would be redrawn under the typing."""
     sidebar = page.get_by_test_id("stSidebar")
     name = f"{user['lastName']} {user['firstName']}"
-    find_person(page, "Найти пользователя", "Действую от имени", name, timeout_ms=WAIT_MS, root=sidebar)
-    # the run that read the new person has ended (the box alone shows a pick before any run)
-    expect(sidebar.get_by_text(f"Сейчас: №{user['id']} ·")).to_be_visible(timeout=WAIT_MS)
+    find_person(page, "Найти пользователя", "Действую от имени", name, timeout_ms=timeout_ms, root=sidebar)
+    expect(sidebar.get_by_text(f"Сейчас: №{user['id']} ·")).to_be_visible(timeout=timeout_ms)
     expect(sidebar.get_by_role("combobox", name="Действую от имени")).to_have_value(
         f"{user['lastName']} {user['firstName']} ({user['role']})"
     )
-    idle(page)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout_ms)
 
 
 def open_page(page: Page, url: str, path: str, heading: str) -> None:
