@@ -146,9 +146,10 @@ def picker_options(page: Page, box: Locator) -> list[str]:
 
 
 def download_csv(page: Page) -> list[dict[str, str]]:
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Скачать CSV").click()
-    text = Path(download.value.path()).read_text(encoding="utf-8-sig")  # Excel's UTF-8, as every table's CSV
+    download = streamlit_page.download(
+        page, page.get_by_role("button", name="Скачать CSV"), timeout_ms=30_000
+    )
+    text = Path(download.path()).read_text(encoding="utf-8-sig")  # Excel's UTF-8, as every table's CSV
     return list(csv.DictReader(io.StringIO(text)))
 
 

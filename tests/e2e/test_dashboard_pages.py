@@ -13,6 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from kontur.sandbox.server import RunningSandbox
 from tests.e2e.conftest import AppServer
+from tests.support import streamlit_page
 
 pytestmark = pytest.mark.browser
 
@@ -130,9 +131,10 @@ def test_every_page_through_the_navigation(
     idle(page)
     expect(card).to_have_count(0)  # the row picked on page 1 names no row of page 2
     # the CSV: every matching premise (fewer than the cap here), in the list's order
-    with page.expect_download(timeout=WAIT_MS) as download:
-        page.get_by_role("button", name="Скачать CSV").click()
-    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    download = streamlit_page.download(
+        page, page.get_by_role("button", name="Скачать CSV"), timeout_ms=WAIT_MS
+    )
+    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
     number = rows[0].index("№")
     assert [r[number] for r in rows[1:]] == [str(p["number"]) for p in ordered]
     page.set_viewport_size({"width": 1440, "height": 2200})

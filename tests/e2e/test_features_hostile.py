@@ -17,6 +17,7 @@ from kontur.sandbox import hostile
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import selections as store_sel
 from kontur.store.db import Store
+from tests.support import streamlit_page
 from tests.support.features import SEED, found_through_kontur
 from tests.support.features_browser import WAIT_MS, act_as, features_app, idle, open_page
 
@@ -79,9 +80,10 @@ def test_hostile_text_stays_text_on_the_new_pages(
         idle(page)
         expect(page.get_by_test_id("stMain")).to_contain_text("HYPERLINK", timeout=WAIT_MS)  # shown as text
         assert page.evaluate(hostile.INJECTION_PROBE_JS) == []
-        with page.expect_download(timeout=WAIT_MS) as download:
-            page.get_by_role("button", name="Скачать XLSX").click()
-        book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+        download = streamlit_page.download(
+            page, page.get_by_role("button", name="Скачать XLSX"), timeout_ms=WAIT_MS
+        )
+        book = load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
         for row in book["Подборка"].iter_rows():
             for cell in row:
                 assert cell.data_type != "f", cell.coordinate

@@ -181,9 +181,10 @@ def test_form_pages_render_hostile_text_as_text(page: Page, app: RunningApp, wor
         expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=WAIT_MS)
         settle(page)
         inert(page)
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Скачать CSV").click()
-    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    download = streamlit_page.download(
+        page, page.get_by_role("button", name="Скачать CSV"), timeout_ms=30_000
+    )
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     assert any(is_hostile(cell) for cell in cells)  # the hostile text is there...
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]  # ...and none is a formula

@@ -28,6 +28,7 @@ from kontur.sandbox.server import RunningSandbox, start_sandbox
 from tests.conftest import TEST_SCALE, TEST_SEED
 from tests.e2e.conftest import AppServer, app_env, start_app, stop_app
 from tests.pages.helpers import fill_cache
+from tests.support import streamlit_page
 
 pytestmark = pytest.mark.browser
 
@@ -155,10 +156,11 @@ def test_the_availability_csv_runs_nothing(page: Page, hostile_server: AppServer
     page.set_viewport_size({"width": 1440, "height": 2400})
     open_view(page, hostile_server.url, "availability", 0)
     page.keyboard.press("Escape")  # close the city list open_view left open
-    with page.expect_download(timeout=WAIT_MS) as download:
-        page.get_by_role("button", name="Скачать CSV").click()
+    download = streamlit_page.download(
+        page, page.get_by_role("button", name="Скачать CSV"), timeout_ms=WAIT_MS
+    )
     target = tmp_path / "nalichie.csv"
-    download.value.save_as(target)
+    download.save_as(target)
     rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
     assert rows[0][:3] == ["Планировка", "Город", "Проект"]
     assert len(rows) > 1

@@ -24,7 +24,7 @@ from tests.e2e.conftest_auth import (
     run_signed_in_app,
 )
 from tests.pages.helpers import NBSP, fill_cache, store_url, user_with
-from tests.support import oidc, ops_store
+from tests.support import oidc, ops_store, streamlit_page
 
 pytestmark = pytest.mark.browser
 
@@ -80,10 +80,11 @@ def section(page: Page, name: str) -> None:
 
 def download(page: Page, index: int, tmp: Path) -> list[dict[str, str]]:
     """The rows of the page's `index`-th «Скачать CSV» (the shown section's)."""
-    with page.expect_download(timeout=WAIT_MS) as got:
-        page.get_by_role("button", name="Скачать CSV").nth(index).click()
+    got = streamlit_page.download(
+        page, page.get_by_role("button", name="Скачать CSV").nth(index), timeout_ms=WAIT_MS
+    )
     target = tmp / f"deals-{index}.csv"
-    got.value.save_as(target)
+    got.save_as(target)
     return list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
 
 

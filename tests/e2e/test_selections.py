@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from kontur.sandbox.server import RunningSandbox, start_sandbox
 from kontur.store import selections as store_sel
 from kontur.store.db import Store
+from tests.support import streamlit_page
 from tests.support.features import SEED
 from tests.support.features_browser import WAIT_MS, act_as, features_app, idle, open_page, sync_now
 
@@ -100,9 +101,10 @@ def test_selection_marks_a_booked_premise_and_exports_pdf_and_xlsx(
     idle(page)
     page.screenshot(path=str(artifacts_dir / "selection.png"), full_page=True)
 
-    with page.expect_download(timeout=WAIT_MS) as pdf_download:
-        page.get_by_role("button", name="Скачать PDF").click()
-    data = Path(pdf_download.value.path()).read_bytes()
+    pdf_download = streamlit_page.download(
+        page, page.get_by_role("button", name="Скачать PDF"), timeout_ms=WAIT_MS
+    )
+    data = Path(pdf_download.path()).read_bytes()
     assert data.startswith(b"%PDF-")
     text = _pdf_text(data)
     projects = {p["id"]: p for p in admin.records("projects")}
@@ -116,9 +118,10 @@ def test_selection_marks_a_booked_premise_and_exports_pdf_and_xlsx(
     assert "Кухня" in text  # the plans were fetched from the sandbox and drawn
 
     idle(page)
-    with page.expect_download(timeout=WAIT_MS) as xlsx_download:
-        page.get_by_role("button", name="Скачать XLSX").click()
-    book = load_workbook(io.BytesIO(Path(xlsx_download.value.path()).read_bytes()))
+    xlsx_download = streamlit_page.download(
+        page, page.get_by_role("button", name="Скачать XLSX"), timeout_ms=WAIT_MS
+    )
+    book = load_workbook(io.BytesIO(Path(xlsx_download.path()).read_bytes()))
     rows = [list(r) for r in book["Подборка"].iter_rows(values_only=True)]
     header = next(i for i, r in enumerate(rows) if r[0] == "ID помещения")
     table = rows[header + 1 :]

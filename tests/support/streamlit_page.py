@@ -1,5 +1,6 @@
 """Driving a Streamlit page in headless Chromium (Playwright): waiting for a script run to end,
-picking a selectbox option by typing or the first one, finding a person in a person choice."""
+picking a selectbox option by typing or the first one, finding a person in a person choice, downloading
+a file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import re
 import time
 from collections.abc import Callable
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Download, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 
 def settle(page: Page, timeout_ms: float) -> None:
@@ -39,6 +41,22 @@ def open_list(page: Page, box: Locator, opened: Callable[[], None], timeout_ms: 
             return
         except AssertionError:
             page.keyboard.press("Escape")
+            if time.monotonic() > deadline:
+                raise
+
+
+def download(page: Page, button: Locator, *, timeout_ms: float) -> Download:
+    """Click the download `button` once no run is going until a download starts. A deferred download
+    (`st.download_button` with a callable) asks the server for the file registered by the run that drew
+    the button; a click as a rerun replaces it is answered with nothing, so it is given again."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        settle(page, timeout_ms)
+        try:
+            with page.expect_download(timeout=min(timeout_ms, 15_000)) as got:
+                button.click()
+            return got.value
+        except PlaywrightTimeoutError:
             if time.monotonic() > deadline:
                 raise
 
