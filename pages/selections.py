@@ -8,6 +8,7 @@ from kontur import ui
 from kontur.auth import session as auth_session
 from kontur.exports import pdf, xlsx
 from kontur.ui import selection_view as sv
+from kontur.ui import tables
 
 auth_session.require_app_run()  # a deep link before any app run: rerun through app.py's gate
 st.title("Подборки")
@@ -39,13 +40,15 @@ with right:
         report = sv.sheet(selection, rows, actor)
         settings = ui.settings()
         a, b = st.columns(2)
-        a.download_button(
-            "Скачать PDF", lambda: pdf.selection_pdf_from(report, settings=settings, mortgage=preset),
-            file_name=f"podborka-{selection.id}.pdf", mime="application/pdf",
-            icon=":material/picture_as_pdf:", key=f"pdf_{selection.id}",
-        )  # fmt: skip
-        b.download_button(
-            "Скачать XLSX", xlsx.selection_xlsx(report), file_name=f"podborka-{selection.id}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            icon=":material/table:", key=f"xlsx_{selection.id}",
-        )  # fmt: skip
+        with a:
+            tables.download(
+                "Скачать PDF", lambda: pdf.selection_pdf_from(report, settings=settings, mortgage=preset),
+                file_name=f"podborka-{selection.id}.pdf", mime="application/pdf",
+                icon=":material/picture_as_pdf:", key=f"pdf_{selection.id}",
+            )  # fmt: skip
+        with b:
+            tables.download(
+                "Скачать XLSX", xlsx.selection_xlsx(report), file_name=f"podborka-{selection.id}.xlsx",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                icon=":material/table:", key=f"xlsx_{selection.id}",
+            )  # fmt: skip

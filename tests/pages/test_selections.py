@@ -104,6 +104,11 @@ def test_a_selection_marks_a_premise_the_sandbox_booked_after_it_was_added(
     table = _table(at)
     assert list(table["ID"]) == [p["id"] for p in chosen]
     assert set(table["Изменение"]) == {"Без изменений"}
+    # The PDF and XLSX buttons download without rerunning the page (a rerun races its own file).
+    downloads = {b.proto.label: b.proto for b in at.get("download_button")}
+    assert set(downloads) == {"Скачать PDF", "Скачать XLSX"}
+    assert all(b.ignore_rerun for b in downloads.values())
+    assert downloads["Скачать PDF"].deferred_file_id  # the PDF is made on click, not on every run
 
     booked = chosen[1]
     admin.patch_record("premises", booked["id"], is_booked=True)

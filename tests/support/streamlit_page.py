@@ -46,9 +46,10 @@ def open_list(page: Page, box: Locator, opened: Callable[[], None], timeout_ms: 
 
 
 def download(page: Page, button: Locator, *, timeout_ms: float) -> Download:
-    """Click the download `button` once no run is going until a download starts. A deferred download
-    (`st.download_button` with a callable) asks the server for the file registered by the run that drew
-    the button; a click as a rerun replaces it is answered with nothing, so it is given again."""
+    """Click the download `button` once no run is going until a download starts. The product's buttons
+    do not rerun the page (`kontur.ui.tables.download`), but a run started by anything else as the file
+    is asked for (a fragment's tick redrawing the button) can still leave the click without a file, so
+    it is given again."""
     deadline = time.monotonic() + timeout_ms / 1000
     while True:
         settle(page, timeout_ms)
