@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from kontur.cache import Cache
 from kontur.client import BrusnikaClient
@@ -16,7 +16,7 @@ from kontur.sandbox.server import RunningSandbox
 from kontur.sync import run_sync
 from tests.e2e.conftest import start_app, stop_app
 from tests.pages.helpers import store_url
-from tests.support import features_browser, ops_store
+from tests.support import features_browser, ops_store, streamlit_page
 from tests.support.sandboxes import SandboxFactory
 
 pytestmark = pytest.mark.browser
@@ -58,30 +58,10 @@ def forms_app(
         stop_app(proc)
 
 
-def idle(page: Page) -> None:
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT_MS)
-
-
 def goto(page: Page, title: str, heading: str) -> None:
     page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
     expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=WAIT_MS)
-    idle(page)
-
-
-def selectbox(page: Page, label: str, *, scope: Locator | None = None) -> Locator:
-    root = scope or page
-    return root.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
-
-
-def choose(page: Page, label: str, text: str | None = None, *, scope: Locator | None = None) -> None:
-    """Open a selectbox and pick the option containing `text` (the first option when None)."""
-    selectbox(page, label, scope=scope).click()
-    options = page.get_by_role("option")
-    if text is not None:
-        page.keyboard.type(text)
-        options = options.filter(has_text=text)
-    options.first.click()
-    idle(page)
+    features_browser.idle(page)
 
 
 def premise_state(box: RunningSandbox, premise_id: int) -> bool:
@@ -115,7 +95,7 @@ def create_client(page: Page, fullname: str, phone: str) -> None:
     page.get_by_label("Телефон", exact=True).fill(phone)
     page.get_by_role("button", name="Завести клиента").click()
     expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text("заведён", timeout=WAIT_MS)
-    idle(page)
+    features_browser.idle(page)
 
 
 def test_book_from_chessboard_cancel_and_double_submit(
@@ -124,23 +104,23 @@ def test_book_from_chessboard_cancel_and_double_submit(
     page.set_viewport_size({"width": 1440, "height": 2000})
     page.goto(forms_app)
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    idle(page)
+    features_browser.idle(page)
     goto(page, "Клиенты", "Клиенты")
     features_browser.act_as(page, agent_with_bookings_left(box), timeout_ms=WAIT_MS)
     create_client(page, "Воронцова Елена Андреевна", "8 (812) 555-01-01")
 
     # The chessboard: pick a free premise and press its booking button.
     goto(page, "Шахматка", "Шахматка")
-    choose(page, "Свободное помещение")
+    streamlit_page.pick_first(page, "Свободное помещение", timeout_ms=WAIT_MS)
     page.get_by_role("button", name="Забронировать").click()
     expect(page.get_by_role("heading", name="Бронирования")).to_be_visible(timeout=WAIT_MS)
-    idle(page)
+    features_browser.idle(page)
     premise_box = page.get_by_role("combobox", name="Помещение", exact=True)
     expect(premise_box).to_have_value(re.compile("№"), timeout=WAIT_MS)
     premise_number = re.search(r"№(\S+)", premise_box.input_value())
     assert premise_number is not None
 
-    choose(page, "Клиент", "Воронцова")
+    streamlit_page.choose(page, "Клиент", "Воронцова", timeout_ms=WAIT_MS, exact=True)
     page.get_by_label("Время (ЧЧ:ММ)").fill("13:40")
     before = bookings_made(box)
     booked_before = booked_premises(box)
@@ -148,7 +128,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     page.get_by_test_id("stFormSubmitButton").filter(has_text="Забронировать").locator("button").dblclick()
     success = page.get_by_test_id("stAlertContentSuccess").first
     expect(success).to_contain_text("создана", timeout=WAIT_MS)
-    idle(page)
+    features_browser.idle(page)
     assert bookings_made(box) == before + 1
     booking_id = int(re.search(r"№(\d+)", success.inner_text()).group(1))  # type: ignore[union-attr]
     newly = booked_premises(box) - booked_before
@@ -173,7 +153,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     expect(dialog).to_contain_text(f"Отменить бронь №{booking_id}", timeout=WAIT_MS)
     dialog.get_by_role("button", name="Да, отменить бронь").click()
     expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text("отменена", timeout=WAIT_MS)
-    idle(page)
+    features_browser.idle(page)
     assert premise_state(box, premise_id) is False
     expect(page.get_by_text("Статус: Не состоялась")).to_be_visible()
     goto(page, "Шахматка", "Шахматка")
@@ -185,7 +165,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
 def test_bad_phone_is_refused_and_kept(page: Page, forms_app: str, box: RunningSandbox) -> None:
     page.goto(forms_app)
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    idle(page)
+    features_browser.idle(page)
     goto(page, "Клиенты", "Клиенты")
     features_browser.act_as(page, agent_with_bookings_left(box), timeout_ms=WAIT_MS)
     page.get_by_role("tab", name="Новый клиент").click()
@@ -193,6 +173,6 @@ def test_bad_phone_is_refused_and_kept(page: Page, forms_app: str, box: RunningS
     page.get_by_label("Телефон", exact=True).fill("+7 812 55")
     page.get_by_role("button", name="Завести клиента").click()
     expect(page.get_by_text("Нужен российский номер")).to_be_visible(timeout=WAIT_MS)
-    idle(page)
+    features_browser.idle(page)
     expect(page.get_by_label("ФИО (фамилия, имя, отчество)")).to_have_value("Тихонов Илья")
     expect(page.get_by_label("Телефон", exact=True)).to_have_value("+7 812 55")
