@@ -88,9 +88,7 @@ def test_blocked_meanwhile_the_dialog_cancels_nothing(
 ) -> None:
     manager = people["manager"]
     sign_in(page, app, "manager")
-    page.get_by_test_id("stSidebarNavLink").filter(has_text="Бронирования").click()
-    expect(page.get_by_role("heading", name="Брони, сделанные здесь")).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    streamlit_page.go(page, "Бронирования", "Брони, сделанные здесь", timeout_ms=WAIT_MS)
     row = page.get_by_test_id("stHorizontalBlock").filter(has_text=f"№{world['booking']} ")
     row.get_by_role("button", name="Отменить").click()
     dialog = page.get_by_role("dialog")
@@ -101,9 +99,7 @@ def test_blocked_meanwhile_the_dialog_cancels_nothing(
     try:
         admin_page = other.new_page()
         sign_in(admin_page, app, "admin")
-        admin_page.get_by_test_id("stSidebarNavLink").filter(has_text="Пользователи").click()
-        expect(admin_page.get_by_role("heading", name="Пользователи")).to_be_visible(timeout=WAIT_MS)
-        settle(admin_page)
+        streamlit_page.go(admin_page, "Пользователи", "Пользователи", timeout_ms=WAIT_MS)
         choose(admin_page, "Кого изменить", f"{manager['lastName']} {manager['firstName']}")
         choose(admin_page, "Статус", "Заблокирован")
         admin_page.get_by_role("button", name="Передать в Брусника").click()

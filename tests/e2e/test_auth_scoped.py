@@ -115,12 +115,6 @@ def sign_in(page: Page, app: RunningApp, sub: str) -> None:
     oidc.sign_in(page, app.url, sub, settle_ms=WAIT_MS)
 
 
-def open_page(page: Page, title: str, heading: str) -> None:
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
-    expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=WAIT_MS)
-    settle(page)
-
-
 def listed_ids(page: Page) -> set[int]:
     """The record numbers of «… сделанные здесь» as the page lists them (each row starts «№N ·»)."""
     rows = page.get_by_test_id("stMain").get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^№\d+ ·"))
@@ -159,7 +153,7 @@ def test_agent_of_agency_a_sees_no_row_of_agency_b(
     a, b = world["a"], world["b"]
     sign_in(page, app, "agent_a")
 
-    open_page(page, "Бронирования", "Брони, сделанные здесь")
+    streamlit_page.go(page, "Бронирования", "Брони, сделанные здесь", timeout_ms=WAIT_MS)
     shown = listed_ids(page)
     assert a["booking"] in shown
     assert b["booking"] not in shown
@@ -168,7 +162,7 @@ def test_agent_of_agency_a_sees_no_row_of_agency_b(
     assert any(a["client"] in o for o in options)
     assert not any(b["client"] in o for o in options)
 
-    open_page(page, "Показы", "Показы, назначенные здесь")
+    streamlit_page.go(page, "Показы", "Показы, назначенные здесь", timeout_ms=WAIT_MS)
     shown = listed_ids(page)
     assert a["visit"] in shown
     assert b["visit"] not in shown
@@ -177,7 +171,7 @@ def test_agent_of_agency_a_sees_no_row_of_agency_b(
     assert any(a["client"] in o for o in options)
     assert not any(b["client"] in o for o in options)
 
-    open_page(page, "История действий", "История действий")
+    streamlit_page.go(page, "История действий", "История действий", timeout_ms=WAIT_MS)
     rows = download_csv(page)
     who = {row["Кто"] for row in rows}
     b_name = f"{people['agent_b']['lastName']} {people['agent_b']['firstName']}"
@@ -195,7 +189,7 @@ def test_head_of_agency_a_sees_only_agency_a_people(
     page: Page, app: RunningApp, people: dict[str, dict], box: RunningSandbox
 ) -> None:
     sign_in(page, app, "head_a")
-    open_page(page, "Пользователи", "Пользователи")
+    streamlit_page.go(page, "Пользователи", "Пользователи", timeout_ms=WAIT_MS)
     rows = download_csv(page)
     with box.admin() as admin:
         agency_of = {u["id"]: u["agency_id"] for u in admin.users()}

@@ -58,12 +58,6 @@ def forms_app(
         stop_app(proc)
 
 
-def goto(page: Page, title: str, heading: str) -> None:
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
-    expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=WAIT_MS)
-    features_browser.idle(page)
-
-
 def premise_state(box: RunningSandbox, premise_id: int) -> bool:
     with box.admin() as admin:
         return next(p for p in admin.records("premises") if p["id"] == premise_id)["is_booked"]
@@ -105,12 +99,12 @@ def test_book_from_chessboard_cancel_and_double_submit(
     page.goto(forms_app)
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
     features_browser.idle(page)
-    goto(page, "Клиенты", "Клиенты")
+    streamlit_page.go(page, "Клиенты", "Клиенты", timeout_ms=WAIT_MS)
     features_browser.act_as(page, agent_with_bookings_left(box), timeout_ms=WAIT_MS)
     create_client(page, "Воронцова Елена Андреевна", "8 (812) 555-01-01")
 
     # The chessboard: pick a free premise and press its booking button.
-    goto(page, "Шахматка", "Шахматка")
+    streamlit_page.go(page, "Шахматка", "Шахматка", timeout_ms=WAIT_MS)
     streamlit_page.pick_first(page, "Свободное помещение", timeout_ms=WAIT_MS)
     page.get_by_role("button", name="Забронировать").click()
     expect(page.get_by_role("heading", name="Бронирования")).to_be_visible(timeout=WAIT_MS)
@@ -141,11 +135,11 @@ def test_book_from_chessboard_cancel_and_double_submit(
     expect(page.get_by_text("Статус: Открыта")).to_be_visible()
     page.screenshot(path=artifacts_dir / "forms-booked.png", full_page=True)
     # The chessboard shows it booked at once, from the local cache (no sync in between).
-    goto(page, "Шахматка", "Шахматка")
+    streamlit_page.go(page, "Шахматка", "Шахматка", timeout_ms=WAIT_MS)
     expect(page.locator(f".kc-cell[data-premise-id='{premise_id}']")).to_have_attribute(
         "data-status", "booked", timeout=WAIT_MS
     )
-    goto(page, "Бронирования", "Бронирования")
+    streamlit_page.go(page, "Бронирования", "Бронирования", timeout_ms=WAIT_MS)
 
     # Cancel behind the confirmation dialog: the premise is free again, there and here.
     page.get_by_role("button", name="Отменить").first.click()
@@ -156,7 +150,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     features_browser.idle(page)
     assert premise_state(box, premise_id) is False
     expect(page.get_by_text("Статус: Не состоялась")).to_be_visible()
-    goto(page, "Шахматка", "Шахматка")
+    streamlit_page.go(page, "Шахматка", "Шахматка", timeout_ms=WAIT_MS)
     expect(page.locator(f".kc-cell[data-premise-id='{premise_id}']")).to_have_attribute(
         "data-status", "free", timeout=WAIT_MS
     )
@@ -166,7 +160,7 @@ def test_bad_phone_is_refused_and_kept(page: Page, forms_app: str, box: RunningS
     page.goto(forms_app)
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
     features_browser.idle(page)
-    goto(page, "Клиенты", "Клиенты")
+    streamlit_page.go(page, "Клиенты", "Клиенты", timeout_ms=WAIT_MS)
     features_browser.act_as(page, agent_with_bookings_left(box), timeout_ms=WAIT_MS)
     page.get_by_role("tab", name="Новый клиент").click()
     page.get_by_label("ФИО (фамилия, имя, отчество)").fill("Тихонов Илья")

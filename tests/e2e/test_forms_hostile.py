@@ -125,9 +125,7 @@ def test_form_pages_render_hostile_text_as_text(page: Page, app: RunningApp, wor
     sidebar = page.get_by_test_id("stSidebar")
 
     # Bookings: the list quotes a hostile project, address and the typed client name, literally.
-    nav.filter(has_text="Бронирования").click()
-    expect(page.get_by_role("heading", name="Брони, сделанные здесь")).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    streamlit_page.go(page, "Бронирования", "Брони, сделанные здесь", timeout_ms=WAIT_MS)
     row = page.get_by_test_id("stMarkdown").filter(has_text=f"№{world['booking']} ")
     expect(row.first).to_contain_text("<img src=x onerror=alert(1)>")
     expect(row.first).to_contain_text("[жми](javascript:alert(1))")
@@ -151,14 +149,11 @@ def test_form_pages_render_hostile_text_as_text(page: Page, app: RunningApp, wor
     page.keyboard.press("Escape")
 
     # Visits, clients (a search: Brusnika's hostile clients and ours), agencies (a search by title).
-    nav.filter(has_text="Показы").click()
-    expect(page.get_by_role("heading", name="Показы, назначенные здесь")).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    streamlit_page.go(page, "Показы", "Показы, назначенные здесь", timeout_ms=WAIT_MS)
     expect(page.get_by_text("<img src=x onerror=alert(1)>", exact=False).first).to_be_visible()
     inert(page)
 
-    nav.filter(has_text="Клиенты").click()
-    settle(page)
+    streamlit_page.go(page, "Клиенты", "Клиенты", timeout_ms=WAIT_MS)
     page.get_by_label("Телефон или ФИО").fill("+7 812 600-00-01")
     page.get_by_role("button", name="Найти").click()
     card = page.get_by_text("Злова", exact=False).first
@@ -167,8 +162,7 @@ def test_form_pages_render_hostile_text_as_text(page: Page, app: RunningApp, wor
     expect(page.get_by_text("=HYPERLINK(", exact=False).first).to_be_visible()
     inert(page)
 
-    nav.filter(has_text="Агентства").click()
-    settle(page)
+    streamlit_page.go(page, "Агентства", "Агентства", timeout_ms=WAIT_MS)
     page.get_by_label("ИНН или название").fill("7707083893")
     page.get_by_role("button", name="Найти").click()
     expect(page.get_by_text("Найдено", exact=False).first).to_be_visible(timeout=WAIT_MS)
@@ -177,9 +171,7 @@ def test_form_pages_render_hostile_text_as_text(page: Page, app: RunningApp, wor
 
     # Users (hostile names in Brusnika's directory) and history (the typed names in the requests).
     for title in ("Пользователи", "История действий"):
-        nav.filter(has_text=title).click()
-        expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=WAIT_MS)
-        settle(page)
+        streamlit_page.go(page, title, title, timeout_ms=WAIT_MS)
         inert(page)
     download = streamlit_page.download(
         page, page.get_by_role("button", name="Скачать CSV"), timeout_ms=30_000

@@ -149,14 +149,8 @@ def sign_in(page: Page, app: RunningApp, sub: str) -> None:
     oidc.sign_in(page, app.url, sub, settle_ms=WAIT_MS)
 
 
-def open_page(page: Page, title: str) -> None:
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
-    expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=WAIT_MS)
-    settle(page)
-
-
 def open_users(page: Page) -> None:
-    open_page(page, "Пользователи")
+    streamlit_page.go(page, "Пользователи", "Пользователи", timeout_ms=WAIT_MS)
 
 
 def choose(page: Page, label: str, text: str) -> None:
@@ -180,7 +174,7 @@ def test_first_admin_creates_a_user_on_a_and_blocks_them_on_b(
     sign_in(on_a, app_a, "admin")
     # An agency for them: found through Kontur (the Agencies page's search), so Kontur knows it.
     agency = next(a for a in box.admin().agencies() if a.get("inn"))
-    open_page(on_a, "Агентства")
+    streamlit_page.go(on_a, "Агентства", "Агентства", timeout_ms=WAIT_MS)
     on_a.get_by_label("ИНН или название").fill(agency["inn"])
     on_a.get_by_role("button", name="Найти").click()
     expect(on_a.get_by_text(agency["title"]).first).to_be_visible(timeout=WAIT_MS)
@@ -217,13 +211,13 @@ def test_first_admin_creates_a_user_on_a_and_blocks_them_on_b(
     expect(newbie.get_by_text(NEWBIE["email"])).to_be_visible(timeout=WAIT_MS)
 
     # They register a client and book a premise for them, on A.
-    open_page(newbie, "Клиенты")
+    streamlit_page.go(newbie, "Клиенты", "Клиенты", timeout_ms=WAIT_MS)
     newbie.get_by_role("tab", name="Новый клиент").click()
     newbie.get_by_label("ФИО (фамилия, имя, отчество)").fill(CLIENT)
     newbie.get_by_label("Телефон", exact=True).fill("+7 912 000-00-08")
     newbie.get_by_role("button", name="Завести клиента").click()
     expect(newbie.get_by_test_id("stAlertContentSuccess").first).to_be_visible(timeout=WAIT_MS)
-    open_page(newbie, "Бронирования")
+    streamlit_page.go(newbie, "Бронирования", "Бронирования", timeout_ms=WAIT_MS)
     for label in ("Город", "Проект", "Здание", "Помещение"):
         streamlit_page.pick_first(newbie, label, timeout_ms=WAIT_MS)
     choose(newbie, "Клиент", CLIENT)
@@ -235,7 +229,7 @@ def test_first_admin_creates_a_user_on_a_and_blocks_them_on_b(
     # On B (its own cache, the same database), the administrator sees that booking in B's list...
     on_b = browser.new_context().new_page()
     sign_in(on_b, app_b, "admin")
-    open_page(on_b, "Бронирования")
+    streamlit_page.go(on_b, "Бронирования", "Бронирования", timeout_ms=WAIT_MS)
     expect(on_b.get_by_text(f"№{booking} ", exact=False).first).to_be_visible(timeout=WAIT_MS)
     expect(on_b.get_by_text(CLIENT).first).to_be_visible()
     # ... finds the user A created and blocks them.

@@ -1,6 +1,6 @@
 """Driving a Streamlit page in headless Chromium (Playwright): waiting for a script run to end,
-picking a selectbox option by typing or the first one, finding a person in a person choice, downloading
-a file."""
+opening a page from the sidebar, picking a selectbox option by typing or the first one, finding a
+person in a person choice, downloading a file."""
 
 from __future__ import annotations
 
@@ -15,6 +15,15 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 def settle(page: Page, timeout_ms: float) -> None:
     """The script run is over (Streamlit's running indicator gone)."""
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout_ms)
+
+
+def go(page: Page, title: str, heading: str, *, timeout_ms: float) -> None:
+    """Open the page `title` from the sidebar and wait until its run has drawn `heading` and ended.
+    Waiting for the heading first matters: right after the click no run is going yet, so `settle`
+    alone passes at once, and text typed into the page while its run goes on can be lost."""
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+    expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=timeout_ms)
+    settle(page, timeout_ms)
 
 
 def choose(page: Page, label: str, text: str, *, timeout_ms: float, exact: bool = False) -> None:
