@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 
 from playwright.sync_api import Download, Locator, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 
 def settle(page: Page, timeout_ms: float) -> None:
@@ -55,20 +54,13 @@ def open_list(page: Page, box: Locator, opened: Callable[[], None], timeout_ms: 
 
 
 def download(page: Page, button: Locator, *, timeout_ms: float) -> Download:
-    """Click the download `button` once no run is going until a download starts. The product's buttons
-    do not rerun the page (`kontur.ui.tables.download`), but a run started by anything else as the file
-    is asked for (a fragment's tick redrawing the button) can still leave the click without a file, so
-    it is given again."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while True:
-        settle(page, timeout_ms)
-        try:
-            with page.expect_download(timeout=min(timeout_ms, 15_000)) as got:
-                button.click()
-            return got.value
-        except PlaywrightTimeoutError:
-            if time.monotonic() > deadline:
-                raise
+    """Click the download `button` once no run is going, and return the file it gives. One click is
+    enough: the product's buttons do not rerun the page (`kontur.ui.tables.download`), and a rerun is
+    what used to race a click's file."""
+    settle(page, timeout_ms)
+    with page.expect_download(timeout=timeout_ms) as got:
+        button.click(timeout=timeout_ms)
+    return got.value
 
 
 def pick_first(page: Page, label: str, *, timeout_ms: float) -> None:
