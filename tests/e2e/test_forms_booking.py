@@ -89,7 +89,7 @@ def create_client(page: Page, fullname: str, phone: str) -> None:
     page.get_by_label("Телефон", exact=True).fill(phone)
     page.get_by_role("button", name="Завести клиента").click()
     expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text("заведён", timeout=WAIT_MS)
-    features_browser.idle(page)
+    streamlit_page.settle(page, WAIT_MS)
 
 
 def test_book_from_chessboard_cancel_and_double_submit(
@@ -98,7 +98,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     page.set_viewport_size({"width": 1440, "height": 2000})
     page.goto(forms_app)
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    features_browser.idle(page)
+    streamlit_page.settle(page, WAIT_MS)
     streamlit_page.go(page, "Клиенты", "Клиенты", timeout_ms=WAIT_MS)
     features_browser.act_as(page, agent_with_bookings_left(box), timeout_ms=WAIT_MS)
     create_client(page, "Воронцова Елена Андреевна", "8 (812) 555-01-01")
@@ -108,7 +108,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     streamlit_page.pick_first(page, "Свободное помещение", timeout_ms=WAIT_MS)
     page.get_by_role("button", name="Забронировать").click()
     expect(page.get_by_role("heading", name="Бронирования")).to_be_visible(timeout=WAIT_MS)
-    features_browser.idle(page)
+    streamlit_page.settle(page, WAIT_MS)
     premise_box = page.get_by_role("combobox", name="Помещение", exact=True)
     expect(premise_box).to_have_value(re.compile("№"), timeout=WAIT_MS)
     premise_number = re.search(r"№(\S+)", premise_box.input_value())
@@ -122,7 +122,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     page.get_by_test_id("stFormSubmitButton").filter(has_text="Забронировать").locator("button").dblclick()
     success = page.get_by_test_id("stAlertContentSuccess").first
     expect(success).to_contain_text("создана", timeout=WAIT_MS)
-    features_browser.idle(page)
+    streamlit_page.settle(page, WAIT_MS)
     assert bookings_made(box) == before + 1
     booking_id = int(re.search(r"№(\d+)", success.inner_text()).group(1))  # type: ignore[union-attr]
     newly = booked_premises(box) - booked_before
@@ -147,7 +147,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
     expect(dialog).to_contain_text(f"Отменить бронь №{booking_id}", timeout=WAIT_MS)
     dialog.get_by_role("button", name="Да, отменить бронь").click()
     expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text("отменена", timeout=WAIT_MS)
-    features_browser.idle(page)
+    streamlit_page.settle(page, WAIT_MS)
     assert premise_state(box, premise_id) is False
     expect(page.get_by_text("Статус: Не состоялась")).to_be_visible()
     streamlit_page.go(page, "Шахматка", "Шахматка", timeout_ms=WAIT_MS)
@@ -159,7 +159,7 @@ def test_book_from_chessboard_cancel_and_double_submit(
 def test_bad_phone_is_refused_and_kept(page: Page, forms_app: str, box: RunningSandbox) -> None:
     page.goto(forms_app)
     expect(page.get_by_test_id("stSidebarNavLink").first).to_be_visible(timeout=WAIT_MS)
-    features_browser.idle(page)
+    streamlit_page.settle(page, WAIT_MS)
     streamlit_page.go(page, "Клиенты", "Клиенты", timeout_ms=WAIT_MS)
     features_browser.act_as(page, agent_with_bookings_left(box), timeout_ms=WAIT_MS)
     page.get_by_role("tab", name="Новый клиент").click()
@@ -167,6 +167,6 @@ def test_bad_phone_is_refused_and_kept(page: Page, forms_app: str, box: RunningS
     page.get_by_label("Телефон", exact=True).fill("+7 812 55")
     page.get_by_role("button", name="Завести клиента").click()
     expect(page.get_by_text("Нужен российский номер")).to_be_visible(timeout=WAIT_MS)
-    features_browser.idle(page)
+    streamlit_page.settle(page, WAIT_MS)
     expect(page.get_by_label("ФИО (фамилия, имя, отчество)")).to_have_value("Тихонов Илья")
     expect(page.get_by_label("Телефон", exact=True)).to_have_value("+7 812 55")
